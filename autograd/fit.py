@@ -1,0 +1,67 @@
+"""The three Functions the engine itself needs to fit a gradient to its input.
+
+Binary ops broadcast in forward (NumPy rules) and their backward returns a
+gradient in the broadcast shape. The engine sums it back to the input's shape
+here, once, instead of in every op (`sum_to`), and casts it to the input's
+dtype (`cast`). `broadcast_to` is `sum_to`'s adjoint, so each is the other's
+backward and second derivatives pass through unbroadcasting too.
+"""
+from .function import Function
+
+
+class BroadcastTo(Function):
+    name = "broadcast_to"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return ctx.xp.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return sum_to(grad, ctx.in_shape), None
+
+
+class SumTo(Function):
+    name = "sum_to"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
+        )
+        return x.sum(axis=axes, keepdims=True).reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return broadcast_to(grad, ctx.in_shape), None
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return cast(grad, ctx.in_dtype), None
+
+
+def broadcast_to(x, shape):
+    """Broadcast `x` to `shape` (NumPy rules); backward sums back to x's shape."""
+    shape = tuple(shape)
+    return x if tuple(x.shape) == shape else BroadcastTo.apply(x, shape)
+
+
+def sum_to(x, shape):
+    """Sum `x` over its broadcast axes so that it has `shape`."""
+    shape = tuple(shape)
+    return x if tuple(x.shape) == shape else SumTo.apply(x, shape)
+
+
+def cast(x, dtype):
+    """`x` as another dtype; the gradient is cast back."""
+    return x if x.dtype == dtype else Cast.apply(x, dtype)

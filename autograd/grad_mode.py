@@ -1,0 +1,53 @@
+"""Whether operations record a graph: `no_grad()` and `enable_grad()`."""
+import contextlib
+import threading
+
+_state = threading.local()
+
+
+def is_grad_enabled():
+    """True when new operations are being recorded for backward."""
+    return getattr(_state, "enabled", True)
+
+
+def set_grad_enabled(enabled):
+    _state.enabled = bool(enabled)
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Sets grad mode inside a `with` block or a decorated function, then restores it."""
+
+    enabled = True
+
+    def __enter__(self):
+        self._previous = is_grad_enabled()
+        set_grad_enabled(self.enabled)
+        return self
+
+    def __exit__(self, *exc):
+        set_grad_enabled(self._previous)
+        return False
+
+
+class no_grad(_GradMode):
+    """Operations inside record no graph (inference, parameter updates).
+
+    Example:
+        >>> with no_grad():
+        ...     y = model(x)        # y.requires_grad is False
+    """
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Turns recording back on inside a `no_grad` region."""
+
+    enabled = True
+
+
+class _GradModeTo(_GradMode):
+    """Sets grad mode to a given value (the engine uses it for create_graph)."""
+
+    def __init__(self, enabled):
+        self.enabled = bool(enabled)

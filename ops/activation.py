@@ -1,0 +1,103 @@
+"""Activation functions: tanh, sigmoid, relu, gelu."""
+import math
+
+from autograd import Function
+
+from ._special import erf
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = ctx.xp.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        xp = ctx.xp
+        out = xp.exp(-xp.logaddexp(0, -a))  # 1 / (1 + e^-a) without overflow
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out * (1 - out)
+
+
+class ReLU(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a > 0)
+        return ctx.xp.maximum(a, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (positive,) = ctx.saved_tensors
+        return grad * positive
+
+
+class GELU(Function):
+    """x * Phi(x): exact with erf, or PyTorch's tanh approximation."""
+
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, a, approximate):
+        xp = ctx.xp
+        ctx.save_for_backward(a)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            inner = math.sqrt(2 / math.pi) * (a + 0.044715 * a**3)
+            return 0.5 * a * (1 + xp.tanh(inner))
+        return 0.5 * a * (1 + erf(xp, a / math.sqrt(2)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        xp, x, g = ctx.xp, a.data, grad.data
+        if ctx.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = xp.tanh(k * (x + 0.044715 * x**3))
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+        else:
+            cdf = 0.5 * (1 + erf(xp, x / math.sqrt(2)))
+            pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            d = cdf + x * pdf
+        return (g * d).astype(x.dtype, copy=False), None
+
+
+def tanh(a):
+    """Hyperbolic tangent."""
+    return Tanh.apply(a)
+
+
+def sigmoid(a):
+    """1 / (1 + e^-a), computed without overflow."""
+    return Sigmoid.apply(a)
+
+
+def relu(a):
+    """max(a, 0); the gradient at 0 is 0."""
+    return ReLU.apply(a)
+
+
+def gelu(a, approximate="none"):
+    """Gaussian error linear unit, as `torch.nn.functional.gelu`.
+
+    Args:
+        a: input tensor.
+        approximate: "none" for the exact x * Phi(x) (erf), "tanh" for the
+            tanh approximation.
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(a, approximate)

@@ -1,0 +1,241 @@
+"""Elementwise arithmetic and math functions.
+
+Binary ops broadcast like NumPy; their backward returns gradients in the
+broadcast shape and the engine sums them back to each input's shape.
+"""
+from autograd import Function
+
+from .compare import where
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, -grad
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * b, grad * a
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad_a = grad / b
+        return grad_a, (-grad_a * a / b) if ctx.needs_grad(1) else None
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        grad_a = grad * b * a ** (b - 1) if ctx.needs_grad(0) else None
+        grad_b = None
+        if ctx.needs_grad(1):
+            # d(a^b)/db = a^b log a; taken as 0 where a == 0 (as PyTorch does)
+            grad_b = where(a == 0, 0.0, grad * out * log(where(a == 0, 1.0, a)))
+        return grad_a, grad_b
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = ctx.xp.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return ctx.xp.log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / a
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = ctx.xp.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad / (2 * out)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(ctx.xp.sign(a))
+        return ctx.xp.abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (sign,) = ctx.saved_tensors
+        return grad * sign
+
+
+class _Extremum(Function):
+    """maximum / minimum: the gradient goes to the chosen input, split in half on ties."""
+
+    pick = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        xp = ctx.xp
+        out = cls.pick(xp, a, b)
+        chosen_a = (xp.asarray(a == out) * 1.0 - xp.asarray(a == b) * 0.5).astype(out.dtype)
+        ctx.save_for_backward(chosen_a)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (share_a,) = ctx.saved_tensors
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Maximum(_Extremum):
+    pick = staticmethod(lambda xp, a, b: xp.maximum(a, b))
+
+
+class Minimum(_Extremum):
+    pick = staticmethod(lambda xp, a, b: xp.minimum(a, b))
+
+
+class Clip(Function):
+    @staticmethod
+    def forward(ctx, a, low, high):
+        xp = ctx.xp
+        inside = xp.ones(a.shape, dtype=bool)
+        if low is not None:
+            inside &= a >= low
+        if high is not None:
+            inside &= a <= high
+        ctx.save_for_backward(inside)
+        return xp.clip(a, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return grad * inside, None, None
+
+
+def add(a, b):
+    """a + b, broadcasting."""
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    """a - b, broadcasting."""
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    """a * b, broadcasting."""
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    """a / b, broadcasting."""
+    return Div.apply(a, b)
+
+
+def neg(a):
+    """-a."""
+    return Neg.apply(a)
+
+
+def pow(a, b):
+    """a ** b; either may be a tensor."""
+    return Pow.apply(a, b)
+
+
+def exp(a):
+    """e ** a."""
+    return Exp.apply(a)
+
+
+def log(a):
+    """Natural logarithm."""
+    return Log.apply(a)
+
+
+def sqrt(a):
+    """Square root."""
+    return Sqrt.apply(a)
+
+
+def abs(a):
+    """|a|; the gradient at 0 is 0."""
+    return Abs.apply(a)
+
+
+def maximum(a, b):
+    """Elementwise maximum; ties share the gradient equally."""
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    """Elementwise minimum; ties share the gradient equally."""
+    return Minimum.apply(a, b)
+
+
+def clip(a, min=None, max=None):
+    """Limit values to [min, max]; the gradient passes where min <= a <= max."""
+    return Clip.apply(a, min, max)

@@ -1,0 +1,128 @@
+"""Losses: cross-entropy (fused and composed), negative log-likelihood, mean squared error."""
+import numpy as np
+
+from autograd import Function, Tensor, backend
+
+from .compare import where
+from .softmax import log_softmax, log_softmax_array
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class CrossEntropy(Function):
+    """log_softmax + label-smoothed NLL in one node; backward is softmax - target distribution."""
+
+    name = "cross_entropy"
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, logits, targets, ignore_index, smoothing, reduction):
+        xp = ctx.xp
+        classes = logits.shape[-1]
+        logp = log_softmax_array(xp, logits.reshape(-1, classes), -1)  # (N, C)
+        t = targets.reshape(-1)
+        valid = t != ignore_index if ignore_index is not None else xp.ones(t.shape, dtype=bool)
+        t = xp.where(valid, t, 0)
+        if xp is np and t.size and (t.min() < 0 or t.max() >= classes):
+            raise IndexError(f"target ids must lie in [0, {classes}), got values from {t.min()} to {t.max()}")
+        rows = xp.arange(t.size)
+        # target distribution q = (1 - s) * one_hot + s / C, so -sum(q log p) is:
+        per_target = -(1.0 - smoothing) * logp[rows, t] - smoothing * logp.mean(axis=-1)
+        per_target = xp.where(valid, per_target, 0).astype(logits.dtype, copy=False)
+        count = xp.asarray(valid.sum())
+        ctx.save_for_backward(logp, t, valid, count)
+        ctx.smoothing, ctx.reduction, ctx.logits_shape = smoothing, reduction, logits.shape
+        if reduction == "none":
+            return per_target.reshape(targets.shape)
+        total = per_target.sum()
+        return total / count.astype(logits.dtype) if reduction == "mean" else total
+
+    @staticmethod
+    def backward(ctx, grad):
+        logp, t, valid, count = (s.data for s in ctx.saved_tensors)
+        xp, s = ctx.xp, ctx.smoothing
+        d = xp.exp(logp) - s / logp.shape[-1]  # softmax - smoothing's share
+        d[xp.arange(t.size), t] -= 1.0 - s
+        d *= valid[:, None]
+        g = grad.data
+        if ctx.reduction == "mean":
+            d *= g / count.astype(d.dtype)
+        elif ctx.reduction == "sum":
+            d *= g
+        else:
+            d *= g.reshape(-1, 1)
+        return d.reshape(ctx.logits_shape), None, None, None, None
+
+
+def _targets(logits, targets, op):
+    t = targets.to(logits.device) if isinstance(targets, Tensor) else Tensor(np.asarray(targets), device=logits.device)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: targets must be integer class ids, got {t.dtype}")
+    if t.shape != logits.shape[:-1]:
+        raise ValueError(f"{op}: targets of shape {t.shape} do not match logits of shape {logits.shape} (expected {logits.shape[:-1]})")
+    return t
+
+
+def cross_entropy(logits, targets, ignore_index=None, label_smoothing=0.0, reduction="mean", fused=True):
+    """Cross-entropy of class scores against integer targets, as `torch.nn.functional.cross_entropy`.
+
+    Args:
+        logits: scores of shape (..., C).
+        targets: integer ids of shape (...).
+        ignore_index: targets equal to it add nothing and are not counted.
+        label_smoothing: s in [0, 1]: the target distribution is (1 - s) on the
+            true class plus s / C on every class.
+        reduction: "mean" over the targets not ignored, "sum", or "none".
+        fused: one node (True) or composed from log_softmax and indexing (False).
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    t = _targets(logits, targets, "cross_entropy")
+    if fused:
+        return CrossEntropy.apply(logits, t.data, ignore_index, float(label_smoothing), reduction)
+    logp = log_softmax(logits, -1, fused=False)
+    nll = nll_loss(logp, t, ignore_index, reduction="none")
+    if label_smoothing:
+        smooth = -logp.mean(-1)
+        if ignore_index is not None:
+            smooth = where(t != ignore_index, smooth, 0.0)
+        nll = nll * (1.0 - label_smoothing) + smooth * label_smoothing
+    return _reduce(nll, t, ignore_index, reduction)
+
+
+def nll_loss(log_probs, targets, ignore_index=None, reduction="mean"):
+    """Negative log-likelihood: -log_probs[..., target], as `torch.nn.functional.nll_loss`."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"nll_loss: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    t = _targets(log_probs, targets, "nll_loss")
+    classes = log_probs.shape[-1]
+    xp = backend.xp_for(log_probs.device)
+    flat_t = t.data.reshape(-1)
+    valid = flat_t != ignore_index if ignore_index is not None else xp.ones(flat_t.shape, dtype=bool)
+    picked = log_probs.reshape(-1, classes)[xp.arange(flat_t.size), xp.where(valid, flat_t, 0)]
+    per_target = where(Tensor._wrap(valid), -picked, 0.0).reshape(t.shape)
+    return _reduce(per_target, t, ignore_index, reduction)
+
+
+def _reduce(per_target, t, ignore_index, reduction):
+    if reduction == "none":
+        return per_target
+    total = per_target.sum()
+    if reduction == "sum":
+        return total
+    count = (t != ignore_index).sum() if ignore_index is not None else t.size
+    return total / (count.astype(per_target.dtype) if isinstance(count, Tensor) else count)
+
+
+def mse_loss(prediction, target, reduction="mean"):
+    """Mean squared error, as `torch.nn.functional.mse_loss`."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"mse_loss: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if isinstance(target, Tensor) and target.shape != prediction.shape:
+        raise ValueError(f"mse_loss: prediction {prediction.shape} and target {target.shape} differ in shape")
+    squared = (prediction - target) ** 2
+    if reduction == "none":
+        return squared
+    return squared.mean() if reduction == "mean" else squared.sum()

@@ -1,0 +1,48 @@
+"""Attention masks (True = may attend) and `masked_fill`."""
+import numpy as np
+
+from autograd import Function, Tensor
+
+from .compare import where
+
+
+class MaskedFill(Function):
+    name = "masked_fill"
+
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        if mask.dtype != bool:
+            raise ValueError(f"mask must be boolean, got {mask.dtype}")
+        ctx.save_for_backward(mask)
+        return ctx.xp.where(mask, value, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        return where(mask, 0.0, grad), None, None
+
+
+def masked_fill(x, mask, value):
+    """`x` with `value` wherever `mask` (boolean, broadcastable to x) is True.
+
+    Attention masks say True for "may attend", so hiding positions reads
+    `masked_fill(scores, ~mask, -inf)`.
+    """
+    return MaskedFill.apply(x, mask, float(value))
+
+
+def causal_mask(n, device="cpu"):
+    """Boolean (n, n): entry [i, j] is True where position j <= i may be attended."""
+    return Tensor(np.tril(np.ones((n, n), dtype=bool)), device=device)
+
+
+def padding_mask(tokens, pad_id):
+    """Boolean (batch, 1, 1, len): True on real tokens, False on padding.
+
+    The two size-1 axes broadcast over heads and query positions of the
+    (batch, heads, q_len, k_len) attention scores.
+    """
+    tokens = tokens if isinstance(tokens, Tensor) else Tensor(np.asarray(tokens))
+    if tokens.ndim != 2:
+        raise ValueError(f"padding_mask: tokens must be (batch, len), got shape {tokens.shape}")
+    return (tokens != pad_id).reshape(tokens.shape[0], 1, 1, tokens.shape[1])

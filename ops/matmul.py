@@ -1,0 +1,58 @@
+"""Matrix product with `numpy.matmul`'s rules: batched, broadcasting, 1-D cases."""
+import numpy as np
+
+from autograd import Function
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_shapes(a.shape, b.shape)
+        ctx.save_for_backward(a, b)
+        return ctx.xp.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        # Treat a 1-D operand as a matrix (a row for a, a column for b), as matmul does,
+        # and give the gradient the matching matrix shape.
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        g2 = grad
+        if a.ndim == 1:
+            g2 = g2.unsqueeze(-2 if b.ndim > 1 else 0)
+        if b.ndim == 1:
+            g2 = g2.unsqueeze(-1)
+        grad_a = grad_b = None
+        if ctx.needs_grad(0):
+            grad_a = g2 @ b2.swapaxes(-1, -2)  # (..., n, k): the engine sums broadcast batch axes
+            grad_a = grad_a.squeeze(-2) if a.ndim == 1 else grad_a
+        if ctx.needs_grad(1):
+            grad_b = a2.swapaxes(-1, -2) @ g2  # (..., k, m)
+            grad_b = grad_b.squeeze(-1) if b.ndim == 1 else grad_b
+        return grad_a, grad_b
+
+
+def _check_shapes(sa, sb):
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError(f"matmul: operands must have at least one dimension, got shapes {sa} and {sb}")
+    k_a = sa[-1]
+    k_b = sb[0] if len(sb) == 1 else sb[-2]
+    if k_a != k_b:
+        raise ValueError(
+            f"matmul: shapes {sa} and {sb} do not align: {k_a} (last axis of the first) "
+            f"!= {k_b} ({'the only' if len(sb) == 1 else 'second-to-last'} axis of the second)"
+        )
+    try:
+        np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch axes of shapes {sa} and {sb} do not broadcast") from None
+
+
+def matmul(a, b):
+    """Matrix product a @ b, exactly as `numpy.matmul` (batched and broadcasting).
+
+    Raises:
+        ValueError: naming matmul and both shapes when they do not align.
+    """
+    return MatMul.apply(a, b)

@@ -1,0 +1,187 @@
+"""Shape and indexing ops: reshape, transpose, concatenate, getitem, pad, ..."""
+import numpy as np
+
+from autograd import Function, Tensor, backend
+from autograd.fit import broadcast_to  # noqa: F401  (re-exported: broadcasting is the engine's)
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.in_shape = a.shape
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.in_shape), None
+
+
+class Transpose(Function):
+    @staticmethod
+    def forward(ctx, a, axes):
+        ctx.axes = axes
+        return a.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(*np.argsort(ctx.axes)), None
+
+
+class Concatenate(Function):
+    @staticmethod
+    def forward(ctx, axis, *arrays):
+        ctx.axis = axis
+        ctx.sizes = [a.shape[axis] for a in arrays]
+        return ctx.xp.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        bounds = np.cumsum([0] + ctx.sizes)
+        return (None,) + tuple(split(grad, bounds[1:-1], ctx.axis))
+
+
+class GetItem(Function):
+    """x[index]; backward adds the gradient back at the indexed places."""
+
+    name = "getitem"
+
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.in_shape, ctx.index = a.shape, index
+        return a[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return IndexAdd.apply(grad, ctx.index, ctx.in_shape), None
+
+
+class IndexAdd(Function):
+    """zeros(shape) with `values` added at `index` (repeated indices accumulate)."""
+
+    name = "index_add"
+
+    @staticmethod
+    def forward(ctx, values, index, shape):
+        ctx.index = index
+        out = ctx.xp.zeros(shape, dtype=values.dtype)
+        if _is_basic(index):
+            out[index] = values  # a basic index never repeats a place
+        else:
+            backend.scatter_add(ctx.xp, out, index, values)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index], None, None
+
+
+class Pad(Function):
+    @staticmethod
+    def forward(ctx, a, widths, value):
+        ctx.inside = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
+        return ctx.xp.pad(a, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.inside], None, None
+
+
+def _is_basic(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice, np.integer)) for p in parts)
+
+
+def _raw_index(index, device):
+    """Replace Tensors (and lists) inside an index by backend arrays on `device`."""
+    def convert(p):
+        if isinstance(p, Tensor):
+            return p.to(device).data
+        if isinstance(p, (list, np.ndarray)):
+            return backend.move(np.asarray(p), device)
+        return p
+
+    return tuple(convert(p) for p in index) if isinstance(index, tuple) else convert(index)
+
+
+def _shape_args(shape):
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def reshape(a, *shape):
+    """The same values in a new shape (one dimension may be -1)."""
+    return Reshape.apply(a, _shape_args(shape))
+
+
+def transpose(a, *axes):
+    """Permute axes (reverse them when none are given), like `numpy.transpose`."""
+    axes = _shape_args(axes) or tuple(reversed(range(a.ndim)))
+    if len(axes) != a.ndim or sorted(int(x) % max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
+        raise ValueError(f"transpose: axes {tuple(axes)} are not a permutation of a {a.ndim}-d tensor's axes (shape {a.shape})")
+    return Transpose.apply(a, tuple(int(x) % a.ndim for x in axes))
+
+
+def swapaxes(a, axis1, axis2):
+    """Exchange two axes."""
+    axes = list(range(a.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return Transpose.apply(a, tuple(axes))
+
+
+def squeeze(a, axis=None):
+    """Drop size-1 axes (all of them, or the ones named)."""
+    if axis is None:
+        return reshape(a, tuple(n for n in a.shape if n != 1))
+    axes = {x % a.ndim for x in ((axis,) if isinstance(axis, int) else axis)}
+    for x in axes:
+        if a.shape[x] != 1:
+            raise ValueError(f"squeeze: axis {x} has size {a.shape[x]}, not 1 (shape {a.shape})")
+    return reshape(a, tuple(n for i, n in enumerate(a.shape) if i not in axes))
+
+
+def unsqueeze(a, axis):
+    """Insert a size-1 axis at `axis`."""
+    shape = list(a.shape)
+    shape.insert(axis % (a.ndim + 1), 1)
+    return reshape(a, tuple(shape))
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concatenate: need at least one tensor")
+    return Concatenate.apply(axis, *tensors)
+
+
+def stack(tensors, axis=0):
+    """Join tensors along a new axis."""
+    tensors = list(tensors)
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
+
+
+def split(a, indices_or_sections, axis=0):
+    """Split into pieces along `axis`, like `numpy.split` (each piece a slice of `a`)."""
+    n = a.shape[axis]
+    if isinstance(indices_or_sections, int):
+        if n % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of size {n} does not divide into {indices_or_sections} equal parts")
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step))
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    lead = (slice(None),) * (axis % a.ndim)
+    return [getitem(a, lead + (slice(lo, hi),)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def getitem(a, index):
+    """a[index]: ints, slices, steps, None, Ellipsis, integer or boolean arrays."""
+    return GetItem.apply(a, _raw_index(index, a.device))
+
+
+def pad(a, pad_width, value=0.0):
+    """Pad with a constant, like `numpy.pad(..., mode="constant")`."""
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (a.ndim, 2))
+    return Pad.apply(a, tuple(map(tuple, widths.tolist())), value)

@@ -1,0 +1,92 @@
+"""softmax and log_softmax: fused single nodes, and the same math from primitives.
+
+Both forms subtract the row maximum before exponentiating (so large scores do
+not overflow) and treat a row whose every entry is -inf (a fully masked
+attention row) as attending to nothing: softmax gives zeros there, not NaN,
+and the gradient is zero and finite.
+"""
+from autograd import Function
+
+from .compare import where
+from .elementwise import exp, log
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        xp = ctx.xp
+        m = x.max(axis=axis, keepdims=True)
+        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
+        s = e.sum(axis=axis, keepdims=True)
+        out = e / xp.where(s == 0, 1, s)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        # dx = y * (g - sum(g * y)): the Jacobian diag(y) - y y^T applied to g
+        (y,) = ctx.saved_tensors
+        return y * (grad - (grad * y).sum(ctx.axis, keepdims=True)), None
+
+
+def log_softmax_array(xp, x, axis):
+    """x - max - log(sum(exp(x - max))) on a backend array; a fully masked row stays -inf."""
+    m = x.max(axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    s = xp.exp(x - m).sum(axis=axis, keepdims=True)
+    return x - m - xp.log(xp.where(s == 0, 1, s))
+
+
+class LogSoftmax(Function):
+    name = "log_softmax"
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        out = log_softmax_array(ctx.xp, x, axis)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        # dx = g - softmax(x) * sum(g)
+        (out,) = ctx.saved_tensors
+        return grad - exp(out) * grad.sum(ctx.axis, keepdims=True), None
+
+
+def _safe_shift(x, axis):
+    """The row maximum as a constant (0 for an all -inf row), to subtract before exp."""
+    m = x.max(axis, keepdims=True).detach()
+    return where(m > -float("inf"), m, 0.0)
+
+
+def softmax(x, axis=-1, fused=True):
+    """exp(x) / sum(exp(x)) along `axis`.
+
+    Args:
+        x: scores.
+        axis: the axis that sums to one.
+        fused: one node with an analytic backward (True), or the graph of
+            primitives max, sub, exp, sum, div (False), to see how it is built.
+    """
+    if fused:
+        return Softmax.apply(x, axis)
+    e = exp(x - _safe_shift(x, axis))
+    s = e.sum(axis, keepdims=True)
+    return e / where(s == 0, 1.0, s)
+
+
+def log_softmax(x, axis=-1, fused=True):
+    """log(softmax(x)) along `axis`, computed stably (x - max - log sum exp).
+
+    Args:
+        x: scores.
+        axis: the normalised axis.
+        fused: one node (True) or the graph of primitives (False).
+    """
+    if fused:
+        return LogSoftmax.apply(x, axis)
+    shifted = x - _safe_shift(x, axis)
+    s = exp(shifted).sum(axis, keepdims=True)
+    return shifted - log(where(s == 0, 1.0, s))

@@ -1,0 +1,23 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="tinygrad_tf",
+    version="0.1.0",
+    description=(
+        "An educational tensor autograd engine (NumPy and CuPy backends) with the "
+        "Transformer of 'Attention Is All You Need' built on it, op by op."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["autograd", "autograd.*", "ops", "ops.*", "tinygrad_tf", "tinygrad_tf.*"]),
+    package_data={"tinygrad_tf": ["data/corpus/*"]},
+    install_requires=["numpy>=1.24,<3", "click>=8.0", "graphviz>=0.20"],
+    extras_require={
+        "cuda": ["cupy-cuda12x>=13"],
+        "dev": ["pytest>=7", "hypothesis>=6", "scipy>=1.10"],
+        "plot": ["matplotlib>=3.6", "Pillow>=9"],
+    },
+    entry_points={"console_scripts": ["tinygrad-tf=tinygrad_tf.cli:main"]},
+    license="MIT",
+)
