@@ -1,8 +1,9 @@
 """The dotted module path that new graph nodes are tagged with.
 
-`tinygrad_tf.nn.Module` enters `module_scope(name)` around its forward, so a
-node made inside `encoder.layers.0.self_attn` remembers that path. Graph
-pictures group nodes by it; the backward stepper prints it.
+`tinygrad_tf.nn.Module` enters `module_scope(path)` around its forward with
+its own dotted path in the model (`encoder.layers.0.self_attn`), so every node
+made inside remembers where it came from. Graph pictures group nodes by it;
+the backward stepper prints it.
 """
 import contextlib
 import threading
@@ -16,11 +17,11 @@ def current_module():
 
 
 @contextlib.contextmanager
-def module_scope(name):
-    """Append `name` to the current module path for the duration of the block."""
+def module_scope(path):
+    """Tag the nodes made inside the block with `path` (None: no module)."""
     outer = current_module()
-    _state.path = name if outer is None else f"{outer}.{name}"
+    _state.path = path
     try:
-        yield _state.path
+        yield path
     finally:
         _state.path = outer

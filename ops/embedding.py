@@ -9,9 +9,28 @@ class Embedding(GetItem):
 
     name = "embedding"
 
+    @staticmethod
+    def forward(ctx, weight, index, padding_idx):
+        ctx.padding_idx = padding_idx
+        return GetItem.forward(ctx, weight, index)
 
-def embedding(indices, weight):
+    @staticmethod
+    def backward(ctx, grad):
+        grad_weight, _ = GetItem.backward(ctx, grad)
+        if ctx.padding_idx is not None:  # the padding row never learns
+            keep = ctx.xp.ones((grad_weight.shape[0], 1), dtype=grad_weight.dtype)
+            keep[ctx.padding_idx] = 0
+            grad_weight = grad_weight * keep
+        return grad_weight, None, None
+
+
+def embedding(indices, weight, padding_idx=None):
     """Look up rows of `weight` (num_embeddings, dim) for integer `indices` of any shape.
+
+    Args:
+        indices: integer ids (Tensor or array) of any shape.
+        weight: the table, (num_embeddings, dim).
+        padding_idx: a row that receives no gradient (as in PyTorch).
 
     Returns:
         A tensor of shape indices.shape + (dim,).
@@ -19,4 +38,4 @@ def embedding(indices, weight):
     idx = indices.to(weight.device).data if isinstance(indices, Tensor) else Tensor(indices, device=weight.device).data
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
-    return Embedding.apply(weight, idx)
+    return Embedding.apply(weight, idx, padding_idx)

@@ -1,0 +1,81 @@
+"""Scaled dot-product attention and multi-head attention (section 3.2 of the paper)."""
+import math
+
+import numpy as np
+
+import ops
+
+from .layers import Dropout, Linear
+from .module import Module
+
+
+def scaled_dot_product_attention(q, k, v, mask=None, dropout=None):
+    """softmax(Q K^T / sqrt(d_k), masked) V.
+
+    Args:
+        q: queries (..., q_len, d_k).
+        k: keys (..., k_len, d_k).
+        v: values (..., k_len, d_v).
+        mask: boolean, broadcastable to (..., q_len, k_len); True = may attend.
+            A query row with nothing to attend gets all-zero weights.
+        dropout: a Dropout module applied to the weights, or None.
+
+    Returns:
+        (output (..., q_len, d_v), weights (..., q_len, k_len)).
+    """
+    scores = ops.matmul(q, k.swapaxes(-1, -2)) / math.sqrt(q.shape[-1])  # (..., q_len, k_len)
+    if mask is not None:
+        try:
+            np.broadcast_shapes(tuple(mask.shape), scores.shape)
+        except ValueError:
+            raise ValueError(f"attention: mask of shape {tuple(mask.shape)} does not broadcast to the scores {scores.shape} (batch, heads, q_len, k_len)") from None
+        scores = ops.masked_fill(scores, ~mask, -math.inf)
+    weights = ops.softmax(scores, axis=-1)
+    if dropout is not None:
+        weights = dropout(weights)
+    return ops.matmul(weights, v), weights  # (..., q_len, d_v)
+
+
+class MultiHeadAttention(Module):
+    """Multi-head attention: h attentions on learned projections, concatenated, projected.
+
+    Args:
+        d_model: model width; split into `num_heads` heads of d_model / num_heads.
+        num_heads: number of heads.
+        dropout: dropout on the attention weights.
+
+    After each call `.attention_weights` holds the weights (batch, heads, q_len, k_len).
+    """
+
+    def __init__(self, d_model, num_heads, dropout=0.0):
+        super().__init__()
+        if d_model % num_heads:
+            raise ValueError(f"MultiHeadAttention: d_model={d_model} is not divisible by num_heads={num_heads}")
+        self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
+        self.q_proj = Linear(d_model, d_model)
+        self.k_proj = Linear(d_model, d_model)
+        self.v_proj = Linear(d_model, d_model)
+        self.out_proj = Linear(d_model, d_model)
+        self.dropout = Dropout(dropout)
+        self.attention_weights = None
+
+    def _split_heads(self, x):
+        batch, length, _ = x.shape
+        return x.reshape(batch, length, self.num_heads, self.d_k).swapaxes(1, 2)  # (batch, heads, len, d_k)
+
+    def forward(self, query, key, value, mask=None):
+        """query (batch, q_len, d_model), key/value (batch, k_len, d_model) -> (batch, q_len, d_model)."""
+        for name, x in (("query", query), ("key", key), ("value", value)):
+            if x.ndim != 3 or x.shape[-1] != self.d_model:
+                raise ValueError(f"MultiHeadAttention: {name} must be (batch, len, {self.d_model}), got {x.shape}")
+        q = self._split_heads(self.q_proj(query))  # (batch, heads, q_len, d_k)
+        k = self._split_heads(self.k_proj(key))  # (batch, heads, k_len, d_k)
+        v = self._split_heads(self.v_proj(value))  # (batch, heads, k_len, d_k)
+        out, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout)
+        self.attention_weights = weights.detach()  # (batch, heads, q_len, k_len)
+        batch, q_len = query.shape[0], query.shape[1]
+        out = out.swapaxes(1, 2).reshape(batch, q_len, self.d_model)  # concatenate the heads
+        return self.out_proj(out)
+
+    def extra_repr(self):
+        return f"d_model={self.d_model}, num_heads={self.num_heads}"

@@ -1,0 +1,105 @@
+"""The basic layers: Linear, Embedding, LayerNorm, Dropout."""
+import math
+
+import numpy as np
+
+import ops
+
+from . import init
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch.
+
+    The weight starts Xavier/Glorot uniform, the bias at zero.
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(np.empty((out_features, in_features)))
+        self.bias = Parameter(np.empty(out_features)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        self.weight.data[...] = init.xavier_uniform(self.weight.shape)
+        if self.bias is not None:
+            self.bias.data[...] = 0.0
+
+    def forward(self, x):
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}) at {self.path}: input has last axis {x.shape[-1]} (shape {x.shape})")
+        y = ops.matmul(x, self.weight.T)  # (..., out_features)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Embedding(Module):
+    """A table of `num_embeddings` vectors of size `dim`, looked up by token id.
+
+    Vectors start N(0, 1/dim), so after the Transformer's sqrt(d_model) scaling
+    they have unit variance. The `padding_idx` row starts at zero and gets no gradient.
+    """
+
+    def __init__(self, num_embeddings, dim, padding_idx=None):
+        super().__init__()
+        self.num_embeddings, self.dim, self.padding_idx = num_embeddings, dim, padding_idx
+        self.weight = Parameter(np.empty((num_embeddings, dim)))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        self.weight.data[...] = init.normal(self.weight.shape, 1.0 / math.sqrt(self.dim))
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0.0
+
+    def forward(self, tokens):
+        return ops.embedding(tokens, self.weight, padding_idx=self.padding_idx)  # tokens.shape + (dim,)
+
+    def extra_repr(self):
+        pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        return f"{self.num_embeddings}, {self.dim}{pad}"
+
+
+class LayerNorm(Module):
+    """Normalise the last axis, then scale by `weight` (ones) and shift by `bias` (zeros).
+
+    Args:
+        dim: size of the last axis.
+        eps: added to the (biased) variance.
+        fused: use the single fused node (True) or the graph of primitives (False).
+    """
+
+    def __init__(self, dim, eps=1e-5, fused=True):
+        super().__init__()
+        self.dim, self.eps, self.fused = dim, eps, fused
+        self.weight = Parameter(np.ones(dim))
+        self.bias = Parameter(np.zeros(dim))
+
+    def reset_parameters(self):
+        self.weight.data[...] = 1.0
+        self.bias.data[...] = 0.0
+
+    def forward(self, x):
+        return ops.layer_norm(x, self.weight, self.bias, self.eps, fused=self.fused)
+
+    def extra_repr(self):
+        return f"{self.dim}, eps={self.eps}"
+
+
+class Dropout(Module):
+    """Zero activations with probability p while training; identity in eval mode."""
+
+    def __init__(self, p=0.1):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return ops.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"

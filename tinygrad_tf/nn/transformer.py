@@ -1,0 +1,65 @@
+"""The encoder-decoder Transformer of "Attention Is All You Need"."""
+import math
+
+import ops
+
+from .decoder import Decoder, DecoderLayer
+from .encoder import Encoder, EncoderLayer
+from .layers import Embedding, Linear
+from .module import Module
+from .positional import PositionalEncoding
+
+
+class Transformer(Module):
+    """Embeddings + positional encoding, an encoder, a decoder and a generator to vocabulary logits.
+
+    Args:
+        src_vocab, tgt_vocab: vocabulary sizes.
+        d_model, num_heads, d_ff: widths (the paper's base model: 512, 8, 2048).
+        num_encoder_layers, num_decoder_layers: stack depths (6 and 6).
+        dropout: dropout rate everywhere (0.1).
+        max_len: longest sequence the positional table covers.
+        norm_first: pre-norm layers instead of the paper's post-norm.
+        tie_weights: share the target embedding with the generator's weight.
+        pad_id: token id of padding, used to build masks when none are given.
+    """
+
+    def __init__(self, src_vocab, tgt_vocab, d_model=512, num_heads=8, num_encoder_layers=6,
+                 num_decoder_layers=6, d_ff=2048, dropout=0.1, max_len=5000, norm_first=False,
+                 tie_weights=False, pad_id=0, activation="relu"):
+        super().__init__()
+        self.d_model, self.pad_id = d_model, pad_id
+        self.src_embed = Embedding(src_vocab, d_model, padding_idx=pad_id)
+        self.tgt_embed = Embedding(tgt_vocab, d_model, padding_idx=pad_id)
+        self.positional = PositionalEncoding(d_model, dropout, max_len)
+        self.encoder = Encoder(EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation), num_encoder_layers)
+        self.decoder = Decoder(DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation), num_decoder_layers)
+        self.generator = Linear(d_model, tgt_vocab)
+        if tie_weights:
+            self.generator.weight = self.tgt_embed.weight
+
+    def src_mask(self, src):
+        """(batch, 1, 1, src_len): True on real source tokens."""
+        return ops.padding_mask(src, self.pad_id)
+
+    def tgt_mask(self, tgt):
+        """(batch, 1, tgt_len, tgt_len): True where a target token may see a real, earlier-or-same token."""
+        return self.src_mask(tgt) & ops.causal_mask(tgt.shape[1], device=tgt.device)
+
+    def encode(self, src, src_mask=None):
+        """src (batch, src_len) ids -> memory (batch, src_len, d_model)."""
+        src_mask = self.src_mask(src) if src_mask is None else src_mask
+        x = self.positional(self.src_embed(src) * math.sqrt(self.d_model))
+        return self.encoder(x, src_mask)
+
+    def decode(self, memory, src_mask, tgt, tgt_mask=None):
+        """Decoder states (batch, tgt_len, d_model) for target ids given the encoder memory."""
+        tgt_mask = self.tgt_mask(tgt) if tgt_mask is None else tgt_mask
+        x = self.positional(self.tgt_embed(tgt) * math.sqrt(self.d_model))
+        return self.decoder(x, memory, src_mask, tgt_mask)
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None):
+        """Logits (batch, tgt_len, tgt_vocab) for each next target token."""
+        src_mask = self.src_mask(src) if src_mask is None else src_mask
+        memory = self.encode(src, src_mask)
+        return self.generator(self.decode(memory, src_mask, tgt, tgt_mask))
