@@ -42,6 +42,27 @@ def detect_anomaly():
         _state.enabled = previous
 
 
+def in_backward():
+    """True while an op's backward runs: the ops it uses are not checked one by one."""
+    return getattr(_state, "in_backward", False)
+
+
+@contextlib.contextmanager
+def backward_of(ctx):
+    """Run an op's backward so that a NaN/Inf it makes is blamed on that op.
+
+    The Tensor operations inside a backward (e.g. the `div` in sqrt's) would
+    otherwise fail their own forward check first and be named instead of the op
+    being differentiated; `check_backward` then names the op.
+    """
+    previous = in_backward()
+    _state.in_backward = True
+    try:
+        yield
+    finally:
+        _state.in_backward = previous
+
+
 def creation_site():
     """'file:line in function: code' of the innermost frame outside autograd/ and ops/."""
     for frame in reversed(traceback.extract_stack()[:-1]):

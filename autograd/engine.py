@@ -124,7 +124,11 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
             f"create_graph=True: op '{ctx.name}' has a backward that is not itself "
             "differentiable; use its composed form (e.g. fused=False) for second derivatives"
         )
-    results = ctx.fn.backward(ctx, g)
+    if anomaly.is_anomaly_enabled():
+        with anomaly.backward_of(ctx):
+            results = ctx.fn.backward(ctx, g)
+    else:
+        results = ctx.fn.backward(ctx, g)
     if not isinstance(results, tuple):
         results = (results,)
     sent = []

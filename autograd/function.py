@@ -122,7 +122,8 @@ class Function:
         result = Tensor._wrap(out, requires_grad=needs_grad)
         if anomaly.is_anomaly_enabled():
             ctx.site = anomaly.creation_site()
-            anomaly.check_forward(ctx, raw, out)
+            if not anomaly.in_backward():  # inside a backward, check_backward names the op
+                anomaly.check_forward(ctx, raw, out)
         if needs_grad:
             ctx.inputs = args
             ctx.module = scope.current_module()

@@ -1,5 +1,6 @@
 """Whether operations record a graph: `no_grad()` and `enable_grad()`."""
 import contextlib
+import copy
 import threading
 
 _state = threading.local()
@@ -27,6 +28,11 @@ class _GradMode(contextlib.ContextDecorator):
     def __exit__(self, *exc):
         set_grad_enabled(self._previous)
         return False
+
+    def _recreate_cm(self):
+        # Used by ContextDecorator for each call of a decorated function: a fresh
+        # copy, so nested or recursive calls each restore their own previous state.
+        return copy.copy(self)
 
 
 class no_grad(_GradMode):

@@ -43,10 +43,15 @@ class Tensor:
         >>> (x * x).sum().backward()
         >>> x.grad
         Tensor([[2. 4.]
-                [6. 8.]], dtype=float32, device=cpu)
+                [6. 8.]], shape=(2, 2), dtype=float32, device=cpu)
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad", "name", "__weakref__")
+
+    # NumPy on the left of an operator (`array / x`, `np.float64(2) * x`) defers to
+    # our reflected operators instead of turning `x` into a plain array (NEP 13),
+    # so the result is a Tensor and stays in the graph.
+    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
@@ -176,7 +181,7 @@ class Tensor:
 
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=" ", prefix="Tensor(", threshold=64)
-        extra = f", dtype={self.dtype}, device={self.device}"
+        extra = f", shape={self.shape}, dtype={self.dtype}, device={self.device}"
         if self._ctx is not None:
             extra += f", grad_fn=<{self._ctx.name}>"
         elif self.requires_grad:

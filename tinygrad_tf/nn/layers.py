@@ -18,8 +18,8 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(np.empty((out_features, in_features)))
-        self.bias = Parameter(np.empty(out_features)) if bias else None
+        self.weight = Parameter(np.zeros((out_features, in_features)))
+        self.bias = Parameter(np.zeros(out_features)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -47,7 +47,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings, dim, padding_idx=None):
         super().__init__()
         self.num_embeddings, self.dim, self.padding_idx = num_embeddings, dim, padding_idx
-        self.weight = Parameter(np.empty((num_embeddings, dim)))
+        self.weight = Parameter(np.zeros((num_embeddings, dim)))
         self.reset_parameters()
 
     def reset_parameters(self):

@@ -1,0 +1,155 @@
+"""Test helpers: parity with PyTorch, forward against NumPy, gradcheck on random inputs.
+
+`helper_test_op` follows tinygrad's test_ops: the same computation is written
+once against our API and once against torch; both run on the same numbers,
+both backpropagate the same non-trivial loss sum(out * w) with fixed random
+weights w, and the forward value and every input gradient must agree.
+"""
+import numpy as np
+import pytest
+
+from autograd import Tensor, gradcheck
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def make_inputs(inputs, seed=0, low=-2.0, high=2.0):
+    """NumPy arrays: a shape (tuple) becomes uniform random floats in [low, high).
+
+    `low` and `high` are numbers, or one number per input.
+    """
+    rng = np.random.default_rng(seed)
+    lows = low if isinstance(low, (tuple, list)) else [low] * len(inputs)
+    highs = high if isinstance(high, (tuple, list)) else [high] * len(inputs)
+    arrays = []
+    for spec, lo, hi in zip(inputs, lows, highs):
+        if isinstance(spec, tuple) and all(isinstance(n, (int, np.integer)) for n in spec):
+            arrays.append(rng.uniform(lo, hi, size=spec))
+        else:
+            arrays.append(np.asarray(spec))
+    return arrays
+
+
+def helper_test_op(
+    inputs,
+    fn,
+    torch_fn,
+    device="cpu",
+    *,
+    dtype=np.float64,
+    atol=1e-8,
+    rtol=1e-6,
+    grad_atol=None,
+    grad_rtol=None,
+    low=-2.0,
+    high=2.0,
+    seed=0,
+    requires_grad=None,
+    forward_only=False,
+):
+    """Compare `fn` (our API) with `torch_fn` (torch) forward and backward.
+
+    Args:
+        inputs: shapes (tuples of ints, filled with uniform random values in
+            [low, high)) or arrays (used as they are; integer and boolean ones
+            never require grad).
+        fn, torch_fn: the same computation on our Tensors / on torch tensors;
+            each returns a tensor or a tuple of tensors.
+        device: where our inputs live.
+        dtype: floating dtype of the inputs in both libraries.
+        requires_grad: one flag per input (default: every floating input).
+        forward_only: compare only the forward values.
+
+    Returns:
+        (our outputs, torch outputs, our inputs, torch inputs) for further checks.
+    """
+    torch = pytest.importorskip("torch")
+    grad_atol = atol if grad_atol is None else grad_atol
+    grad_rtol = rtol if grad_rtol is None else grad_rtol
+    arrays = make_inputs(inputs, seed, low, high)
+    floating = [a.dtype.kind == "f" for a in arrays]
+    flags = list(requires_grad) if requires_grad is not None else floating
+    flags = [f and fl for f, fl in zip(flags, floating)]
+
+    ours = [
+        Tensor(a, requires_grad=f, dtype=dtype if fl else None, device=device)
+        for a, f, fl in zip(arrays, flags, floating)
+    ]
+    theirs = [
+        torch.tensor(a.astype(dtype) if fl else a, requires_grad=f)
+        for a, f, fl in zip(arrays, flags, floating)
+    ]
+    outs = _as_tuple(fn(*ours))
+    touts = _as_tuple(torch_fn(*theirs))
+    assert len(outs) == len(touts), f"{len(outs)} outputs, torch gives {len(touts)}"
+    for k, (o, t) in enumerate(zip(outs, touts)):
+        assert isinstance(o, Tensor), f"output {k} is {type(o).__name__}, not a Tensor"
+        assert o.device == device, f"output {k} is on {o.device}, inputs on {device}"
+        assert tuple(o.shape) == tuple(t.shape), f"output {k}: shape {o.shape}, torch {tuple(t.shape)}"
+        np.testing.assert_allclose(
+            o.numpy(), t.detach().numpy(), atol=atol, rtol=rtol, err_msg=f"forward output {k}"
+        )
+    if forward_only or not any(flags):
+        return outs, touts, ours, theirs
+
+    # loss = sum_k sum(out_k * w_k) with fixed random w_k: every output element
+    # gets a different upstream gradient, so a transposed or misplaced gradient shows.
+    rng = np.random.default_rng(seed + 1)
+    loss, tloss = None, None
+    for o, t in zip(outs, touts):
+        if not o.requires_grad:
+            assert not t.requires_grad, "torch's output requires grad but ours does not"
+            continue
+        w = rng.standard_normal(o.shape)
+        term = (o * Tensor(w, dtype=o.dtype, device=device)).sum()
+        tterm = (t * torch.tensor(w, dtype=t.dtype)).sum()
+        loss = term if loss is None else loss + term
+        tloss = tterm if tloss is None else tloss + tterm
+    assert loss is not None, "no output requires grad"
+    loss.backward()
+    tloss.backward()
+    for i, (x, tx, f) in enumerate(zip(ours, theirs, flags)):
+        if not f:
+            assert x.grad is None, f"input {i} does not require grad but got one"
+            continue
+        expected = tx.grad.numpy() if tx.grad is not None else np.zeros(tx.shape)
+        assert x.grad is not None, f"input {i} got no gradient"
+        assert x.grad.shape == x.shape, f"input {i}: grad shape {x.grad.shape}, input {x.shape}"
+        assert x.grad.dtype == x.dtype, f"input {i}: grad dtype {x.grad.dtype}, input {x.dtype}"
+        assert x.grad.device == device
+        np.testing.assert_allclose(
+            x.grad.numpy(), expected, atol=grad_atol, rtol=grad_rtol, err_msg=f"gradient of input {i}"
+        )
+    return outs, touts, ours, theirs
+
+
+def check_numpy_forward(inputs, fn, np_fn, device="cpu", *, dtype=np.float64, atol=1e-10, rtol=1e-7,
+                        low=-2.0, high=2.0, seed=0):
+    """Our forward on `inputs` equals the plain-NumPy `np_fn` on the same arrays (value, shape, dtype)."""
+    arrays = make_inputs(inputs, seed, low, high)
+    arrays = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+    ours = [Tensor(a, dtype=dtype if a.dtype.kind == "f" else None, device=device) for a in arrays]
+    outs = _as_tuple(fn(*ours))
+    expected = _as_tuple(np_fn(*arrays))
+    assert len(outs) == len(expected)
+    for o, e in zip(outs, expected):
+        e = np.asarray(e)
+        assert o.device == device
+        assert tuple(o.shape) == e.shape, f"shape {o.shape}, NumPy {e.shape}"
+        assert o.dtype == e.dtype, f"dtype {o.dtype}, NumPy {e.dtype}"
+        np.testing.assert_allclose(o.numpy(), e, atol=atol, rtol=rtol)
+    return outs
+
+
+def check_gradcheck(inputs, fn, device="cpu", *, low=-2.0, high=2.0, seed=0, requires_grad=None, **kw):
+    """`gradcheck(fn, ...)` in float64 on random inputs of the given shapes (or arrays)."""
+    arrays = make_inputs(inputs, seed, low, high)
+    floating = [a.dtype.kind == "f" for a in arrays]
+    flags = list(requires_grad) if requires_grad is not None else floating
+    tensors = [
+        Tensor(a, requires_grad=bool(f and fl), dtype=np.float64 if fl else None, device=device)
+        for a, f, fl in zip(arrays, flags, floating)
+    ]
+    assert gradcheck(fn, tensors, **kw)

@@ -1,0 +1,110 @@
+"""Sentence pairs: the bundled English-Spanish corpus and the synthetic copy/reverse tasks."""
+import gzip
+import os
+
+import numpy as np
+
+from .tokenizer import tokenize
+
+CORPUS_DIR = os.path.join(os.path.dirname(__file__), "corpus")
+CORPUS_FILE = os.path.join(CORPUS_DIR, "spa.txt.gz")
+TRANSLATION_TASKS = ("spa-eng", "eng-spa")
+SYNTHETIC_TASKS = ("copy", "reverse")
+TASKS = TRANSLATION_TASKS + SYNTHETIC_TASKS
+
+
+class Splits:
+    """Tokenised (source, target) pairs for train, valid and test."""
+
+    def __init__(self, train, valid, test):
+        self.train, self.valid, self.test = train, valid, test
+
+    def __repr__(self):
+        return f"Splits(train={len(self.train)}, valid={len(self.valid)}, test={len(self.test)})"
+
+
+def read_pairs(path=CORPUS_FILE):
+    """(english, spanish) raw text pairs from a Tatoeba/manythings file (TAB separated, gzip or plain)."""
+    opener = gzip.open if path.endswith(".gz") else open
+    pairs = []
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                cols = line.rstrip("\n").split("\t")
+                if len(cols) < 2:
+                    raise ValueError(f"{path}:{n}: expected 'english<TAB>spanish', got {line[:60]!r}")
+                pairs.append((cols[0], cols[1]))
+    except (OSError, EOFError) as e:
+        raise ValueError(f"cannot read corpus {path}: {e}") from None
+    return pairs
+
+
+def translation_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid_size=1000, test_size=1000, path=CORPUS_FILE):
+    """Tokenised splits of the bundled corpus, deterministic for a seed.
+
+    Pairs are grouped by their source sentence and whole groups go to one
+    split, so no test source sentence (with any of its translations) is seen
+    in training. Pairs longer than `max_len` tokens on either side are dropped.
+
+    Args:
+        task: "spa-eng" (Spanish -> English) or "eng-spa".
+        seed: seed of the shuffle that makes the split.
+        max_len: longest sentence kept, in tokens.
+        max_pairs: keep at most this many pairs in all (for quick runs).
+        valid_size, test_size: pairs in valid and test (fewer if the corpus is small).
+    """
+    if task not in TRANSLATION_TASKS:
+        raise ValueError(f"unknown translation task {task!r}; expected one of {TRANSLATION_TASKS}")
+    groups = {}
+    for eng, spa in read_pairs(path):
+        src, tgt = (spa, eng) if task == "spa-eng" else (eng, spa)
+        s, t = tokenize(src), tokenize(tgt)
+        if 0 < len(s) <= max_len and 0 < len(t) <= max_len:
+            groups.setdefault(tuple(s), []).append((s, t))
+    keys = list(groups)
+    np.random.default_rng(seed).shuffle(keys)
+    pairs_in = [groups[k] for k in keys]
+    total = sum(len(g) for g in pairs_in)
+    if max_pairs is not None and max_pairs < total:
+        valid_size = min(valid_size, max(1, max_pairs // 20))
+        test_size = min(test_size, max(1, max_pairs // 20))
+    out, taken = [[], [], []], 0
+    for group in pairs_in:
+        if max_pairs is not None and taken >= max_pairs:
+            break
+        which = 1 if len(out[1]) < valid_size else 2 if len(out[2]) < test_size else 0
+        out[which].extend(group)
+        taken += len(group)
+    return Splits(*((out[0], out[1], out[2])))
+
+
+def synthetic_splits(task="copy", seed=0, train_size=20000, valid_size=500, test_size=500, min_len=3, max_len=10):
+    """Random digit sequences of length min_len..max_len; the target copies or reverses them.
+
+    Test and valid sequences never occur in train.
+    """
+    if task not in SYNTHETIC_TASKS:
+        raise ValueError(f"unknown synthetic task {task!r}; expected one of {SYNTHETIC_TASKS}")
+    rng = np.random.default_rng(seed)
+
+    def sample(n, exclude=frozenset()):
+        seen, pairs = set(exclude), []
+        while len(pairs) < n:
+            seq = tuple(str(d) for d in rng.integers(0, 10, rng.integers(min_len, max_len + 1)))
+            if seq in seen:
+                continue
+            seen.add(seq)
+            pairs.append((list(seq), list(seq) if task == "copy" else list(reversed(seq))))
+        return pairs
+
+    test = sample(test_size)
+    valid = sample(valid_size, {tuple(s) for s, _ in test})
+    held_out = {tuple(s) for s, _ in test + valid}
+    return Splits(sample(train_size, held_out), valid, test)
+
+
+def load_splits(task, seed=0, max_len=12, max_pairs=None):
+    """The splits of any task: "spa-eng", "eng-spa", "copy" or "reverse"."""
+    if task in SYNTHETIC_TASKS:
+        return synthetic_splits(task, seed, train_size=max_pairs or 20000)
+    return translation_splits(task, seed, max_len=max_len, max_pairs=max_pairs)

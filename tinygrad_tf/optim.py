@@ -1,0 +1,136 @@
+"""Optimizers (SGD, Adam), the paper's learning-rate schedule, and gradient clipping.
+
+Updates work on the parameters' backend arrays in place, under no gradient
+recording, and never copy between host and device.
+"""
+import math
+
+import numpy as np
+
+from autograd import Tensor, backend
+
+
+class Optimizer:
+    """Holds the parameters and their per-parameter state; `step()` applies one update."""
+
+    def __init__(self, params, lr):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        self.lr = lr
+        self.state = [{} for _ in self.params]
+        self.steps = 0
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.steps += 1
+        for p, state in zip(self.params, self.state):
+            if p.grad is not None:
+                self._update(p.data, p.grad.data, state, backend.xp_for(p.device))
+
+    def _update(self, param, grad, state, xp):
+        raise NotImplementedError
+
+    def state_dict(self):
+        """Scalars and per-parameter arrays (as NumPy), in parameter order."""
+        arrays = {f"{i}.{k}": backend.to_numpy(v) for i, s in enumerate(self.state) for k, v in s.items()}
+        return {"lr": self.lr, "steps": self.steps, "arrays": arrays}
+
+    def load_state_dict(self, state):
+        self.lr, self.steps = state["lr"], state["steps"]
+        self.state = [{} for _ in self.params]
+        for key, value in state["arrays"].items():
+            i, name = key.split(".", 1)
+            i = int(i)
+            if i >= len(self.params):
+                raise ValueError(f"optimizer state has an entry for parameter {i} but the model has {len(self.params)}")
+            p = self.params[i]
+            if tuple(np.shape(value)) != p.shape:
+                raise ValueError(f"optimizer state {key} has shape {np.shape(value)}, parameter has {p.shape}")
+            self.state[i][name] = backend.move(np.asarray(value, dtype=p.dtype), p.device)
+
+
+class SGD(Optimizer):
+    """p -= lr * (g + weight_decay * p), with optional (heavy-ball) momentum."""
+
+    def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, lr)
+        self.momentum, self.weight_decay = momentum, weight_decay
+
+    def _update(self, param, grad, state, xp):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if self.momentum:
+            buf = state.get("momentum")
+            state["momentum"] = buf = grad.copy() if buf is None else buf * self.momentum + grad
+            grad = buf
+        param -= self.lr * grad
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with the paper's defaults betas=(0.9, 0.98), eps=1e-9."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0):
+        super().__init__(params, lr)
+        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+
+    def _update(self, param, grad, state, xp):
+        b1, b2 = self.betas
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if "m" not in state:
+            state["m"], state["v"] = xp.zeros_like(param), xp.zeros_like(param)
+        m, v = state["m"], state["v"]
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * grad * grad
+        step_size = self.lr * math.sqrt(1 - b2**self.steps) / (1 - b1**self.steps)
+        param -= step_size * m / (xp.sqrt(v) + self.eps * math.sqrt(1 - b2**self.steps))
+
+
+class NoamSchedule:
+    """The paper's rate: factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5).
+
+    It rises linearly for `warmup` steps, then decays as 1/sqrt(step). Call
+    `step()` before each optimizer step; it sets `optimizer.lr`.
+    """
+
+    def __init__(self, optimizer, d_model, warmup=4000, factor=1.0):
+        self.optimizer, self.d_model, self.warmup, self.factor = optimizer, d_model, warmup, factor
+        self.steps = 0
+
+    def rate(self, step):
+        step = max(step, 1)
+        return self.factor * self.d_model**-0.5 * min(step**-0.5, step * self.warmup**-1.5)
+
+    def step(self):
+        self.steps += 1
+        self.optimizer.lr = self.rate(self.steps)
+        return self.optimizer.lr
+
+    def state_dict(self):
+        return {"steps": self.steps, "d_model": self.d_model, "warmup": self.warmup, "factor": self.factor}
+
+    def load_state_dict(self, state):
+        self.steps, self.d_model, self.warmup, self.factor = state["steps"], state["d_model"], state["warmup"], state["factor"]
+
+
+def clip_grad_norm(params, max_norm):
+    """Scale all gradients together so their global L2 norm is at most `max_norm`.
+
+    Returns:
+        The norm before clipping, as a 0-d backend array (no host sync).
+    """
+    params = [p for p in params if p.grad is not None]
+    if not params:
+        return 0.0
+    xp = backend.xp_for(params[0].device)
+    total = xp.sqrt(sum((p.grad.data.astype(xp.float32) ** 2).sum() for p in params))
+    scale = xp.minimum(1.0, max_norm / (total + 1e-6))
+    for p in params:  # new arrays: one gradient array may be shared by several tensors
+        p.grad = Tensor._wrap(p.grad.data * scale.astype(p.grad.dtype))
+    return total
