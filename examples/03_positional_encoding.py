@@ -95,7 +95,8 @@ def main():
     c, s = np.cos(w * k), np.sin(w * k)
     rotated_sin = c * sin_half[:-k] + s * cos_half[:-k]  # positions 0..16 moved on by k
     rotated_cos = -s * sin_half[:-k] + c * cos_half[:-k]
-    rotation_holds = np.allclose(rotated_sin, sin_half[k:], atol=1e-5) and np.allclose(rotated_cos, cos_half[k:], atol=1e-5)
+    rotation_holds = (np.allclose(rotated_sin, sin_half[k:], atol=1e-5)
+                      and np.allclose(rotated_cos, cos_half[k:], atol=1e-5))
     print(f"  offset k={k}: rotating positions 0..{MAX_LEN - 1 - k} gives positions {k}..{MAX_LEN - 1}: {rotation_holds}")
 
     return {

@@ -35,7 +35,6 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import autograd  # noqa: E402
-import ops  # noqa: E402
 from autograd import Tensor  # noqa: E402
 from tinygrad_tf import nn  # noqa: E402
 
