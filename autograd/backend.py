@@ -78,8 +78,8 @@ def to_numpy(array):
 
 def scatter_add(xp, target, index, values):
     """target[index] += values, accumulating over repeated indices."""
-    if xp is np:
-        np.add.at(target, index, values)
+    if xp is np or hasattr(xp.add, "at"):  # CuPy 13+ has ufunc.at (cupyx.scatter_add is deprecated)
+        xp.add.at(target, index, values)
     else:
         import cupyx
 

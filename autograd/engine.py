@@ -98,6 +98,9 @@ def backward_steps(root, grad=None, retain_graph=False, create_graph=False):
     Consuming every step has exactly the effect of `root.backward(...)`. Grad
     mode is switched only inside each step, so code run between steps is unaffected.
     """
+    # As in PyTorch, create_graph implies retain_graph: the gradients it records
+    # refer to this graph's saved tensors, which a second backward needs.
+    retain_graph = retain_graph or create_graph
     grads = {id(root): _initial_grad(root, grad)}
     paths = {id(root): 1}
     for tensor in reversed(topological_order(root)):

@@ -3,7 +3,7 @@
 Binary ops broadcast like NumPy; their backward returns gradients in the
 broadcast shape and the engine sums them back to each input's shape.
 """
-from autograd import Function
+from autograd import Function, Tensor
 
 from .compare import where
 
@@ -76,7 +76,10 @@ class Pow(Function):
         grad_a = grad * b * a ** (b - 1) if ctx.needs_grad(0) else None
         grad_b = None
         if ctx.needs_grad(1):
-            # d(a^b)/db = a^b log a; taken as 0 where a == 0 (as PyTorch does)
+            # d(a^b)/db = a^b log a; taken as 0 where a == 0 (as PyTorch does).
+            # A Python number as base becomes a tensor on the output's device first,
+            # so the `where`s below do not default to the CPU.
+            a = a if isinstance(a, Tensor) else Tensor(a, dtype=out.dtype, device=out.device)
             grad_b = where(a == 0, 0.0, grad * out * log(where(a == 0, 1.0, a)))
         return grad_a, grad_b
 

@@ -3,6 +3,7 @@
 One suite serves both backends: tests take the `device` fixture and run once
 on "cpu" (NumPy) and once on "cuda" (CuPy), which skips without a GPU.
 """
+import functools
 import os
 import sys
 
@@ -29,10 +30,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tinygrad_tf"))
 DEVICES = ("cpu", "cuda")
 
 
+@functools.lru_cache(maxsize=None)
+def _cuda_available():
+    # asked once: without CuPy every call would retry the failing import
+    return autograd.cuda_available()
+
+
 @pytest.fixture(params=DEVICES)
 def device(request):
     """"cpu", or "cuda" when CuPy sees a GPU (otherwise the test is skipped)."""
-    if request.param == "cuda" and not autograd.cuda_available():
+    if request.param == "cuda" and not _cuda_available():
         pytest.skip('device "cuda" needs CuPy and a GPU (pip install -e .[cuda])')
     return request.param
 
@@ -54,3 +61,15 @@ def _restore_grad_mode():
     """A test that fails inside no_grad() must not leave recording off for the next one."""
     yield
     autograd.set_grad_enabled(True)
+
+
+@pytest.fixture
+def torch_lazy():
+    """torch, or None when it is not installed, for tests that check NumPy and gradcheck
+    first and compare with torch last (`helper_test_op` then skips), so the first
+    two checks still run on a machine without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch

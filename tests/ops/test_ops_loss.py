@@ -41,17 +41,18 @@ def np_cross_entropy(logits, targets, ignore_index, smoothing, reduction):
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
 @pytest.mark.parametrize("ignore_index", [None, 1, -100])
 @pytest.mark.parametrize("shape", [(6, 5), (2, 3, 4)], ids=str)
-def test_cross_entropy(fused, reduction, smoothing, ignore_index, shape, device, torch):
+def test_cross_entropy(fused, reduction, smoothing, ignore_index, shape, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     t = targets_for(shape[:-1], shape[-1], ignore=-100 if ignore_index == -100 else None)
 
     def fn(x):
         return ops.cross_entropy(x, t, ignore_index=ignore_index, label_smoothing=smoothing,
                                  reduction=reduction, fused=fused)
 
-    helper_test_op([shape], fn, lambda x: torch_ce(torch, x, torch.from_numpy(t), ignore_index, smoothing, reduction),
-                   device, low=-3, high=3)
     check_numpy_forward([shape], fn, lambda x: np_cross_entropy(x, t, ignore_index, smoothing, reduction), device)
     check_gradcheck([shape], fn, device)
+    helper_test_op([shape], fn, lambda x: torch_ce(torch, x, torch.from_numpy(t), ignore_index, smoothing, reduction),
+                   device, low=-3, high=3)
 
 
 @pytest.mark.parametrize("fused", FUSED)
@@ -88,7 +89,8 @@ def test_cross_entropy_large_logits_are_stable(device, torch):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("ignore_index", [None, 2])
 @pytest.mark.parametrize("shape", [(6, 4), (2, 3, 4)], ids=str)
-def test_nll_loss(reduction, ignore_index, shape, device, torch):
+def test_nll_loss(reduction, ignore_index, shape, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     t = targets_for(shape[:-1], shape[-1])
 
     def tfn(x):
@@ -97,7 +99,6 @@ def test_nll_loss(reduction, ignore_index, shape, device, torch):
                                             ignore_index=-100 if ignore_index is None else ignore_index)
 
     fn = lambda x: ops.nll_loss(x, t, ignore_index=ignore_index, reduction=reduction)  # noqa: E731
-    helper_test_op([shape], fn, tfn, device)
     check_gradcheck([shape], fn, device)
 
     def np_nll(x):
@@ -106,15 +107,17 @@ def test_nll_loss(reduction, ignore_index, shape, device, torch):
         return per if reduction == "none" else (per.sum() if reduction == "sum" else per.sum() / valid.sum())
 
     check_numpy_forward([shape], fn, np_nll, device)
+    helper_test_op([shape], fn, tfn, device)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_mse_loss(reduction, device, torch):
+def test_mse_loss(reduction, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     fn = lambda p, t: ops.mse_loss(p, t, reduction=reduction)  # noqa: E731
-    helper_test_op([(3, 4), (3, 4)], fn, lambda p, t: torch.nn.functional.mse_loss(p, t, reduction=reduction), device)
     check_gradcheck([(3, 4), (3, 4)], fn, device)
     np_fn = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}[reduction]
     check_numpy_forward([(3, 4), (3, 4)], fn, lambda p, t: np_fn((p - t) ** 2), device)
+    helper_test_op([(3, 4), (3, 4)], fn, lambda p, t: torch.nn.functional.mse_loss(p, t, reduction=reduction), device)
 
 
 def test_mse_loss_numpy_target(device, torch):

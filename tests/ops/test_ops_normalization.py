@@ -19,22 +19,24 @@ FUSED = [True, False]
 
 @pytest.mark.parametrize("fused", FUSED)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_layer_norm_affine(fused, shape, device, torch):
+def test_layer_norm_affine(fused, shape, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     d = shape[-1]
     fn = lambda x, w, b: ops.layer_norm(x, w, b, fused=fused)  # noqa: E731
     inputs = [shape, (d,), (d,)]
     check_numpy_forward(inputs, fn, np_layer_norm, device)
-    helper_test_op(inputs, fn, lambda x, w, b: torch.nn.functional.layer_norm(x, (d,), w, b, eps=1e-5), device)
     check_gradcheck(inputs, fn, device)
+    helper_test_op(inputs, fn, lambda x, w, b: torch.nn.functional.layer_norm(x, (d,), w, b, eps=1e-5), device)
 
 
 @pytest.mark.parametrize("fused", FUSED)
 @pytest.mark.parametrize("eps", [1e-5, 0.1])
-def test_layer_norm_without_affine(fused, eps, device, torch):
+def test_layer_norm_without_affine(fused, eps, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     fn = lambda x: ops.layer_norm(x, eps=eps, fused=fused)  # noqa: E731
     check_numpy_forward([(3, 7)], fn, lambda x: np_layer_norm(x, eps=eps), device)
-    helper_test_op([(3, 7)], fn, lambda x: torch.nn.functional.layer_norm(x, (7,), eps=eps), device)
     check_gradcheck([(3, 7)], fn, device)
+    helper_test_op([(3, 7)], fn, lambda x: torch.nn.functional.layer_norm(x, (7,), eps=eps), device)
 
 
 @pytest.mark.parametrize("fused", FUSED)

@@ -10,17 +10,17 @@ from autograd import Tensor
 from helpers import check_gradcheck, check_numpy_forward, helper_test_op
 
 
-def check_all(inputs, fn, np_fn, torch_fn, device, torch=None, **kw):
-    """NumPy forward, torch parity (when torch_fn is given) and gradcheck for one case."""
+def check_all(inputs, fn, np_fn, torch_fn, device, **kw):
+    """NumPy forward, gradcheck, then torch parity (which skips without torch) for one case."""
     check_numpy_forward(inputs, fn, np_fn, device)
-    if torch_fn is not None:
-        helper_test_op(inputs, fn, torch_fn, device, **kw)
     check_gradcheck(inputs, fn, device)
+    helper_test_op(inputs, fn, torch_fn, device, **kw)
 
 
 # ---- reshape, transpose, swapaxes, broadcast_to, squeeze, unsqueeze ---------------
 @pytest.mark.parametrize("shape,new", [((2, 3, 4), (6, 4)), ((2, 3, 4), (4, -1)), ((6,), (1, 2, 3)), ((1,), ())], ids=str)
-def test_reshape(shape, new, device, torch):
+def test_reshape(shape, new, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     check_all([shape], lambda x: x.reshape(*new) if new else x.reshape(()), lambda x: x.reshape(new),
               lambda x: x.reshape(new), device)
 
@@ -32,7 +32,8 @@ def test_reshape_accepts_tuple_or_varargs(device):
 
 @pytest.mark.parametrize("shape,axes", [((3, 4), ()), ((2, 3, 4), (2, 0, 1)), ((2, 3, 4), (1, 2, 0)),
                                         ((2, 3, 4, 5), (-1, 0, 2, 1)), ((2, 3, 4), ())], ids=str)
-def test_transpose(shape, axes, device, torch):
+def test_transpose(shape, axes, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     perm = tuple(a % len(shape) for a in axes) if axes else tuple(reversed(range(len(shape))))
     check_all([shape], lambda x: x.transpose(*axes), lambda x: x.transpose(axes or None),
               lambda x: x.permute(perm), device)
@@ -48,21 +49,24 @@ def test_transpose_rejects_a_non_permutation():
 
 
 @pytest.mark.parametrize("shape,a,b", [((2, 3, 4), 0, 2), ((2, 3, 4), -1, -2), ((3, 4), 0, 1), ((3, 4), 1, 1)], ids=str)
-def test_swapaxes(shape, a, b, device, torch):
+def test_swapaxes(shape, a, b, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     check_all([shape], lambda x: x.swapaxes(a, b), lambda x: np.swapaxes(x, a, b),
               lambda x: torch.swapaxes(x, a, b), device)
 
 
 @pytest.mark.parametrize("shape,target", [((3,), (2, 3)), ((3, 1), (3, 4)), ((1, 4), (2, 3, 4)), ((), (2, 2)),
                                           ((2, 1, 3), (2, 5, 3))], ids=str)
-def test_broadcast_to(shape, target, device, torch):
+def test_broadcast_to(shape, target, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     check_all([shape], lambda x: x.broadcast_to(target), lambda x: np.broadcast_to(x, target),
               lambda x: torch.broadcast_to(x, target), device)
 
 
 @pytest.mark.parametrize("shape,axis", [((1, 3, 1, 4), None), ((1, 3, 1, 4), 0), ((1, 3, 1, 4), -2),
                                         ((1, 3, 1, 4), (0, 2)), ((1,), None)], ids=str)
-def test_squeeze(shape, axis, device, torch):
+def test_squeeze(shape, axis, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     check_all([shape], lambda x: x.squeeze(axis), lambda x: np.squeeze(x, axis),
               lambda x: torch.squeeze(x) if axis is None else torch.squeeze(x, axis), device)
 
@@ -73,7 +77,8 @@ def test_squeeze_rejects_axis_that_is_not_one():
 
 
 @pytest.mark.parametrize("shape,axis", [((3, 4), 0), ((3, 4), 1), ((3, 4), 2), ((3, 4), -1), ((3, 4), -3), ((), 0)], ids=str)
-def test_unsqueeze(shape, axis, device, torch):
+def test_unsqueeze(shape, axis, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     check_all([shape], lambda x: x.unsqueeze(axis), lambda x: np.expand_dims(x, axis),
               lambda x: torch.unsqueeze(x, axis), device)
 
@@ -81,7 +86,8 @@ def test_unsqueeze(shape, axis, device, torch):
 # ---- concatenate, stack, split ----------------------------------------------------------
 @pytest.mark.parametrize("shapes,axis", [(((2, 3), (4, 3)), 0), (((2, 3), (2, 1), (2, 5)), 1),
                                          (((2, 3, 4), (2, 3, 2)), -1), (((3,), (3,), (1,)), 0)], ids=str)
-def test_concatenate(shapes, axis, device, torch):
+def test_concatenate(shapes, axis, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     check_all(list(shapes), lambda *xs: ops.concatenate(xs, axis=axis), lambda *xs: np.concatenate(xs, axis=axis),
               lambda *xs: torch.cat(xs, dim=axis), device)
 
@@ -92,7 +98,8 @@ def test_concatenate_with_a_constant_input(device, torch):
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2, -1])
-def test_stack(axis, device, torch):
+def test_stack(axis, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     shapes = [(2, 3), (2, 3), (2, 3)]
     check_all(shapes, lambda *xs: ops.stack(xs, axis=axis), lambda *xs: np.stack(xs, axis=axis),
               lambda *xs: torch.stack(xs, dim=axis), device)
@@ -105,7 +112,8 @@ def test_stack_rejects_different_shapes():
 
 @pytest.mark.parametrize("shape,parts,axis", [((6, 4), 3, 0), ((6, 4), 2, 1), ((6, 4), [1, 4], 0),
                                               ((2, 7, 3), [2, 3, 5], 1), ((2, 6), 3, -1)], ids=str)
-def test_split(shape, parts, axis, device, torch):
+def test_split(shape, parts, axis, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     check_all([shape], lambda x: tuple(ops.split(x, parts, axis=axis)), lambda x: tuple(np.split(x, parts, axis=axis)),
               lambda x: torch.tensor_split(x, parts, dim=axis), device)
 
@@ -154,7 +162,8 @@ def _torch_index(torch, index):
 
 
 @pytest.mark.parametrize("name,index,tindex", INDEXES, ids=[c[0] for c in INDEXES])
-def test_getitem(name, index, tindex, device, torch):
+def test_getitem(name, index, tindex, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     shape = (4, 5)
     check_numpy_forward([shape], lambda x: x[index], lambda x: x[index], device)
     check_gradcheck([shape], lambda x: x[index], device)
@@ -183,11 +192,12 @@ def test_getitem_out_of_range_names_the_op():
 @st.composite
 def shape_and_slices(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5))
-    index = tuple(
-        draw(st.one_of(st.integers(-n, n - 1), st.slices(n), st.just(None)))
-        for n in shape[: draw(st.integers(1, len(shape)))]
-    )
-    return shape, index
+    index = []
+    for n in shape[: draw(st.integers(1, len(shape)))]:
+        if draw(st.booleans()):
+            index.append(None)  # a new axis, consuming no axis of the input
+        index.append(draw(st.one_of(st.integers(-n, n - 1), st.slices(n))))
+    return shape, tuple(index)
 
 
 @given(case=shape_and_slices(), seed=st.integers(0, 2**16))
@@ -201,7 +211,8 @@ def test_getitem_hypothesis(case, seed, device):
 # ---- pad ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape,widths,value", [((3, 4), ((1, 2), (0, 3)), 0.0), ((2, 3, 4), ((0, 0), (1, 1), (2, 0)), -1.5),
                                                 ((3,), ((2, 1),), 2.0), ((2, 3), 1, 0.0)], ids=str)
-def test_pad(shape, widths, value, device, torch):
+def test_pad(shape, widths, value, device, torch_lazy):
+    torch = torch_lazy  # noqa: F841  (None without torch: the parity check, last, skips)
     full = np.broadcast_to(np.asarray(widths), (len(shape), 2))
     flat = tuple(int(w) for pair in full[::-1] for w in pair)  # torch: last axis first
     check_all([shape], lambda x: ops.pad(x, widths, value), lambda x: np.pad(x, widths, constant_values=value),
