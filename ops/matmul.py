@@ -9,6 +9,8 @@ class MatMul(Function):
     def forward(ctx, a, b):
         _check_shapes(a.shape, b.shape)
         ctx.save_for_backward(a, b)
+        if a.ndim > 2 and b.ndim == 2:  # (..., n, k) @ (k, m): one large GEMM over all rows
+            return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
         return ctx.xp.matmul(a, b)
 
     @staticmethod
@@ -27,8 +29,12 @@ class MatMul(Function):
         if ctx.needs_grad(0):
             grad_a = g2 @ b2.swapaxes(-1, -2)  # (..., n, k): the engine sums broadcast batch axes
             grad_a = grad_a.squeeze(-2) if a.ndim == 1 else grad_a
-        if ctx.needs_grad(1):
-            grad_b = a2.swapaxes(-1, -2) @ g2  # (..., k, m)
+        if ctx.needs_grad(1) and b.ndim == 2 and a.ndim > 2:
+            # b was shared by every batch item: sum_i a_i^T g_i = (all rows of a)^T (all rows of g),
+            # one GEMM instead of a (batch, k, m) stack that is then summed
+            grad_b = a.reshape(-1, a.shape[-1]).swapaxes(-1, -2) @ g2.reshape(-1, g2.shape[-1])
+        elif ctx.needs_grad(1):
+            grad_b = a2.swapaxes(-1, -2) @ g2  # (..., k, m): the engine sums broadcast batch axes
             grad_b = grad_b.squeeze(-1) if b.ndim == 1 else grad_b
         return grad_a, grad_b
 
