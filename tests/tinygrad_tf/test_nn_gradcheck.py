@@ -73,9 +73,9 @@ def test_encoder_layer(norm_first):
 def test_decoder_layer(norm_first):
     layer = nn.DecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first).to(dtype="float64")
     randomize(layer, 4)
-    src_mask = padding([5, 3], 5)
-    tgt_mask = padding([4, 3], 4) & Tensor(np_causal(4))
-    x, memory = x64((2, 4, D_MODEL), 6), x64((2, 5, D_MODEL), 7)
+    src_mask = padding([4, 2], 4)
+    tgt_mask = padding([3, 2], 3) & Tensor(np_causal(3))
+    x, memory = x64((2, 3, D_MODEL), 6), x64((2, 4, D_MODEL), 7)
     assert gradcheck_with_parameters(layer, lambda x, m: layer(x, m, src_mask, tgt_mask), [x, memory])
 
 
@@ -118,8 +118,7 @@ def test_whole_transformer_embeddings_and_generator_in_full(norm_first):
     fn = _masked_logits(model)
     # Padding rows get no gradient by design; with padded targets left out of the loss
     # and padded source keys masked, the finite differences there are zero too.
-    names = {"src_embed.weight", "tgt_embed.weight", "generator.weight", "generator.bias",
-             "decoder.layers.1.cross_attn.k_proj.weight"}
+    names = {"src_embed.weight", "tgt_embed.weight", "generator.weight", "generator.bias"}
     assert gradcheck_with_parameters(model, fn, [], names=names)
 
 

@@ -61,6 +61,31 @@ def test_reassigning_an_attribute_unregisters_the_old_kind():
         toy.child
 
 
+def test_assigning_a_tensor_to_a_buffer_name_updates_the_buffer():
+    toy = Toy()
+    toy.table = Tensor(np.ones(5))
+    assert "table" in toy._buffers and "table" in toy.state_dict()
+    np.testing.assert_array_equal(toy.state_dict()["table"], np.ones(5))
+    toy.table = None  # anything else replaces the buffer with a plain attribute
+    assert "table" not in toy._buffers and "table" not in toy.state_dict() and toy.table is None
+
+
+def test_register_buffer_replaces_a_parameter_and_can_turn_persistence_off():
+    toy = Toy()
+    toy.register_buffer("w", Tensor(np.zeros(2)))
+    assert "w" not in toy._parameters and "w" in toy.state_dict()
+    assert [n for n, _ in toy.named_parameters()] == ["child.weight", "child.bias"]
+    toy.register_buffer("table", Tensor(np.zeros(5)), persistent=False)
+    assert "table" not in toy.state_dict()
+
+
+def test_state_dict_order_is_registration_order():
+    toy = Toy()
+    for name in ("zeta", "alpha", "mid", "beta"):
+        toy.register_buffer(name, Tensor(np.zeros(1)))
+    assert list(toy.state_dict()) == ["w", "table", "zeta", "alpha", "mid", "beta", "child.weight", "child.bias"]
+
+
 def test_assignment_before_super_init_is_a_clear_error():
     class Bad(nn.Module):
         def __init__(self):
@@ -329,6 +354,13 @@ def test_to_device_keeps_parameter_identity(device):
     out = model(src_tokens().to(device), tgt_tokens().to(device))
     assert out.device == device
     np.testing.assert_allclose(out.numpy(), ref, rtol=1e-10, atol=1e-10)
+    state = model.state_dict()
+    assert all(isinstance(v, np.ndarray) for v in state.values())
+    fresh = tiny_transformer(seed=5).to(device)
+    fresh.load_state_dict(state)
+    assert all(p.device == device for p in fresh.parameters())
+    np.testing.assert_allclose(fresh(src_tokens().to(device), tgt_tokens().to(device)).numpy(), ref,
+                               rtol=1e-10, atol=1e-10)
     model.to("cpu")
     assert all(p.device == "cpu" for p in model.parameters())
 

@@ -206,6 +206,23 @@ def test_backward_reaches_every_parameter(device):
         assert np.any(p.grad.numpy() != 0), name
 
 
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_forward_and_backward_on_the_device_equal_cpu(device, norm_first):
+    cpu, other = model_for(norm_first, seed=3), model_for(norm_first, seed=3).to(device)
+    w = np.random.default_rng(0).standard_normal((2, 4, VOCAB))
+    logits = cpu(src_tokens(), tgt_tokens())
+    dlogits = other(src_tokens().to(device), tgt_tokens().to(device))
+    assert dlogits.device == device
+    np.testing.assert_allclose(dlogits.numpy(), logits.numpy(), rtol=1e-10, atol=1e-12)
+    (logits * Tensor(w, dtype="float64")).sum().backward()
+    (dlogits * Tensor(w, dtype="float64", device=device)).sum().backward()
+    for (name, p), q in zip(cpu.named_parameters(), other.parameters()):
+        assert q.grad.device == device, name
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+    attn = other.decoder.layers[0].cross_attn.attention_weights
+    assert attn.device == device and attn.shape == (2, HEADS, 4, 5)
+
+
 def test_float32_model_runs_in_float32():
     model = tiny_transformer(dtype=None)
     logits = model(src_tokens(), tgt_tokens())

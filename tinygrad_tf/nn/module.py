@@ -44,6 +44,9 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before assigning {name!r}")
+        if name in self._buffers and isinstance(value, Tensor) and not isinstance(value, Parameter):
+            self._buffers[name] = value  # a new tensor for a buffer stays a buffer (as in PyTorch)
+            return
         for table in (self._parameters, self._modules, self._buffers):
             table.pop(name, None)
         if isinstance(value, Parameter):
@@ -74,9 +77,13 @@ class Module:
         Persistent buffers are part of the state dict.
         """
         self.__dict__.pop(name, None)
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
         self._buffers[name] = tensor
         if persistent:
             self._persistent.add(name)
+        else:
+            self._persistent.discard(name)
 
     def _set_path(self, path):
         object.__setattr__(self, "_path", path)
@@ -135,8 +142,9 @@ class Module:
         for module_name, module in self.named_modules():
             for name, p in module._parameters.items():
                 yield _join(module_name, name), p
-            for name in module._persistent:
-                yield _join(module_name, name), module._buffers[name]
+            for name, b in module._buffers.items():  # registration order, not the set's
+                if name in module._persistent:
+                    yield _join(module_name, name), b
 
     def state_dict(self):
         """Every parameter and persistent buffer as a NumPy array, by dotted name."""
