@@ -48,6 +48,7 @@ def main():
 @click.option("--max-pairs", type=int, default=None, help="Use at most this many sentence pairs.")
 @click.option("--max-len", type=int, default=None, help="Drop pairs longer than this (tokens).")
 @click.option("--eval-every", type=int, default=None, help="Evaluate and checkpoint every N steps.")
+@click.option("--max-minutes", type=float, default=None, help="Stop after this much wall time.")
 @click.option("--resume", type=click.Path(file_okay=False), default=None, help="Continue the run saved in DIR.")
 @_fail_cleanly
 def train(task, out, resume, **options):
@@ -56,8 +57,8 @@ def train(task, out, resume, **options):
     from .train import Trainer
 
     if resume:
-        trainer = Trainer.resume(resume, steps=options["steps"], epochs=options["epochs"],
-                                 device=options["device"], eval_every=options["eval_every"])
+        trainer = Trainer.resume(resume, steps=options["steps"], epochs=options["epochs"], device=options["device"],
+                                 eval_every=options["eval_every"], max_minutes=options["max_minutes"])
         click.echo(f"resuming {resume} at step {trainer.step} of {trainer.config.steps}")
     else:
         config = TrainConfig.for_task(task, **options)

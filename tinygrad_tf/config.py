@@ -10,7 +10,8 @@ class TrainConfig:
     """Everything that defines a training run (saved in every checkpoint).
 
     `steps` counts optimizer updates; `epochs`, when given, stops earlier
-    after that many passes over the training pairs. `lr` is the factor of the
+    after that many passes over the training pairs, and `max_minutes` after
+    that much wall time (then the run ends with an evaluation and a checkpoint). `lr` is the factor of the
     Noam schedule (the paper's is 1.0 with warmup 4000).
     """
 
@@ -35,6 +36,7 @@ class TrainConfig:
     min_freq: int = 2
     eval_every: int = 1000
     bleu_sentences: int = 300
+    max_minutes: float = None
 
     @classmethod
     def for_task(cls, task, **overrides):

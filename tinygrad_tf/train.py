@@ -101,13 +101,14 @@ class Trainer:
 
         cfg = self.config
         window_loss, window_tokens, window_start = 0.0, 0, time.time()
+        deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else math.inf
         bar = click.progressbar(length=cfg.steps, label=f"training {cfg.task}", show_pos=True,
                                 item_show_func=lambda s: s, file=None if progress else open(os.devnull, "w"))
         bar.update(self.step)
         try:
             with bar:
                 for batch in self.batches():
-                    if self.step >= cfg.steps:
+                    if self.step >= cfg.steps or time.time() > deadline:
                         break
                     loss = float(self.train_step(batch).item())  # the one host sync per step
                     window_loss += loss * batch.num_tokens
