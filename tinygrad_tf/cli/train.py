@@ -1,34 +1,17 @@
-"""The `tinygrad-tf` command line (also `python -m tinygrad_tf`)."""
+"""`tinygrad-tf train`."""
 import sys
 
 import click
 
 from autograd import backend
 
-from .checkpoint import CheckpointError
-from .data import TASKS
+from ..config import TrainConfig
+from ..data import TASKS
+from ..train import Trainer
+from .common import fail_cleanly
 
 
-def _fail_cleanly(fn):
-    """Turn the library's expected errors into one-line CLI errors instead of tracebacks."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (CheckpointError, ValueError, RuntimeError, OSError) as e:
-            raise click.ClickException(str(e)) from None
-
-    return wrapper
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main():
-    """An educational autograd engine and the Transformer built on it."""
-
-
-@main.command()
+@click.command()
 @click.option("--task", type=click.Choice(TASKS), default="spa-eng", show_default=True, help="What to learn.")
 @click.option("--device", type=click.Choice(backend.DEVICES), default=None, help="cpu (NumPy) or cuda (CuPy).  [default: cpu]")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory.  [default: runs/TASK]")
@@ -50,12 +33,9 @@ def main():
 @click.option("--eval-every", type=int, default=None, help="Evaluate and checkpoint every N steps.")
 @click.option("--max-minutes", type=float, default=None, help="Stop after this much wall time.")
 @click.option("--resume", type=click.Path(file_okay=False), default=None, help="Continue the run saved in DIR.")
-@_fail_cleanly
+@fail_cleanly
 def train(task, out, resume, **options):
     """Train a Transformer and save checkpoints to --out."""
-    from .config import TrainConfig
-    from .train import Trainer
-
     if resume:
         trainer = Trainer.resume(resume, steps=options["steps"], epochs=options["epochs"], device=options["device"],
                                  eval_every=options["eval_every"], max_minutes=options["max_minutes"])
@@ -71,40 +51,3 @@ def train(task, out, resume, **options):
     except KeyboardInterrupt:
         sys.exit(130)
     click.echo(f"done: checkpoint in {trainer.out}")
-
-
-@main.command()
-@click.option("--checkpoint", "checkpoint_dir", required=True, type=click.Path(file_okay=False), help="A run directory.")
-@click.option("--beam", type=click.IntRange(1, 64), default=1, show_default=True, help="Beam size (1 = greedy).")
-@click.option("--device", type=click.Choice(backend.DEVICES), default=None)
-@click.argument("sentences", nargs=-1)
-@_fail_cleanly
-def translate(checkpoint_dir, beam, device, sentences):
-    """Translate SENTENCES (or one sentence per line on stdin), one output line each."""
-    from .train import load_translator
-
-    if not sentences:
-        sentences = [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    translator = load_translator(checkpoint_dir, device)
-    for line in translator.translate(list(sentences), beam=beam):
-        click.echo(line)
-
-
-@main.command()
-@click.option("--checkpoint", "checkpoint_dir", required=True, type=click.Path(file_okay=False), help="A run directory.")
-@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
-@click.option("--beam", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--max-sentences", type=int, default=None, help="Evaluate on the first N pairs only.")
-@click.option("--device", type=click.Choice(backend.DEVICES), default=None)
-@_fail_cleanly
-def evaluate(checkpoint_dir, split, beam, max_sentences, device):
-    """Corpus BLEU on the run's test split, with sample translations."""
-    from .data import detokenize
-    from .train import Trainer
-
-    trainer = Trainer.resume(checkpoint_dir, device=device, log=lambda *a: None)
-    metrics = trainer.evaluate(split, max_sentences, beam=beam)
-    click.echo(f"{split}: {metrics['detail']}")
-    click.echo(f"{split}: loss {metrics['loss']:.3f}, exact match {100 * metrics['exact']:.1f}%")
-    for src, ref, hyp in metrics["samples"]:
-        click.echo(f"\n  source:    {detokenize(src)}\n  reference: {detokenize(ref)}\n  model:     {detokenize(hyp)}")

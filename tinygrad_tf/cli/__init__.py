@@ -1,0 +1,14 @@
+"""The `tinygrad-tf` command line (also `python -m tinygrad_tf`): one module per command."""
+import click
+
+from .train import train
+from .translate import evaluate, translate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """An educational autograd engine and the Transformer built on it."""
+
+
+for command in (train, translate, evaluate):
+    main.add_command(command)
