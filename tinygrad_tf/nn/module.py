@@ -51,6 +51,7 @@ class Module:
             table.pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value
+            value.name = _join(self._path, name)
         elif isinstance(value, Module):
             self._modules[name] = value
             value._set_path(_join(self._path, name))
@@ -86,7 +87,10 @@ class Module:
             self._persistent.discard(name)
 
     def _set_path(self, path):
+        """Record this module's dotted path, and name its parameters after it (graph labels use them)."""
         object.__setattr__(self, "_path", path)
+        for name, p in self._parameters.items():
+            p.name = _join(path, name)
         for name, child in self._modules.items():
             child._set_path(_join(path, name))
 
