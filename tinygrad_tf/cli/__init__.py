@@ -1,6 +1,7 @@
 """The `tinygrad-tf` command line (also `python -m tinygrad_tf`): one module per command."""
 import click
 
+from .plot import plot
 from .train import train
 from .translate import evaluate, translate
 
@@ -10,5 +11,5 @@ def main():
     """An educational autograd engine and the Transformer built on it."""
 
 
-for command in (train, translate, evaluate):
+for command in (train, translate, evaluate, plot):
     main.add_command(command)
