@@ -2,6 +2,7 @@
 import click
 
 from .plot import plot
+from .step import step
 from .train import train
 from .translate import evaluate, translate
 
@@ -11,5 +12,5 @@ def main():
     """An educational autograd engine and the Transformer built on it."""
 
 
-for command in (train, translate, evaluate, plot):
+for command in (train, translate, evaluate, plot, step):
     main.add_command(command)

@@ -87,20 +87,24 @@ def synthetic_splits(task="copy", seed=0, train_size=20000, valid_size=500, test
         raise ValueError(f"unknown synthetic task {task!r}; expected one of {SYNTHETIC_TASKS}")
     rng = np.random.default_rng(seed)
 
-    def sample(n, exclude=frozenset()):
+    def sample(n, exclude, distinct):
         seen, pairs = set(exclude), []
         while len(pairs) < n:
             seq = tuple(str(d) for d in rng.integers(0, 10, rng.integers(min_len, max_len + 1)))
             if seq in seen:
                 continue
-            seen.add(seq)
+            if distinct:
+                seen.add(seq)
             pairs.append((list(seq), list(seq) if task == "copy" else list(reversed(seq))))
         return pairs
 
-    test = sample(test_size)
-    valid = sample(valid_size, {tuple(s) for s, _ in test})
+    # Held-out sequences are distinct and never trained on. Training sequences may
+    # repeat: there are only 10^3 sequences of length 3, and requiring distinct ones
+    # would make short sequences rare in training while lengths are uniform in test.
+    test = sample(test_size, (), distinct=True)
+    valid = sample(valid_size, {tuple(s) for s, _ in test}, distinct=True)
     held_out = {tuple(s) for s, _ in test + valid}
-    return Splits(sample(train_size, held_out), valid, test)
+    return Splits(sample(train_size, held_out, distinct=False), valid, test)
 
 
 def load_splits(task, seed=0, max_len=12, max_pairs=None):

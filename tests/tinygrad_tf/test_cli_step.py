@@ -1,0 +1,202 @@
+"""`tinygrad-tf step`: the backward walk as a table, --check, --interactive through stdin,
+--frames/--gif pictures, and one-line errors."""
+import os
+import re
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import autograd
+from autograd import trace, trace_graph
+from tinygrad_tf.cli import main
+from tinygrad_tf.cli.step import build
+
+ROW = re.compile(r"^\s*(\d+)\s{2}(\S+)\s+(\S+)\s+(\(.*?\))\s+(\S+)")
+
+
+def _run(*args, input=None):
+    return CliRunner().invoke(main, ["step", *args], input=input)
+
+
+def _rows(output):
+    """(index, op, module) of every table row."""
+    return [(int(m.group(1)), m.group(2), m.group(3)) for m in map(ROW.match, output.splitlines()) if m]
+
+
+def _assert_clean_error(result, *fragments):
+    assert result.exit_code != 0, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0], result.output
+
+
+def test_step_attention_prints_forward_and_every_backward_step():
+    result = _run("attention", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "\x1b[" not in out  # not a terminal: click strips the colours
+    for fragment in ("forward", "x (input) (1, 4, 8)", "mask (4, 4)", "attention weights (1, 2, 4, 4)", "loss ()",
+                     "self_attn.q_proj.weight", "backward"):
+        assert fragment in out
+    rows = _rows(out)
+    assert [i for i, _, _ in rows] == list(range(len(rows)))
+    ops_seen = {op for _, op, _ in rows}
+    assert {"matmul", "softmax", "masked_fill", "div", "reshape", "transpose", "mean"} <= ops_seen
+    assert ("softmax", "self_attn") in {(op, m) for _, op, m in rows}
+    assert {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj"} <= {m for _, _, m in rows}
+    assert "accumulate_grad(weight)" in ops_seen and "accumulate_grad(x)" in ops_seen
+    x_row = next(line for line in out.splitlines() if "accumulate_grad(x)" in line)
+    assert "summed x3" in x_row  # x feeds the query, key and value projections
+    # the same number of steps as the walk from Python
+    setup = build("attention", 8, 2, 4, 1)
+    _, loss = setup.forward()
+    assert len(rows) == sum(1 for _ in trace.backward_steps(loss))
+    assert f"{len(rows)} steps" in out
+
+
+def test_step_leaves_the_gradients_of_backward():
+    """The command's model after the walk has backward()'s gradients (checked through build())."""
+    a, b = build("encoder-layer", 8, 2, 3, 5, "float64"), build("encoder-layer", 8, 2, 3, 5, "float64")
+    a.forward()[1].backward()
+    for _ in trace.backward_steps(b.forward()[1]):
+        pass
+    for (name, pa), (_, pb) in zip(a.root.named_parameters(), b.root.named_parameters()):
+        np.testing.assert_array_equal(pa.grad.numpy(), pb.grad.numpy(), err_msg=name)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("mlp",), {"relu", "matmul", "add", "mean"}),
+    (("mlp", "--loss", "cross-entropy"), {"relu", "cross_entropy"}),
+    (("encoder-layer", "--d-model", "8", "--heads", "4", "--seq-len", "3"), {"layer_norm", "softmax", "relu"}),
+])
+def test_step_other_models(args, expected):
+    result = _run(*args)
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.output)
+    assert expected <= {op for _, op, _ in rows}
+    if args[0] == "encoder-layer":
+        modules = {m for _, _, m in rows}
+        assert {"layer.self_attn", "layer.feed_forward.linear1", "layer.norm1", "layer.norm2"} <= modules
+
+
+def test_check_errors_are_small_in_float64():
+    result = _run("attention", "--check", "--dtype", "float64")
+    assert result.exit_code == 0, result.output
+    errors = []
+    for line in result.output.splitlines():
+        if ROW.match(line):
+            last = line.split()[-1]
+            if "accumulate_grad" in line:
+                assert last == "-"
+            else:
+                errors.append(float(last))
+    assert len(errors) > 20
+    assert max(errors) < 1e-5, errors
+
+
+def test_interactive_stops_at_q_and_prints_full_arrays_on_p():
+    # d_model 16, seq_len 8: tensors of 128 values, which the table view would summarise
+    result = _run("attention", "--interactive", "--d-model", "16", "--seq-len", "8", input="\n\np\nq\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert [i for i, _, _ in _rows(out)] == [0, 1, 2]  # stopped at the third step
+    assert "stopped at step 2" in out and "steps; every parameter" not in out
+    printed = out[out.index("> p"):out.index("> q")]
+    assert "step 2: sub" in printed and "grad_output" in printed and "grad to input 0 (1, 8, 16)" in printed
+    assert "..." not in printed  # every value, not a summary
+    block = printed[printed.index("grad_output"):printed.index("grad to input 0")]
+    assert len(re.findall(r"-?\d+\.\d+(?:e[-+]\d+)?", block.split("\n", 1)[1])) == 128
+
+
+def test_interactive_unknown_command_graph_and_end_of_input(monkeypatch, tmp_path):
+    monkeypatch.delattr(autograd, "graph", raising=False)
+    monkeypatch.setitem(sys.modules, "autograd.graph", None)  # as if autograd.graph did not exist
+    result = _run("mlp", "-i", input="x\ng\n")  # then end of input: the walk finishes
+    assert result.exit_code == 0, result.output
+    assert "unknown command 'x'" in result.output
+    assert "graph renderer (autograd.graph) is not available" in result.output
+    assert "15 steps; every parameter" in result.output
+
+
+def test_interactive_graph_so_far(tmp_path):
+    pytest.importorskip("autograd.graph")
+    if not trace_graph.dot_available():
+        pytest.skip("Graphviz's dot is not installed")
+    result = _run("mlp", "-i", "--frames", str(tmp_path), input="\ng\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "graph written to" in result.output
+    assert os.path.exists(tmp_path / "graph-step-001.svg")
+
+
+needs_pictures = pytest.mark.skipif(not trace_graph.dot_available(), reason="Graphviz's dot is not installed")
+
+
+@needs_pictures
+def test_frames_and_gif(tmp_path):
+    pil = pytest.importorskip("PIL.Image")
+    frames, gif = tmp_path / "frames", tmp_path / "backprop.gif"
+    result = _run("mlp", "--frames", str(frames), "--gif", str(gif))
+    assert result.exit_code == 0, result.output
+    count = len(_rows(result.output))
+    names = sorted(os.listdir(frames))
+    assert names == [f"step-{i:03d}.png" for i in range(count)]
+    first = pil.open(frames / names[0])
+    assert first.size[0] > 100 and first.size[1] > 100
+    assert len(first.convert("RGB").getcolors(1 << 20)) > 2  # not blank
+    with pil.open(gif) as animation:
+        assert animation.n_frames == count
+    assert f"{count} frames written" in result.output and "animation written" in result.output
+
+
+@needs_pictures
+def test_frame_highlights_current_node_and_visited_part():
+    setup = build("mlp", 4, 1, 2, 0)
+    _, loss = setup.forward()
+    frames = trace_graph.BackwardFrames(loss)
+    steps = trace.backward_steps(loss)
+    for _ in range(3):
+        frames.visit(next(steps))
+    source = frames.to_dot().source
+    assert source.count("fillcolor=orange") == 1  # the current node
+    assert source.count("fillcolor=lightblue") == 2  # the two visited before it
+    assert "cluster_linear2" in source and "step 2: sub" in source
+    steps.close()
+
+
+def test_gif_without_pillow_is_a_clean_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(trace_graph, "dot_available", lambda: True)
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    result = _run("mlp", "--gif", str(tmp_path / "a.gif"))
+    _assert_clean_error(result, "Pillow")
+    assert not os.path.exists(tmp_path / "a.gif")
+
+
+def test_frames_without_dot_is_a_clean_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(trace_graph, "dot_available", lambda: False)
+    _assert_clean_error(_run("attention", "--frames", str(tmp_path / "f")), "Graphviz", "install")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("transformer",), "transformer"),
+    (("attention", "--heads", "3"), "not divisible"),
+    (("attention", "--d-model", "0"), "--d-model"),
+    (("attention", "--seq-len", "x"), "--seq-len"),
+    (("mlp", "--loss", "hinge"), "hinge"),
+    (("attention", "--bogus"), "--bogus"),
+    ((), "Missing argument"),
+])
+def test_cli_errors_are_one_line(args, fragment):
+    _assert_clean_error(_run(*args), fragment)
+
+
+def test_frames_path_that_is_a_file_is_a_clean_error(tmp_path):
+    if not trace_graph.dot_available():
+        pytest.skip("Graphviz's dot is not installed")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    _assert_clean_error(_run("mlp", "--frames", str(blocker)))
