@@ -15,7 +15,7 @@ setup(
     install_requires=["numpy>=1.24,<3", "click>=8.0", "graphviz>=0.20"],
     extras_require={
         "cuda": ["cupy-cuda12x>=13"],
-        "dev": ["pytest>=7", "hypothesis>=6", "scipy>=1.10"],
+        "dev": ["pytest>=7", "hypothesis>=6", "scipy>=1.10", "sacrebleu>=2"],
         "plot": ["matplotlib>=3.6", "Pillow>=9"],
     },
     entry_points={"console_scripts": ["tinygrad-tf=tinygrad_tf.cli:main"]},

@@ -52,8 +52,10 @@ def corpus_bleu(hypotheses, references, max_n=4):
             matches[n - 1] += sum(min(c, best[g]) for g, c in counts.items())
             totals[n - 1] += max(len(hyp) - n + 1, 0)
     precisions = [100.0 * m / t if t else 0.0 for m, t in zip(matches, totals)]
-    if hyp_len == 0 or min(matches) == 0:
-        return BleuScore(0.0, precisions, 0.0 if hyp_len == 0 else 1.0, hyp_len, ref_len)
-    log_precision = sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n
+    if hyp_len == 0:
+        return BleuScore(0.0, precisions, 0.0, hyp_len, ref_len)
     bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len)
+    if min(matches) == 0:
+        return BleuScore(0.0, precisions, bp, hyp_len, ref_len)
+    log_precision = sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n
     return BleuScore(100.0 * bp * math.exp(log_precision), precisions, bp, hyp_len, ref_len)

@@ -1,19 +1,23 @@
-"""Checkpoints: arrays in `checkpoint.npz`, everything else in `checkpoint.json`.
+"""Checkpoints: arrays in `checkpoint-<hash>.npz`, everything else in `checkpoint.json`.
 
-Both files are written to a temporary name and renamed into place, so a crash
-never leaves a half-written checkpoint; the JSON records the SHA-256 of the
-.npz it belongs to, so a truncated, corrupt or mismatched pair is detected on
-load and reported with the file's name.
+Both files are written to a temporary name and renamed into place. The .npz
+is named after its content and the JSON, written last, names it: until the
+JSON is replaced the previous pair is intact, so a crash at any point never
+leaves a half-written checkpoint. The JSON records the SHA-256 of its .npz, so
+a truncated, corrupt or mismatched pair is detected on load and reported with
+the file's name.
 """
 import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 
 import numpy as np
 
-ARRAYS, META = "checkpoint.npz", "checkpoint.json"
+ARRAYS, META = "checkpoint.npz", "checkpoint.json"  # ARRAYS: the arrays' name in older checkpoints
+_ARRAYS_NAME = re.compile(r"checkpoint(-[0-9a-f]{16})?\.npz")
 
 
 class CheckpointError(Exception):
@@ -22,11 +26,16 @@ class CheckpointError(Exception):
 
 def _atomic_write(path, data):
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def save(directory, arrays, meta):
@@ -35,9 +44,14 @@ def save(directory, arrays, meta):
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     blob = buffer.getvalue()
-    meta = dict(meta, arrays_sha256=hashlib.sha256(blob).hexdigest())
-    _atomic_write(os.path.join(directory, ARRAYS), blob)
+    digest = hashlib.sha256(blob).hexdigest()
+    name = f"checkpoint-{digest[:16]}.npz"
+    meta = dict(meta, arrays_file=name, arrays_sha256=digest)
+    _atomic_write(os.path.join(directory, name), blob)
     _atomic_write(os.path.join(directory, META), json.dumps(meta, indent=1, ensure_ascii=False).encode("utf-8"))
+    for old in os.listdir(directory):  # the arrays of earlier saves, no longer named by the JSON
+        if old != name and _ARRAYS_NAME.fullmatch(old):
+            os.remove(os.path.join(directory, old))
 
 
 def exists(directory):
@@ -50,17 +64,25 @@ def load(directory):
     Raises:
         CheckpointError: naming the file that is missing, unreadable or inconsistent.
     """
-    meta_path, arrays_path = os.path.join(directory, META), os.path.join(directory, ARRAYS)
-    for path in (meta_path, arrays_path):
-        if not os.path.exists(path):
-            raise CheckpointError(f"no checkpoint: {path} does not exist")
+    meta_path = os.path.join(directory, META)
+    if not os.path.exists(meta_path):
+        raise CheckpointError(f"no checkpoint: {meta_path} does not exist")
     try:
         with open(meta_path, encoding="utf-8") as f:
             meta = json.load(f)
     except (OSError, ValueError) as e:
         raise CheckpointError(f"checkpoint metadata {meta_path} is corrupt or truncated ({e})") from None
-    with open(arrays_path, "rb") as f:
-        blob = f.read()
+    name = meta.get("arrays_file", ARRAYS) if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not _ARRAYS_NAME.fullmatch(name):
+        raise CheckpointError(f"checkpoint metadata {meta_path} is corrupt: no valid arrays file named in it")
+    arrays_path = os.path.join(directory, name)
+    if not os.path.exists(arrays_path):
+        raise CheckpointError(f"no checkpoint: {arrays_path} does not exist")
+    try:
+        with open(arrays_path, "rb") as f:
+            blob = f.read()
+    except OSError as e:
+        raise CheckpointError(f"checkpoint arrays {arrays_path} cannot be read ({e})") from None
     if hashlib.sha256(blob).hexdigest() != meta.get("arrays_sha256"):
         raise CheckpointError(f"checkpoint arrays {arrays_path} are corrupt, truncated, or from another save than {meta_path}")
     try:

@@ -54,7 +54,20 @@ class TrainConfig:
         unknown = sorted(set(values) - names)
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(unknown)}")
+        wrong = [f"{f.name}={values[f.name]!r}" for f in dataclasses.fields(cls)
+                 if f.name in values and not _fits(values[f.name], f.type, f.default)]
+        if wrong:
+            raise ValueError(f"config values of the wrong type: {', '.join(wrong)}")
         return cls(**values)
+
+
+def _fits(value, kind, default):
+    """Whether a loaded value can stand for a field of type `kind` (ints are floats, bools are not numbers)."""
+    if value is None:
+        return default is None
+    if kind in (int, float) and isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float) if kind is float else kind)
 
 
 TASK_DEFAULTS = {

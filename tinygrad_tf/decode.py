@@ -78,12 +78,20 @@ def beam_search(model, src, beam=4, max_len=None, alpha=0.6):
         where = _last_layer_alignment(model)
         scores = np.array([s for _, _, s in live])[:, None] + logp
         candidates = []
-        for flat in np.argsort(-scores, axis=None)[: 2 * beam]:
+        for rank, flat in enumerate(np.argsort(-scores, axis=None)[: 2 * beam]):
             i, tok = divmod(int(flat), logp.shape[1])
             tokens, alignment, score = live[i][0] + [tok], live[i][1] + [int(where[i])], float(scores[i, tok])
-            (finished if tok == Vocab.eos_id else candidates).append((tokens, alignment, score))
+            if tok != Vocab.eos_id:
+                candidates.append((tokens, alignment, score))
+            elif rank < beam:  # an ending only counts when it would have been in the beam
+                finished.append((tokens, alignment, score))
         live = candidates[:beam]
-        if not live or len(finished) >= beam:
+        if finished:  # stop once no live hypothesis can still beat the best finished one:
+            best_done = max(s / length_penalty(len(t) - 1, alpha) for t, _, s in finished)
+            # its log-probability can only fall, and the penalty is largest at max_len
+            if all(s / length_penalty(max_len, alpha) <= best_done for _, _, s in live):
+                break
+        if not live:
             break
     best = max(finished or live, key=lambda h: h[2] / length_penalty(len(h[0]) - 1, alpha))
     return np.array(best[0][1:]), np.array(best[1])

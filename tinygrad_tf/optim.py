@@ -50,7 +50,7 @@ class Optimizer:
             p = self.params[i]
             if tuple(np.shape(value)) != p.shape:
                 raise ValueError(f"optimizer state {key} has shape {np.shape(value)}, parameter has {p.shape}")
-            self.state[i][name] = backend.move(np.asarray(value, dtype=p.dtype), p.device)
+            self.state[i][name] = backend.move(np.array(value, dtype=p.dtype), p.device)  # a copy: updates are in place
 
 
 class SGD(Optimizer):
@@ -129,7 +129,7 @@ def clip_grad_norm(params, max_norm):
     if not params:
         return 0.0
     xp = backend.xp_for(params[0].device)
-    total = xp.sqrt(sum((p.grad.data.astype(xp.float32) ** 2).sum() for p in params))
+    total = xp.sqrt(sum((p.grad.data.astype(np.promote_types(p.grad.dtype, np.float32)) ** 2).sum() for p in params))
     scale = xp.minimum(1.0, max_norm / (total + 1e-6))
     for p in params:  # new arrays: one gradient array may be shared by several tensors
         p.grad = Tensor._wrap(p.grad.data * scale.astype(p.grad.dtype))

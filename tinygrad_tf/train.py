@@ -102,8 +102,9 @@ class Trainer:
         cfg = self.config
         window_loss, window_tokens, window_start = 0.0, 0, time.time()
         deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else math.inf
+        sink = None if progress else open(os.devnull, "w")  # closed below
         bar = click.progressbar(length=cfg.steps, label=f"training {cfg.task}", show_pos=True,
-                                item_show_func=lambda s: s, file=None if progress else open(os.devnull, "w"))
+                                item_show_func=lambda s: s, file=sink)
         bar.update(self.step)
         try:
             with bar:
@@ -123,6 +124,9 @@ class Trainer:
             self.save()
             self.log(f"\ninterrupted at step {self.step}: checkpoint saved to {self.out}")
             raise
+        finally:
+            if sink is not None:
+                sink.close()
         if self.step % cfg.eval_every and window_tokens:  # stopped by epochs between evaluations
             self._report(window_loss / window_tokens, window_tokens / max(time.time() - window_start, 1e-9))
         return self

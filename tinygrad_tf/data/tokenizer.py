@@ -7,7 +7,7 @@ _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 _NO_SPACE_BEFORE = set(".,!?;:%)]}»…")
 _NO_SPACE_AFTER = set("¿¡([{«")
 _SENTENCE_END = set(".!?…")
-_ENGLISH_I = re.compile(r"\bi\b(?=$|\s|['’])")
+_ENGLISH_I = re.compile(r"\bi\b(?=$|\s|['’.,!?;:…)\]}»])")  # "i" before a space, an apostrophe or closing punctuation
 
 
 def tokenize(text):

@@ -1,0 +1,159 @@
+"""The `tinygrad-tf` command line: train, translate (arguments and stdin), evaluate, and clean one-line errors."""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from tinygrad_tf import Trainer, translate
+from tinygrad_tf.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+TINY = ["--task", "copy", "--steps", "24", "--d-model", "16", "--heads", "2", "--layers", "1", "--d-ff", "32",
+        "--max-pairs", "200", "--batch-tokens", "200", "--warmup", "10", "--eval-every", "12", "--seed", "2"]
+
+
+def _run(*args, input=None):
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def _assert_clean_error(result, *fragments):
+    """Non-zero exit, exactly one "Error:" line, no traceback, and the fragments in that line."""
+    assert result.exit_code != 0, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # not an uncaught exception
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0], result.output
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("cli") / "copy")
+    result = _run("train", *TINY, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "done" in result.output
+    return out
+
+
+def test_train_writes_checkpoint_and_log(run_dir):
+    with open(os.path.join(run_dir, "checkpoint.json"), encoding="utf-8") as f:
+        meta = json.load(f)
+    assert meta["state"]["step"] == 24
+    config = meta["config"]
+    assert (config["task"], config["d_model"], config["heads"], config["layers"], config["d_ff"]) == ("copy", 16, 2, 1, 32)
+    assert (config["batch_tokens"], config["warmup"], config["seed"], config["max_pairs"]) == (200, 10, 2, 200)
+    with open(os.path.join(run_dir, "log.jsonl"), encoding="utf-8") as f:
+        assert [json.loads(line)["step"] for line in f] == [12, 24]
+
+
+def test_translate_with_arguments_and_stdin(run_dir):
+    sentences = ["1 2 3", "4 5 6 7 8 9", "0 0 1 1"]
+    expected = translate(sentences, run_dir)  # the Python API on the same checkpoint
+    result = _run("translate", "--checkpoint", run_dir, *sentences)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == expected
+    result = _run("translate", "--checkpoint", run_dir, input="\n".join(sentences) + "\n\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == expected
+    result = _run("translate", "--checkpoint", run_dir, "--beam", "3", *sentences)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == translate(sentences, run_dir, beam=3)
+
+
+def test_evaluate_prints_bleu(run_dir):
+    result = _run("evaluate", "--checkpoint", run_dir, "--max-sentences", "30")
+    assert result.exit_code == 0, result.output
+    metrics = Trainer.resume(run_dir, log=lambda *a: None).evaluate("test", 30)
+    assert f"BLEU = {metrics['bleu']:.2f}" in result.output
+    assert "reference:" in result.output and "model:" in result.output
+
+
+def test_resume_from_the_command_line(run_dir, tmp_path):
+    copy = str(tmp_path / "copy")
+    shutil.copytree(run_dir, copy)
+    result = _run("train", "--resume", copy, "--steps", "30")
+    assert result.exit_code == 0, result.output
+    assert "step 24" in result.output
+    with open(os.path.join(copy, "checkpoint.json"), encoding="utf-8") as f:
+        assert json.load(f)["state"]["step"] == 30
+
+
+def test_missing_checkpoint_dir(tmp_path):
+    missing = str(tmp_path / "no_such_run")
+    _assert_clean_error(_run("translate", "--checkpoint", missing, "hola"), missing)
+    _assert_clean_error(_run("evaluate", "--checkpoint", missing), missing)
+    _assert_clean_error(_run("train", "--resume", missing), missing)
+
+
+def test_corrupt_checkpoint(run_dir, tmp_path):
+    broken = str(tmp_path / "broken")
+    shutil.copytree(run_dir, broken)
+    (npz,) = glob.glob(os.path.join(broken, "*.npz"))
+    with open(npz, "r+b") as f:
+        f.truncate(os.path.getsize(npz) // 2)
+    _assert_clean_error(_run("translate", "--checkpoint", broken, "1 2 3"), npz)
+    _assert_clean_error(_run("evaluate", "--checkpoint", broken), npz)
+    _assert_clean_error(_run("train", "--resume", broken), npz)
+    with open(os.path.join(broken, "checkpoint.json"), "w", encoding="utf-8") as f:
+        f.write("{not json")
+    _assert_clean_error(_run("translate", "--checkpoint", broken, "1 2 3"), os.path.join(broken, "checkpoint.json"))
+
+
+def test_checkpoint_with_a_config_of_the_wrong_type(run_dir, tmp_path):
+    edited = str(tmp_path / "edited")
+    shutil.copytree(run_dir, edited)
+    meta_path = os.path.join(edited, "checkpoint.json")
+    with open(meta_path, encoding="utf-8") as f:
+        meta = json.load(f)
+    meta["config"]["d_model"] = "16"
+    with open(meta_path, "w", encoding="utf-8") as f:
+        json.dump(meta, f)
+    _assert_clean_error(_run("translate", "--checkpoint", edited, "1 2 3"), meta_path, "d_model")
+    _assert_clean_error(_run("train", "--resume", edited), meta_path, "d_model")
+
+
+def test_unknown_task(tmp_path):
+    result = _run("train", "--task", "klingon", "--out", str(tmp_path / "x"))
+    assert result.exit_code == 2
+    _assert_clean_error(result, "--task", "klingon")
+    assert not os.path.exists(tmp_path / "x")
+
+
+@pytest.mark.parametrize("args, option", [
+    (["train", "--task", "copy", "--steps", "many"], "--steps"),
+    (["train", "--task", "copy", "--dropout", "lots"], "--dropout"),
+    (["train", "--task", "copy", "--device", "tpu"], "--device"),
+    (["translate", "--checkpoint", ".", "--beam", "0", "x"], "--beam"),
+    (["evaluate", "--checkpoint", ".", "--split", "train"], "--split"),
+])
+def test_bad_option_value(args, option):
+    result = _run(*args)
+    assert result.exit_code == 2
+    _assert_clean_error(result, option)
+
+
+def test_python_dash_m_help():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-m", "tinygrad_tf", "--help"], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for command in ("train", "translate", "evaluate"):
+        assert command in done.stdout
+
+
+def test_python_dash_m_error_is_one_line(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    missing = str(tmp_path / "nothing")
+    done = subprocess.run([sys.executable, "-m", "tinygrad_tf", "translate", "--checkpoint", missing, "hola"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("Error:") and missing in done.stderr

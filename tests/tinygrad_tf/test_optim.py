@@ -1,0 +1,208 @@
+"""Optimizers, the Noam schedule and gradient clipping against PyTorch and the paper's formula."""
+import copy
+import math
+
+import numpy as np
+import pytest
+
+from autograd import Tensor
+from tinygrad_tf.optim import SGD, Adam, NoamSchedule, clip_grad_norm
+
+SHAPES = [(3, 4), (4,), (2, 3, 2)]
+
+
+def _params(dtype="float64", seed=0):
+    rng = np.random.default_rng(seed)
+    return [Tensor(rng.normal(size=s), requires_grad=True, dtype=dtype) for s in SHAPES]
+
+
+def _gradients(steps, seed=1):
+    rng = np.random.default_rng(seed)
+    return [[rng.normal(size=s) for s in SHAPES] for _ in range(steps)]
+
+
+def _run_ours(make_optimizer, grads, params=None):
+    params = params or _params()
+    opt = make_optimizer(params)
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = Tensor(g, dtype=p.dtype)
+        opt.step()
+    return opt, [p.numpy() for p in params]
+
+
+def _run_torch(torch, make_optimizer, grads):
+    params = [torch.tensor(p.numpy(), dtype=torch.float64, requires_grad=True) for p in _params()]
+    opt = make_optimizer(params)
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+    return [p.detach().numpy() for p in params]
+
+
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.9, 0.01), (0.0, 0.1)])
+def test_sgd_matches_torch(torch, momentum, weight_decay):
+    grads = _gradients(5)
+    _, ours = _run_ours(lambda ps: SGD(ps, lr=0.1, momentum=momentum, weight_decay=weight_decay), grads)
+    theirs = _run_torch(torch, lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=momentum, weight_decay=weight_decay), grads)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("lr, weight_decay", [(1e-3, 0.0), (0.05, 0.0), (0.01, 0.01)])
+def test_adam_matches_torch(torch, lr, weight_decay):
+    grads = _gradients(6)
+    _, ours = _run_ours(lambda ps: Adam(ps, lr=lr, betas=(0.9, 0.98), eps=1e-9, weight_decay=weight_decay), grads)
+    theirs = _run_torch(torch, lambda ps: torch.optim.Adam(ps, lr=lr, betas=(0.9, 0.98), eps=1e-9, weight_decay=weight_decay), grads)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_adam_with_changing_lr_matches_torch(torch):
+    """The Noam schedule changes lr every step; torch's Adam reads its param group's lr each step."""
+    grads = _gradients(6, seed=5)
+    rates = [_paper_rate(s, 16, 3, 1.0) for s in range(1, 7)]
+    params = _params()
+    opt = Adam(params, lr=0.0)
+    tparams = [torch.tensor(p.numpy(), requires_grad=True) for p in params]
+    topt = torch.optim.Adam(tparams, lr=0.0, betas=(0.9, 0.98), eps=1e-9)
+    for rate, step_grads in zip(rates, grads):
+        opt.lr = rate
+        for group in topt.param_groups:
+            group["lr"] = rate
+        for p, tp, g in zip(params, tparams, step_grads):
+            p.grad, tp.grad = Tensor(g, dtype="float64"), torch.tensor(g)
+        opt.step()
+        topt.step()
+    for p, tp in zip(params, tparams):
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_parameters_without_gradient_are_left_alone():
+    params = _params()
+    before = [p.numpy() for p in params]
+    params[0].grad = Tensor(np.ones(SHAPES[0]))
+    Adam(params, lr=0.1).step()
+    assert not np.allclose(params[0].numpy(), before[0])
+    for p, b in zip(params[1:], before[1:]):
+        np.testing.assert_array_equal(p.numpy(), b)
+
+
+def test_empty_parameter_list_is_an_error():
+    with pytest.raises(ValueError, match="empty"):
+        SGD([], lr=0.1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: Adam(ps, lr=0.01),
+    lambda ps: SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+])
+def test_state_dict_round_trip_continues_identically(make):
+    grads = _gradients(8, seed=2)
+    # uninterrupted: 8 steps
+    _, straight = _run_ours(make, grads)
+    # 5 steps, state saved, then a fresh optimizer (and fresh parameter objects) continues for 3
+    params = _params()
+    opt, _ = _run_ours(make, grads[:5], params)
+    state = copy.deepcopy(opt.state_dict())
+    snapshot = copy.deepcopy(state)
+    resumed_params = [Tensor(p.numpy(), requires_grad=True, dtype=p.dtype) for p in params]
+    fresh = make(resumed_params)
+    fresh.load_state_dict(state)
+    for step_grads in grads[5:]:
+        for p, g in zip(resumed_params, step_grads):
+            p.grad = Tensor(g, dtype=p.dtype)
+        fresh.step()
+    for a, b in zip(straight, resumed_params):
+        np.testing.assert_array_equal(a, b.numpy())
+    # the loaded dictionary is not updated in place by the optimizer that loaded it
+    assert state.keys() == snapshot.keys()
+    for k in state["arrays"]:
+        np.testing.assert_array_equal(state["arrays"][k], snapshot["arrays"][k])
+
+
+def test_load_state_dict_rejects_a_mismatched_state():
+    opt, _ = _run_ours(lambda ps: Adam(ps, lr=0.01), _gradients(2))
+    state = opt.state_dict()
+    other = Adam([Tensor(np.zeros((5, 5)), requires_grad=True)], lr=0.01)
+    with pytest.raises(ValueError):
+        other.load_state_dict(state)
+
+
+# ---- the Noam schedule -------------------------------------------------------------
+
+
+def _paper_rate(step, d_model, warmup, factor):
+    """lrate = d_model^-0.5 * min(step^-0.5, step * warmup^-1.5) (section 5.3), written piecewise."""
+    if step <= warmup:
+        return factor * step * warmup**-1.5 / math.sqrt(d_model)
+    return factor / math.sqrt(step) / math.sqrt(d_model)
+
+
+@pytest.mark.parametrize("d_model, warmup, factor", [(512, 4000, 1.0), (64, 200, 2.0), (128, 1000, 0.5)])
+def test_noam_rate_matches_the_paper(d_model, warmup, factor):
+    opt = SGD(_params(), lr=123.0)
+    schedule = NoamSchedule(opt, d_model, warmup=warmup, factor=factor)
+    rates = []
+    for step in range(1, 3 * warmup + 1):
+        lr = schedule.step()
+        assert opt.lr == lr
+        assert lr == pytest.approx(_paper_rate(step, d_model, warmup, factor), rel=1e-12)
+        rates.append(lr)
+    rates = np.array(rates)
+    assert np.all(np.diff(rates[:warmup]) > 0)  # rises during warmup
+    assert int(np.argmax(rates)) + 1 == warmup  # peak at warmup
+    assert np.all(np.diff(rates[warmup:]) < 0)  # then decays
+    # ~ 1/sqrt(step) after warmup: rate(4w) = rate(w) / 2
+    assert schedule.rate(4 * warmup) == pytest.approx(schedule.rate(warmup) / 2, rel=1e-12)
+
+
+def test_noam_state_dict_round_trip():
+    a = NoamSchedule(SGD(_params(), lr=0.0), 64, warmup=10, factor=2.0)
+    for _ in range(7):
+        a.step()
+    b_opt = SGD(_params(), lr=0.0)
+    b = NoamSchedule(b_opt, 1, warmup=1, factor=1.0)
+    b.load_state_dict(a.state_dict())
+    assert b.step() == a.step()
+    assert b_opt.lr == pytest.approx(_paper_rate(8, 64, 10, 2.0), rel=1e-12)
+
+
+# ---- clipping ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("max_norm", [0.5, 1.0, 100.0])
+def test_clip_grad_norm_matches_torch(torch, dtype, max_norm):
+    rng = np.random.default_rng(int(max_norm * 10))
+    grads = [rng.normal(size=s).astype(dtype) for s in SHAPES]
+    params = [Tensor(np.zeros(s), requires_grad=True, dtype=dtype) for s in SHAPES]
+    for p, g in zip(params, grads):
+        p.grad = Tensor(g, dtype=dtype)
+    no_grad = Tensor(np.zeros(3), requires_grad=True, dtype=dtype)  # skipped: it has no gradient
+    total = clip_grad_norm(params + [no_grad], max_norm)
+
+    tparams = [torch.zeros(s, dtype=getattr(torch, dtype), requires_grad=True) for s in SHAPES]
+    for p, g in zip(tparams, grads):
+        p.grad = torch.tensor(g)
+    ttotal = torch.nn.utils.clip_grad_norm_(tparams, max_norm)
+
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    assert float(total) == pytest.approx(float(ttotal), rel=tol)
+    for p, tp in zip(params, tparams):
+        assert p.grad.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=tol, atol=tol)
+    assert no_grad.grad is None
+
+
+def test_clip_does_not_write_through_a_shared_gradient_array():
+    shared = np.full(4, 3.0)
+    a, b = Tensor(np.zeros(4), requires_grad=True), Tensor(np.zeros(4), requires_grad=True)
+    a.grad = Tensor._wrap(shared)
+    b.grad = Tensor._wrap(shared)
+    clip_grad_norm([a, b], 1.0)
+    np.testing.assert_array_equal(shared, np.full(4, 3.0))
+    expected = 3.0 / (math.sqrt(8 * 9.0) + 1e-6)
+    np.testing.assert_allclose(a.grad.numpy(), np.full(4, expected), rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), np.full(4, expected), rtol=1e-6)
