@@ -1,6 +1,7 @@
 """The `tinygrad-tf` command line (also `python -m tinygrad_tf`): one module per command."""
 import click
 
+from .graph import graph
 from .plot import plot
 from .step import step
 from .train import train
@@ -12,5 +13,5 @@ def main():
     """An educational autograd engine and the Transformer built on it."""
 
 
-for command in (train, translate, evaluate, plot, step):
+for command in (train, translate, evaluate, plot, step, graph):
     main.add_command(command)

@@ -1,0 +1,370 @@
+"""Pictures of a recorded graph, drawn with Graphviz.
+
+    from autograd import graph
+    dot = graph.to_dot(loss)                              # a graphviz.Digraph
+    graph.render(loss, "attention.svg")                   # or .png, .pdf
+    graph.render(logits, "model.png", collapse=2)         # modules below depth 2 as boxes
+    graph.render(loss, "flow.svg", show_backward=True)    # gradients on reversed edges
+
+What is drawn (a legend in the picture says the same):
+    op (grey ellipse)          one per recorded op, labelled with its name, its non-tensor
+                               arguments ('div(2.828)', 'masked_fill(-inf)') and the
+                               shape and dtype of the tensor it made
+    input (blue parallelogram) a leaf that requires grad and has no name
+    parameter (orange box)     a named leaf that requires grad: its dotted name
+    constant (yellow note)     a leaf without gradient: masks, token ids, tables
+    output (green octagon)     the tensor drawn
+    module (purple 3-d box)    with `collapse`: a whole module as one node
+Tensor nodes show shape and dtype, the values when the tensor is tiny
+(`show_values`) and the norm of `.grad` when it is set. Edges carrying no
+gradient are dashed; an input broadcast by its op (its gradient is summed back
+to its shape in backward) has a blue edge labelled 'broadcast (d,) -> (b, t, d)'.
+
+Nodes are grouped in nested clusters by the module path their op recorded at
+forward (`encoder` > `encoder.layers.0` > `encoder.layers.0.self_attn`), each
+labelled with its path; parameters sit in their module's cluster, constants in
+the innermost module using them. The graph walk is iterative (a Transformer's
+graph is deep). Graphviz is imported only here, when a picture is made.
+"""
+import os
+
+from .graph_walk import CONSTANT, INPUT, OUTPUT, PARAMETER, Walk, backward_gradients, depth, truncate
+from .graph_walk import broadcast_note, grad_text, label, leaf_label, op_label, shape_text, value_limit
+from .tensor import Tensor
+
+FORMATS = ("svg", "png", "pdf")
+MODULE = "module"
+INSTALL_HINT = (
+    "install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
+    "or see https://graphviz.org/download/"
+)
+
+STYLES = {
+    "op": dict(shape="ellipse", style="filled", fillcolor="#e8e8e8"),
+    INPUT: dict(shape="parallelogram", style="filled", fillcolor="#cfe2ff"),
+    PARAMETER: dict(shape="box", style="filled", fillcolor="#ffe0b2"),
+    CONSTANT: dict(shape="note", style="filled", fillcolor="#fff9c4"),
+    OUTPUT: dict(shape="doubleoctagon", style="filled", fillcolor="#c8e6c9"),
+    MODULE: dict(shape="box3d", style="filled", fillcolor="#e1d5f5"),
+}
+LEGEND_TEXT = {
+    "op": "op", INPUT: "input (requires grad)", PARAMETER: "parameter", CONSTANT: "constant (no grad)",
+    OUTPUT: "output", MODULE: "module (collapsed)",
+}
+# Ops whose result depends on the order of their tensor inputs: their input
+# edges carry a small position number (1 = first argument), e.g. matmul(q, k^T).
+ORDERED_OPS = frozenset({"matmul", "sub", "div", "pow", "concatenate", "where"})
+BROADCAST_COLOR, BACKWARD_COLOR = "#1f5fbf", "#c62828"
+CLUSTER_FILLS = ("#f7f9fc", "#eef3fa", "#e6edf7", "#dfe8f4")
+
+
+def _graphviz():
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError("graph pictures need the graphviz Python package: pip install graphviz") from None
+    return graphviz
+
+
+class _Layout:
+    """Which drawn node stands for each op and leaf, and which cluster each drawn node sits in.
+
+    Without `collapse` every op and leaf is its own node. With `collapse=N`, the
+    ops of a module deeper than N path components belong to one box per module
+    at depth N + 1, as do the parameters used only inside that box.
+    """
+
+    def __init__(self, walk, collapse):
+        self.walk, self.collapse = walk, collapse
+        self.ids, self.nodes = {}, {}  # id(obj) -> node name; node name -> info dict
+        self.boxes = {}  # box module path -> node name
+        for ctx in walk.ops:
+            self._place_op(ctx)
+        for tensor in walk.leaves:
+            self._place_leaf(tensor)
+        if walk.root._ctx is not None:
+            self._add(id(walk.root), "output", kind=OUTPUT, tensor=walk.root, cluster=None)
+
+    def _add(self, key, name, **info):
+        self.ids[key] = name
+        self.nodes.setdefault(name, info)
+
+    def _box_path(self, module):
+        if self.collapse is None or depth(module) <= self.collapse:
+            return None
+        return truncate(module, self.collapse + 1)
+
+    def _visible_path(self, module):
+        return module if self.collapse is None else truncate(module, min(depth(module), self.collapse))
+
+    def _place_op(self, ctx):
+        box = self._box_path(ctx.module)
+        if box is None:
+            self._add(id(ctx), f"op{len(self.nodes)}", kind="op", ctx=ctx, cluster=ctx.module)
+            return
+        if box not in self.boxes:
+            self.boxes[box] = f"module{len(self.nodes)}"
+            self.nodes[self.boxes[box]] = dict(kind=MODULE, path=box, ops=[], params=[],
+                                               cluster=truncate(box, self.collapse))
+        self.nodes[self.boxes[box]]["ops"].append(ctx)
+        self.ids[id(ctx)] = self.boxes[box]
+
+    def _place_leaf(self, tensor):
+        kind, module = self.walk.kind(tensor), self.walk.module_of(tensor)
+        if kind == PARAMETER:
+            users = {self.ids[id(ctx)] for ctx, _ in self.walk.consumers.get(id(tensor), ())}
+            box = self.boxes.get(self._box_path(module))
+            if box is not None and users == {box}:  # used only inside its collapsed module
+                self.nodes[box]["params"].append(tensor)
+                self.ids[id(tensor)] = box
+                return
+        self._add(id(tensor), f"tensor{len(self.nodes)}", kind=kind, tensor=tensor,
+                  cluster=self._visible_path(module))
+
+    def node_of(self, tensor):
+        """The drawn node a tensor comes out of (its op's node, or its own)."""
+        return self.ids[id(tensor._ctx) if tensor._ctx is not None else id(tensor)]
+
+    def edges(self):
+        """Forward edges: dicts with src, dst, tensor, slots [(id(ctx), index)], note, grad."""
+        edges, merged = [], {}
+        for ctx in self.walk.ops:
+            dst, out = self.ids[id(ctx)], self.walk.output_of[id(ctx)]
+            for i, inp in enumerate(ctx.inputs):
+                if not isinstance(inp, Tensor):
+                    continue
+                src = self.node_of(inp)
+                if src == dst:
+                    continue  # inside one collapsed module
+                boxed = MODULE in (self.nodes[src]["kind"], self.nodes[dst]["kind"])
+                key = (src, dst, id(inp)) if boxed else (id(ctx), i)
+                if key in merged:
+                    merged[key]["slots"].append((id(ctx), i))
+                    continue
+                note = shape_text(inp.shape) if boxed else broadcast_note(ctx, inp, out)
+                merged[key] = dict(src=src, dst=dst, tensor=inp, slots=[(id(ctx), i)], note=note,
+                                   broadcast=not boxed and note is not None, grad=inp.requires_grad,
+                                   position=None if boxed else _position(ctx, i))
+                edges.append(merged[key])
+        root = self.walk.root
+        if root._ctx is not None:
+            src = self.node_of(root)
+            note = shape_text(root.shape) if self.nodes[src]["kind"] == MODULE else None
+            edges.append(dict(src=src, dst="output", tensor=root, slots=[], note=note, broadcast=False,
+                              grad=True, position=None))
+        return edges
+
+    def box_label(self, info, edges, name):
+        ins = _distinct(e["tensor"] for e in edges if e["dst"] == name)
+        outs = _distinct(e["tensor"] for e in edges if e["src"] == name)
+        counts = _count(len(info["ops"]), "op")
+        if info["params"]:
+            counts += f", {_count(len(info['params']), 'parameter')} ({_count(sum(p.size for p in info['params']), 'value')})"
+        return label([info["path"],
+                      "in " + ", ".join(shape_text(t.shape) for t in ins),
+                      "out " + ", ".join(shape_text(t.shape) for t in outs),
+                      counts])
+
+
+def _position(ctx, i):
+    """'1', '2', ...: which tensor argument input i is, for ops where the order matters."""
+    tensors = [j for j, a in enumerate(ctx.inputs) if isinstance(a, Tensor)]
+    if ctx.name not in ORDERED_OPS or len(tensors) < 2:
+        return None
+    return str(tensors.index(i) + 1)
+
+
+def _count(n, noun):
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _distinct(tensors):
+    seen, out = set(), []
+    for t in tensors:
+        if id(t) not in seen:
+            seen.add(id(t))
+            out.append(t)
+    return out
+
+
+def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=True, title=None):
+    """The graph that made `tensor`, as a `graphviz.Digraph` (call `.render` or `.source` on it).
+
+    Args:
+        tensor: the output to draw back from; every Tensor reached through the
+            ops' inputs is drawn, constants included.
+        collapse: None draws every op. An int N draws each module deeper than N
+            path components as one box (labelled with its path, the shapes going
+            in and out, and how many ops and parameters it holds): collapse=2 on
+            a Transformer shows `encoder.layers.0`, `encoder.layers.1`, ... as boxes.
+        show_backward: run backward (retain_graph=True) and draw the gradient sent
+            along each edge as a red reversed edge labelled with its shape and
+            norm. A tensor with more than one element is seeded with ones (the
+            gradient of its sum). Every `.grad` is restored afterwards.
+        show_values: None shows the values of tensors with at most 16 elements;
+            True of every tensor (summarised by NumPy); False of none; an int n
+            of tensors with at most n elements.
+        legend: draw the legend of node kinds.
+        title: a caption for the picture.
+    """
+    graphviz = _graphviz()
+    if collapse is not None and (isinstance(collapse, bool) or not isinstance(collapse, int) or collapse < 0):
+        raise ValueError(f"collapse must be None or a module depth >= 0, got {collapse!r}")
+    value_limit(show_values)  # check it early
+    walk = Walk(tensor)
+    sent, seed = backward_gradients(walk) if show_backward else ({}, None)
+    layout = _Layout(walk, collapse)
+    edges = layout.edges()
+
+    dot = graphviz.Digraph("graph", graph_attr=dict(rankdir="TB", ordering="in", fontname="Helvetica", fontsize="11",
+                                                      nodesep="0.25", ranksep="0.35"),
+                           node_attr=dict(fontname="Helvetica", fontsize="10", margin="0.08,0.04"),
+                           edge_attr=dict(fontname="Helvetica", fontsize="9", arrowsize="0.7"))
+    if title:
+        dot.attr(label=label([title]), labelloc="t")
+    by_cluster = {}
+    for name, info in layout.nodes.items():
+        by_cluster.setdefault(info["cluster"], []).append(name)
+    for name in by_cluster.get(None, ()):
+        _draw_node(dot, name, layout.nodes[name], layout, edges, show_values)
+    _draw_clusters(dot, by_cluster, layout, edges, show_values)
+    for e in edges:
+        attrs = {}
+        if e["note"]:
+            attrs["label"] = e["note"]
+        if e["position"]:
+            attrs.update(headlabel=e["position"], labelfontsize="11", labelfontcolor="#7b1fa2", labeldistance="1.6")
+        if e["broadcast"]:
+            attrs.update(color=BROADCAST_COLOR, fontcolor=BROADCAST_COLOR, penwidth="1.6")
+        if not e["grad"]:
+            attrs.update(style="dashed", color="#888888")
+        dot.edge(e["src"], e["dst"], **attrs)
+    if show_backward:
+        _draw_backward(dot, edges, sent, seed)
+    if legend:
+        _draw_legend(dot, {info["kind"] for info in layout.nodes.values()}, show_backward)
+    return dot
+
+
+def _draw_node(graph, name, info, layout, edges, show_values):
+    kind = info["kind"]
+    if kind == "op":
+        text = op_label(info["ctx"], layout.walk.output_of[id(info["ctx"])], show_values)
+    elif kind == MODULE:
+        text = layout.box_label(info, edges, name)
+    else:
+        text = leaf_label(info["tensor"], kind, show_values)
+    graph.node(name, text, **STYLES[kind])
+
+
+def _draw_clusters(dot, by_cluster, layout, edges, show_values):
+    """Nested `cluster_` subgraphs, one per module path that holds a node (and their parents)."""
+    children, paths = {}, {}  # paths: a dict as an ordered set, in order of first use
+    for path in (p for p in by_cluster if p is not None):
+        for d in range(1, depth(path) + 1):
+            paths.setdefault(truncate(path, d))
+    for path in paths:
+        parent = path.rpartition(".")[0] or None
+        children.setdefault(parent, []).append(path)
+    names = {}
+
+    def cluster_name(path):  # unique and readable: cluster_encoder_layers_0_self_attn
+        base = "cluster_" + "".join(c if c.isalnum() else "_" for c in path)
+        name, n = base, 1
+        while name in names.values():
+            n += 1
+            name = f"{base}_{n}"
+        names[path] = name
+        return name
+
+    def emit(parent_graph, path):  # recursion is bounded by the module nesting depth
+        with parent_graph.subgraph(name=cluster_name(path)) as sub:
+            sub.attr(label=path, labeljust="l", style="rounded,filled", color="#9aa7b8",
+                     fillcolor=CLUSTER_FILLS[(depth(path) - 1) % len(CLUSTER_FILLS)])
+            for name in by_cluster.get(path, ()):
+                _draw_node(sub, name, layout.nodes[name], layout, edges, show_values)
+            for child in children.get(path, ()):
+                emit(sub, child)
+
+    for top in children.get(None, ()):
+        emit(dot, top)
+
+
+def _draw_backward(dot, edges, sent, seed):
+    """Reversed red edges: the gradient each consumer sent back to each input."""
+    import numpy as np
+
+    for e in edges:
+        if e["dst"] == "output":
+            grad = seed
+        else:
+            parts = [sent[s] for s in e["slots"] if s in sent]
+            if not parts:
+                continue
+            grad = np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
+        dot.edge(e["dst"], e["src"], label=label([f"grad {shape_text(np.shape(grad))}", grad_text(grad)]),
+                 color=BACKWARD_COLOR, fontcolor=BACKWARD_COLOR, style="dashed", constraint="false")
+
+
+def _draw_legend(dot, kinds, show_backward):
+    with dot.subgraph(name="cluster_legend") as sub:
+        sub.attr(label="legend", labeljust="l", style="rounded", color="#bbbbbb")
+        names = []
+        for kind in ("op", INPUT, PARAMETER, CONSTANT, OUTPUT, MODULE):
+            if kind in kinds:
+                names.append(f"legend_{kind}")
+                sub.node(names[-1], LEGEND_TEXT[kind], **STYLES[kind])
+        lines = ["blue edge: broadcast, summed back in backward", "dashed edge: no gradient"]
+        if show_backward:
+            lines.append("red reversed edge: gradient sent back")
+        names.append("legend_edges")
+        sub.node(names[-1], label(lines), shape="plaintext", fontcolor="#444444")
+        for a, b in zip(names, names[1:]):
+            sub.edge(a, b, style="invis")
+
+
+def render(tensor, path, format=None, **kwargs):
+    """Draw `tensor`'s graph to `path` and return the path of the picture.
+
+    Args:
+        path: the picture's file; its extension picks the format when `format`
+            is None (a path without one gets '.svg' or '.<format>').
+        format: "svg", "png" or "pdf" ("dot" writes only the Graphviz source).
+        **kwargs: passed to `to_dot` (collapse, show_backward, show_values, legend, title).
+
+    The Graphviz source is written next to the picture (`out.svg` -> `out.dot`).
+    Without Graphviz's `dot` program that source is still written, and a
+    RuntimeError says how to install Graphviz.
+    """
+    path = os.fspath(path)
+    stem, ext = os.path.splitext(path)
+    ext = ext[1:].lower()
+    if format is None:
+        format = ext if ext in FORMATS + ("dot",) else "svg"
+    format = format.lower()
+    if format not in FORMATS + ("dot",):
+        raise ValueError(f"render: format must be one of {', '.join(FORMATS)} (or dot), got {format!r}")
+    if not ext:
+        path = f"{path}.{format}"
+    elif ext != format and ext in FORMATS + ("dot",):
+        raise ValueError(f"render: {path} ends in .{ext} but format is {format!r}")
+    dot = to_dot(tensor, **kwargs)
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    source_path = path if format == "dot" else stem + ".dot"
+    with open(source_path, "w", encoding="utf-8") as f:
+        f.write(dot.source)
+    if format == "dot":
+        return path
+    graphviz = _graphviz()
+    try:
+        picture = dot.pipe(format=format)
+    except graphviz.ExecutableNotFound:
+        raise RuntimeError(f"Graphviz's `dot` program was not found, so {path} was not drawn "
+                           f"(its source is in {source_path}); {INSTALL_HINT}") from None
+    except graphviz.CalledProcessError as e:
+        detail = (e.stderr or b"").decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"Graphviz's dot failed on {source_path}: {detail[-1] if detail else e}") from None
+    with open(path, "wb") as f:
+        f.write(picture)
+    return path
