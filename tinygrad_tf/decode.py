@@ -17,6 +17,12 @@ def _last_layer_alignment(model):
     return weights.numpy()[:, :, -1, :].mean(axis=1).argmax(axis=-1)  # (batch,)
 
 
+def _never_predict(scores):
+    """<pad> and <bos> are never targets: rule them out of the next-token choice."""
+    scores[:, [Vocab.pad_id, Vocab.bos_id]] = -np.inf
+    return scores
+
+
 @no_grad()
 def greedy_decode(model, src, max_len=None):
     """Most likely next token at each step, for a batch of sources.
@@ -42,7 +48,7 @@ def greedy_decode(model, src, max_len=None):
     for _ in range(max_len):
         hidden = model.decode(memory, src_mask, Tensor(ys, device=src.device))  # (batch, t, d_model)
         logits = model.generator(hidden[:, -1])  # (batch, vocab)
-        nxt = logits.numpy().argmax(axis=-1)
+        nxt = _never_predict(logits.numpy()).argmax(axis=-1)
         nxt[done] = Vocab.pad_id
         ys = np.concatenate([ys, nxt[:, None]], axis=1)
         align = np.concatenate([align, _last_layer_alignment(model)[:, None]], axis=1)
@@ -74,7 +80,7 @@ def beam_search(model, src, beam=4, max_len=None, alpha=0.6):
         k = len(live)
         rows = np.zeros(k, dtype=np.int64)
         hidden = model.decode(memory[rows], src_mask[rows], Tensor(np.array([t for t, _, _ in live]), device=src.device))
-        logp = ops.log_softmax(model.generator(hidden[:, -1]), axis=-1).numpy()  # (k, vocab)
+        logp = _never_predict(ops.log_softmax(model.generator(hidden[:, -1]), axis=-1).numpy())  # (k, vocab)
         where = _last_layer_alignment(model)
         scores = np.array([s for _, _, s in live])[:, None] + logp
         candidates = []
@@ -93,7 +99,8 @@ def beam_search(model, src, beam=4, max_len=None, alpha=0.6):
                 break
         if not live:
             break
-    best = max(finished or live, key=lambda h: h[2] / length_penalty(len(h[0]) - 1, alpha))
+    # hypotheses still live at max_len compete too (cut off there), as if they had ended
+    best = max(finished + live, key=lambda h: h[2] / length_penalty(len(h[0]) - 1, alpha))
     return np.array(best[0][1:]), np.array(best[1])
 
 
