@@ -11,10 +11,14 @@ from autograd import Tensor, no_grad
 from .data import Vocab, detokenize, tokenize
 
 
-def _last_layer_alignment(model):
-    """Source position each query attended to most in the last decoder layer, averaged over heads."""
+def _last_layer_alignment(model, src):
+    """The source word each sequence's newest query attended to most (last decoder layer, mean over heads).
+
+    The end marker and padding are not words, so they are never chosen.
+    """
     weights = model.decoder.layers[-1].cross_attn.attention_weights  # (batch, heads, tgt_len, src_len)
-    return weights.numpy()[:, :, -1, :].mean(axis=1).argmax(axis=-1)  # (batch,)
+    words = (src != Vocab.eos_id) & (src != Vocab.pad_id)  # (batch, src_len) NumPy
+    return np.where(words, weights.numpy()[:, :, -1, :].mean(axis=1), -1.0).argmax(axis=-1)  # (batch,)
 
 
 def _never_predict(scores):
@@ -38,6 +42,7 @@ def greedy_decode(model, src, max_len=None):
         attended to most.
     """
     src = src if isinstance(src, Tensor) else Tensor(np.asarray(src))
+    src_ids = src.numpy()  # (batch, src_len), for choosing aligned source words
     max_len = max_len or src.shape[1] + 10
     src_mask = model.src_mask(src)
     memory = model.encode(src, src_mask)  # (batch, src_len, d_model)
@@ -51,7 +56,7 @@ def greedy_decode(model, src, max_len=None):
         nxt = _never_predict(logits.numpy()).argmax(axis=-1)
         nxt[done] = Vocab.pad_id
         ys = np.concatenate([ys, nxt[:, None]], axis=1)
-        align = np.concatenate([align, _last_layer_alignment(model)[:, None]], axis=1)
+        align = np.concatenate([align, _last_layer_alignment(model, src_ids)[:, None]], axis=1)
         done |= nxt == Vocab.eos_id
         if done.all():
             break
@@ -71,6 +76,7 @@ def beam_search(model, src, beam=4, max_len=None, alpha=0.6):
         (ids, alignment) of the best finished hypothesis by log-probability / length_penalty.
     """
     src = src if isinstance(src, Tensor) else Tensor(np.asarray(src))
+    src_ids = src.numpy()  # (batch, src_len), for choosing aligned source words
     max_len = max_len or src.shape[1] + 10
     src_mask = model.src_mask(src)
     memory = model.encode(src, src_mask)  # (1, src_len, d_model): once for the sentence
@@ -81,7 +87,7 @@ def beam_search(model, src, beam=4, max_len=None, alpha=0.6):
         rows = np.zeros(k, dtype=np.int64)
         hidden = model.decode(memory[rows], src_mask[rows], Tensor(np.array([t for t, _, _ in live]), device=src.device))
         logp = _never_predict(ops.log_softmax(model.generator(hidden[:, -1]), axis=-1).numpy())  # (k, vocab)
-        where = _last_layer_alignment(model)
+        where = _last_layer_alignment(model, src_ids[rows])
         scores = np.array([s for _, _, s in live])[:, None] + logp
         candidates = []
         for rank, flat in enumerate(np.argsort(-scores, axis=None)[: 2 * beam]):
@@ -126,7 +132,7 @@ class Translator:
         order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
         for start in range(0, len(order), step):
             chunk = order[start : start + step]
-            ids = [self.src_vocab.encode(token_lists[i]) or [Vocab.unk_id] for i in chunk]
+            ids = [self.src_vocab.encode_source(token_lists[i]) for i in chunk]
             src = np.full((len(ids), max(map(len, ids))), Vocab.pad_id, dtype=np.int64)
             for r, row in enumerate(ids):
                 src[r, : len(row)] = row

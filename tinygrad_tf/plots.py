@@ -26,6 +26,7 @@ import numpy as np
 from autograd import Tensor, no_grad
 
 from .data import Vocab, detokenize, tokenize
+from .data.vocab import EOS
 from .decode import beam_search, greedy_decode
 from .nn import sinusoid_table
 
@@ -127,7 +128,7 @@ def attention_maps(translator, sentence, beam=1, max_len=None):
     src_tokens = tokenize(sentence)
     if not src_tokens:
         raise ValueError(f"attention_maps: the sentence {sentence!r} has no tokens")
-    src_ids = np.array([translator.src_vocab.encode(src_tokens)], dtype=np.int64)  # (1, src_len)
+    src_ids = np.array([translator.src_vocab.encode_source(src_tokens)], dtype=np.int64)  # (1, src_len + 1)
     was_training = model.training
     model.eval()
     try:
@@ -152,7 +153,7 @@ def attention_maps(translator, sentence, beam=1, max_len=None):
         model.train(was_training)
     itos = translator.tgt_vocab.itos
     tgt_tokens, output_tokens = [itos[i] for i in tgt_ids[0]], [itos[i] for i in out]
-    return AttentionMaps(sentence, detokenize(words), src_tokens, tgt_tokens, output_tokens,
+    return AttentionMaps(sentence, detokenize(words), src_tokens + [EOS], tgt_tokens, output_tokens,
                          src_ids[0], tgt_ids[0], encoder, decoder, cross)
 
 

@@ -65,7 +65,7 @@ class Trainer:
         return trainer
 
     def _encode(self, pairs):
-        return [(self.src_vocab.encode(s), self.tgt_vocab.encode(t)) for s, t in pairs]
+        return [(self.src_vocab.encode_source(s), self.tgt_vocab.encode(t)) for s, t in pairs]
 
     # ---- the loop -----------------------------------------------------------
     def batches(self):

@@ -26,7 +26,7 @@ def trained():
             break
         trainer.train_step(batch)
     trainer.model.eval()
-    sources = [trainer.src_vocab.encode(s) for s, _ in trainer.splits.test[:40]]
+    sources = [trainer.src_vocab.encode_source(s) for s, _ in trainer.splits.test[:40]]
     return trainer, sources
 
 

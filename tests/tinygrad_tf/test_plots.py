@@ -12,6 +12,7 @@ Image = pytest.importorskip("PIL.Image")
 from click.testing import CliRunner  # noqa: E402
 
 from autograd import Tensor, manual_seed, no_grad  # noqa: E402
+from helpers import assert_clean_error  # noqa: E402
 from tinygrad_tf import TrainConfig, Trainer, load_translator, nn, plots  # noqa: E402
 from tinygrad_tf.cli import main  # noqa: E402
 from tinygrad_tf.data import Vocab  # noqa: E402
@@ -38,17 +39,6 @@ def _pixels(figsize, dpi):
 
 def _run(*args, input=None):
     return CliRunner().invoke(main, list(args), input=input)
-
-
-def _assert_clean_error(result, *fragments):
-    """Non-zero exit, exactly one "Error:" line, no traceback, and the fragments in that line."""
-    assert result.exit_code != 0, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], result.output
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +76,7 @@ def synthetic_run(tmp_path):
 def test_attention_maps_shapes_tokens_and_masks(translator):
     maps = plots.attention_maps(translator, "the cat sees a house")
     src_len, tgt_len = len(maps.src_tokens), len(maps.tgt_tokens)
-    assert maps.src_tokens == ["the", "cat", "sees", "a", "house"]
+    assert maps.src_tokens == ["the", "cat", "sees", "a", "house", "<eos>"]  # the encoder reads an end marker too
     assert maps.tgt_tokens[0] == "<bos>" and maps.tgt_tokens[1:] == maps.output_tokens[:-1]
     assert len(maps.output_tokens) == tgt_len == len(maps.tgt_ids)
     assert [w.shape for w in maps.encoder] == [(2, src_len, src_len)] * 2
@@ -126,7 +116,7 @@ def test_attention_maps_equal_a_separate_forward_and_the_decoding(translator):
 
 def test_attention_maps_unknown_words_beam_and_empty(translator):
     maps = plots.attention_maps(translator, "the zebra sees")
-    assert maps.src_tokens == ["the", "zebra", "sees"]  # labelled as written ...
+    assert maps.src_tokens == ["the", "zebra", "sees", "<eos>"]  # labelled as written ...
     assert maps.src_ids[1] == Vocab.unk_id  # ... though the model saw <unk>
     beamed = plots.attention_maps(translator, "the cat sees a house", beam=3)
     best, _ = beam_search(translator.model, Tensor(beamed.src_ids[None]), beam=3)
@@ -244,14 +234,14 @@ def test_cli_plot_curves_and_positional(run_dir, tmp_path):
 
 def test_cli_plot_errors(run_dir, tmp_path):
     out = str(tmp_path / "c.png")
-    _assert_clean_error(_run("plot", str(tmp_path / "missing"), "--out", out), "does not exist", "missing")
-    _assert_clean_error(_run("plot", str(tmp_path), "--out", out), "log.jsonl")
+    assert_clean_error(_run("plot", str(tmp_path / "missing"), "--out", out), "does not exist", "missing")
+    assert_clean_error(_run("plot", str(tmp_path), "--out", out), "log.jsonl")
     (tmp_path / "log.jsonl").write_text("", encoding="utf-8")
-    _assert_clean_error(_run("plot", str(tmp_path), "--out", out), "no records")
-    _assert_clean_error(_run("plot", "--out", out), "RUN_DIR", "--positional")
-    _assert_clean_error(_run("plot", run_dir, "--positional", "--out", out), "not both")
-    _assert_clean_error(_run("plot", run_dir, "--out", str(tmp_path / "no" / "c.png")), "does not exist")
-    _assert_clean_error(_run("plot", run_dir, "--out", str(tmp_path / "c.nosuchformat")), "nosuchformat")
+    assert_clean_error(_run("plot", str(tmp_path), "--out", out), "no records")
+    assert_clean_error(_run("plot", "--out", out), "RUN_DIR", "--positional")
+    assert_clean_error(_run("plot", run_dir, "--positional", "--out", out), "not both")
+    assert_clean_error(_run("plot", run_dir, "--out", str(tmp_path / "no" / "c.png")), "does not exist")
+    assert_clean_error(_run("plot", run_dir, "--out", str(tmp_path / "c.nosuchformat")), "nosuchformat")
     assert not os.path.exists(out)
 
 
@@ -274,10 +264,10 @@ def test_cli_translate_attention_plot(run_dir, tmp_path):
 
 
 def test_cli_translate_attention_plot_errors(run_dir, tmp_path, monkeypatch):
-    _assert_clean_error(_run("translate", "--checkpoint", run_dir, "1 2", "--attention-plot", str(tmp_path / "no" / "a.png")),
-                        "does not exist")
+    assert_clean_error(_run("translate", "--checkpoint", run_dir, "1 2", "--attention-plot", str(tmp_path / "no" / "a.png")),
+                       "does not exist")
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     result = _run("translate", "--checkpoint", run_dir, "1 2", "--attention-plot", str(tmp_path / "a.png"))
-    _assert_clean_error(result, "pip install -e .[plot]")
+    assert_clean_error(result, "pip install -e .[plot]")
     assert result.output.splitlines()[0].startswith("Error")  # refused before translating anything
-    _assert_clean_error(_run("plot", "--positional", "--out", str(tmp_path / "pe.png")), "pip install -e .[plot]")
+    assert_clean_error(_run("plot", "--positional", "--out", str(tmp_path / "pe.png")), "pip install -e .[plot]")

@@ -22,7 +22,7 @@ def _quiet(*args, **kwargs):
 
 
 def _encoded(trainer, pairs):
-    return [(trainer.src_vocab.encode(s), trainer.tgt_vocab.encode(t)) for s, t in pairs]
+    return [(trainer.src_vocab.encode_source(s), trainer.tgt_vocab.encode(t)) for s, t in pairs]
 
 
 # ---- the copy task learns ----------------------------------------------------------

@@ -35,6 +35,15 @@ class Vocab:
         ids = [self.stoi.get(t, self.unk_id) for t in tokens]
         return ([self.bos_id] if bos else []) + ids + ([self.eos_id] if eos else [])
 
+    def encode_source(self, tokens):
+        """Ids of a source sentence as the encoder reads it: the tokens, then <eos>.
+
+        The end marker gives the decoder something to attend to when the
+        source is used up, which is how it learns where to stop (without it,
+        the copy task confuses lengths 3 and 4).
+        """
+        return self.encode(tokens, eos=True)
+
     def decode(self, ids):
         """Ids -> tokens, stopping at <eos> and dropping <pad>/<bos>."""
         out = []
