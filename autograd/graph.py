@@ -5,6 +5,8 @@
     graph.render(loss, "attention.svg")                   # or .png, .pdf
     graph.render(logits, "model.png", collapse=2)         # modules below depth 2 as boxes
     graph.render(loss, "flow.svg", show_backward=True)    # gradients on reversed edges
+    graph.to_dot(loss, show_backward=steps_so_far,        # a backward pass in progress:
+                 highlight=[current], visited=done)       # what was sent, where it is, where it was
 
 What is drawn (a legend in the picture says the same):
     op (grey ellipse)          one per recorded op, labelled with its name, its non-tensor
@@ -20,6 +22,10 @@ Tensor nodes show shape and dtype, the values when the tensor is tiny
 gradient are dashed; an input broadcast by its op (its gradient is summed back
 to its shape in backward) has a blue edge labelled 'broadcast (d,) -> (b, t, d)'.
 
+`highlight` (orange, bold outline) and `visited` (light blue) mark the nodes of
+given tensors or ops over their kind's colours; `autograd.trace_graph` draws
+each step of backward that way.
+
 Nodes are grouped in nested clusters by the module path their op recorded at
 forward (`encoder` > `encoder.layers.0` > `encoder.layers.0.self_attn`), each
 labelled with its path; parameters sit in their module's cluster, constants in
@@ -27,16 +33,18 @@ the innermost module using them. The graph walk is iterative (a Transformer's
 graph is deep). Graphviz is imported only here, when a picture is made.
 """
 import os
+import shutil
 
-from .graph_walk import CONSTANT, INPUT, OUTPUT, PARAMETER, Walk, backward_gradients, depth, truncate
+from .function import Context
+from .graph_walk import CONSTANT, INPUT, OUTPUT, PARAMETER, Walk, backward_gradients, depth, sent_gradients, truncate
 from .graph_walk import broadcast_note, grad_text, label, leaf_label, op_label, shape_text, value_limit
 from .tensor import Tensor
 
 FORMATS = ("svg", "png", "pdf")
 MODULE = "module"
-INSTALL_HINT = (
-    "install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
-    "or see https://graphviz.org/download/"
+DOT_MISSING = (
+    "Graphviz's `dot` program was not found; install Graphviz: apt-get install graphviz (Debian/Ubuntu), "
+    "brew install graphviz (macOS), conda install graphviz (conda), or see https://graphviz.org/download/"
 )
 
 STYLES = {
@@ -47,9 +55,15 @@ STYLES = {
     OUTPUT: dict(shape="doubleoctagon", style="filled", fillcolor="#c8e6c9"),
     MODULE: dict(shape="box3d", style="filled", fillcolor="#e1d5f5"),
 }
+# Drawn over a node's kind style by to_dot's `visited` and, on top, `highlight`.
+MARKS = {
+    "visited": dict(style="filled", fillcolor="lightblue", color="steelblue4"),
+    "highlight": dict(style="filled,bold", fillcolor="orange", color="red3", penwidth="2.5"),
+}
 LEGEND_TEXT = {
     "op": "op", INPUT: "input (requires grad)", PARAMETER: "parameter", CONSTANT: "constant (no grad)",
     OUTPUT: "output", MODULE: "module (collapsed)",
+    "visited": "light blue node: visited", "highlight": "orange node: highlighted",
 }
 # Ops whose result depends on the order of their tensor inputs: their input
 # edges carry a small position number (1 = first argument), e.g. matmul(q, k^T).
@@ -64,6 +78,11 @@ def _graphviz():
     except ImportError:
         raise ImportError("graph pictures need the graphviz Python package: pip install graphviz") from None
     return graphviz
+
+
+def dot_available():
+    """Whether Graphviz's `dot` program is on PATH (pictures other than .dot need it)."""
+    return shutil.which("dot") is not None
 
 
 class _Layout:
@@ -124,6 +143,20 @@ class _Layout:
     def node_of(self, tensor):
         """The drawn node a tensor comes out of (its op's node, or its own)."""
         return self.ids[id(tensor._ctx) if tensor._ctx is not None else id(tensor)]
+
+    def marks(self, highlight, visited):
+        """{drawn node: "visited" or "highlight"} for the Tensors and Contexts (ops) given."""
+        marks = {}
+        for mark, objs in (("visited", visited), ("highlight", highlight)):
+            if objs is None or isinstance(objs, (Tensor, Context)):
+                objs = () if objs is None else (objs,)
+            for obj in objs:
+                try:
+                    marks[self.node_of(obj) if isinstance(obj, Tensor) else self.ids[id(obj)]] = mark
+                except KeyError:
+                    what = f"a tensor of shape {shape_text(obj.shape)}" if isinstance(obj, Tensor) else repr(obj)
+                    raise ValueError(f"highlight/visited: {what} is not in the graph drawn") from None
+        return marks
 
     def edges(self):
         """Forward edges: dicts with src, dst, tensor, slots [(id(ctx), index)], note, grad."""
@@ -187,7 +220,8 @@ def _distinct(tensors):
     return out
 
 
-def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=True, title=None):
+def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=True, title=None,
+           highlight=None, visited=None):
     """The graph that made `tensor`, as a `graphviz.Digraph` (call `.render` or `.source` on it).
 
     Args:
@@ -197,37 +231,54 @@ def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=
             path components as one box (labelled with its path, the shapes going
             in and out, and how many ops and parameters it holds): collapse=2 on
             a Transformer shows `encoder.layers.0`, `encoder.layers.1`, ... as boxes.
-        show_backward: run backward (retain_graph=True) and draw the gradient sent
-            along each edge as a red reversed edge labelled with its shape and
-            norm. A tensor with more than one element is seeded with ones (the
-            gradient of its sum). Every `.grad` is restored afterwards.
+        show_backward: True runs backward (retain_graph=True) and draws the
+            gradient sent along each edge as a red reversed edge labelled with its
+            shape and norm. A tensor with more than one element is seeded with
+            ones (the gradient of its sum). Every `.grad` is restored afterwards.
+            Backward steps already taken (records of `trace.backward_steps` or
+            `engine.backward_steps`, from the output on) draw only what those
+            steps sent: a backward pass in progress.
         show_values: None shows the values of tensors with at most 16 elements;
             True of every tensor (summarised by NumPy); False of none; an int n
             of tensors with at most n elements.
         legend: draw the legend of node kinds.
-        title: a caption for the picture.
+        title: a caption for the picture (one line per line of the text).
+        highlight, visited: a Tensor or Context (op), or an iterable of them,
+            whose nodes are drawn highlighted (orange, bold outline) or visited
+            (light blue). A tensor stands for the node it comes out of: its op's,
+            or its own for a leaf. Anything not in the graph is a ValueError.
     """
     graphviz = _graphviz()
     if collapse is not None and (isinstance(collapse, bool) or not isinstance(collapse, int) or collapse < 0):
         raise ValueError(f"collapse must be None or a module depth >= 0, got {collapse!r}")
     value_limit(show_values)  # check it early
     walk = Walk(tensor)
-    sent, seed = backward_gradients(walk) if show_backward else ({}, None)
+    in_progress = not (show_backward is None or isinstance(show_backward, bool))  # steps were given
+    if in_progress:
+        sent, seed = sent_gradients(walk.root, show_backward)
+    else:
+        sent, seed = backward_gradients(walk) if show_backward else ({}, None)
     layout = _Layout(walk, collapse)
     edges = layout.edges()
+    marks = layout.marks(highlight, visited)
+
+    def draw_node(graph, name):
+        info = layout.nodes[name]
+        style = {**STYLES[info["kind"]], **MARKS.get(marks.get(name), {})}
+        graph.node(name, _node_text(name, info, layout, edges, show_values), **style)
 
     dot = graphviz.Digraph("graph", graph_attr=dict(rankdir="TB", ordering="in", fontname="Helvetica", fontsize="11",
                                                       nodesep="0.25", ranksep="0.35"),
                            node_attr=dict(fontname="Helvetica", fontsize="10", margin="0.08,0.04"),
                            edge_attr=dict(fontname="Helvetica", fontsize="9", arrowsize="0.7"))
     if title:
-        dot.attr(label=label([title]), labelloc="t")
+        dot.attr(label=label(str(title).splitlines()), labelloc="t")
     by_cluster = {}
     for name, info in layout.nodes.items():
         by_cluster.setdefault(info["cluster"], []).append(name)
     for name in by_cluster.get(None, ()):
-        _draw_node(dot, name, layout.nodes[name], layout, edges, show_values)
-    _draw_clusters(dot, by_cluster, layout, edges, show_values)
+        draw_node(dot, name)
+    _draw_clusters(dot, by_cluster, draw_node)
     for e in edges:
         attrs = {}
         if e["note"]:
@@ -239,25 +290,25 @@ def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=
         if not e["grad"]:
             attrs.update(style="dashed", color="#888888")
         dot.edge(e["src"], e["dst"], **attrs)
-    if show_backward:
-        _draw_backward(dot, edges, sent, seed)
+    if show_backward or in_progress:
+        _draw_backward(dot, edges, sent, seed, in_progress)
     if legend:
-        _draw_legend(dot, {info["kind"] for info in layout.nodes.values()}, show_backward)
+        notes = ["red reversed edge: gradient sent back"] if show_backward or in_progress else []
+        notes += [LEGEND_TEXT[mark] for mark in MARKS] if marks else []
+        _draw_legend(dot, {info["kind"] for info in layout.nodes.values()}, notes)
     return dot
 
 
-def _draw_node(graph, name, info, layout, edges, show_values):
+def _node_text(name, info, layout, edges, show_values):
     kind = info["kind"]
     if kind == "op":
-        text = op_label(info["ctx"], layout.walk.output_of[id(info["ctx"])], show_values)
-    elif kind == MODULE:
-        text = layout.box_label(info, edges, name)
-    else:
-        text = leaf_label(info["tensor"], kind, show_values)
-    graph.node(name, text, **STYLES[kind])
+        return op_label(info["ctx"], layout.walk.output_of[id(info["ctx"])], show_values)
+    if kind == MODULE:
+        return layout.box_label(info, edges, name)
+    return leaf_label(info["tensor"], kind, show_values)
 
 
-def _draw_clusters(dot, by_cluster, layout, edges, show_values):
+def _draw_clusters(dot, by_cluster, draw_node):
     """Nested `cluster_` subgraphs, one per module path that holds a node (and their parents)."""
     children, paths = {}, {}  # paths: a dict as an ordered set, in order of first use
     for path in (p for p in by_cluster if p is not None):
@@ -282,7 +333,7 @@ def _draw_clusters(dot, by_cluster, layout, edges, show_values):
             sub.attr(label=path, labeljust="l", style="rounded,filled", color="#9aa7b8",
                      fillcolor=CLUSTER_FILLS[(depth(path) - 1) % len(CLUSTER_FILLS)])
             for name in by_cluster.get(path, ()):
-                _draw_node(sub, name, layout.nodes[name], layout, edges, show_values)
+                draw_node(sub, name)
             for child in children.get(path, ()):
                 emit(sub, child)
 
@@ -290,8 +341,13 @@ def _draw_clusters(dot, by_cluster, layout, edges, show_values):
         emit(dot, top)
 
 
-def _draw_backward(dot, edges, sent, seed):
-    """Reversed red edges: the gradient each consumer sent back to each input."""
+def _draw_backward(dot, edges, sent, seed, in_progress):
+    """Reversed red edges: the gradient each consumer sent back to each input.
+
+    A backward pass `in_progress` keeps one layout from step to step: the edges
+    still to come are laid out but invisible, and the norms are external labels
+    (`xlabel`), placed after the layout.
+    """
     import numpy as np
 
     for e in edges:
@@ -299,14 +355,20 @@ def _draw_backward(dot, edges, sent, seed):
             grad = seed
         else:
             parts = [sent[s] for s in e["slots"] if s in sent]
-            if not parts:
-                continue
-            grad = np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
-        dot.edge(e["dst"], e["src"], label=label([f"grad {shape_text(np.shape(grad))}", grad_text(grad)]),
-                 color=BACKWARD_COLOR, fontcolor=BACKWARD_COLOR, style="dashed", constraint="false")
+            grad = np.sum(parts, axis=0) if parts else None
+        if grad is None:
+            if in_progress and e["grad"]:
+                dot.edge(e["dst"], e["src"], style="invis", constraint="false")
+            continue
+        if in_progress:
+            text = dict(xlabel=grad_text(grad))
+        else:
+            text = dict(label=label([f"grad {shape_text(np.shape(grad))}", grad_text(grad)]))
+        dot.edge(e["dst"], e["src"], **text, color=BACKWARD_COLOR, fontcolor=BACKWARD_COLOR, style="dashed",
+                 constraint="false")
 
 
-def _draw_legend(dot, kinds, show_backward):
+def _draw_legend(dot, kinds, notes):
     with dot.subgraph(name="cluster_legend") as sub:
         sub.attr(label="legend", labeljust="l", style="rounded", color="#bbbbbb")
         names = []
@@ -314,9 +376,7 @@ def _draw_legend(dot, kinds, show_backward):
             if kind in kinds:
                 names.append(f"legend_{kind}")
                 sub.node(names[-1], LEGEND_TEXT[kind], **STYLES[kind])
-        lines = ["blue edge: broadcast, summed back in backward", "dashed edge: no gradient"]
-        if show_backward:
-            lines.append("red reversed edge: gradient sent back")
+        lines = ["blue edge: broadcast, summed back in backward", "dashed edge: no gradient", *notes]
         names.append("legend_edges")
         sub.node(names[-1], label(lines), shape="plaintext", fontcolor="#444444")
         for a, b in zip(names, names[1:]):
@@ -330,15 +390,15 @@ def render(tensor, path, format=None, **kwargs):
         path: the picture's file; its extension picks the format when `format`
             is None (a path without one gets '.svg' or '.<format>').
         format: "svg", "png" or "pdf" ("dot" writes only the Graphviz source).
-        **kwargs: passed to `to_dot` (collapse, show_backward, show_values, legend, title).
+        **kwargs: passed to `to_dot` (collapse, show_backward, show_values, legend, title,
+            highlight, visited).
 
     The Graphviz source is written next to the picture (`out.svg` -> `out.dot`).
     Without Graphviz's `dot` program that source is still written, and a
     RuntimeError says how to install Graphviz.
     """
     path = os.fspath(path)
-    stem, ext = os.path.splitext(path)
-    ext = ext[1:].lower()
+    ext = os.path.splitext(path)[1][1:].lower()
     if format is None:
         format = ext if ext in FORMATS + ("dot",) else "svg"
     format = format.lower()
@@ -348,23 +408,40 @@ def render(tensor, path, format=None, **kwargs):
         path = f"{path}.{format}"
     elif ext != format and ext in FORMATS + ("dot",):
         raise ValueError(f"render: {path} ends in .{ext} but format is {format!r}")
-    dot = to_dot(tensor, **kwargs)
+    return write(to_dot(tensor, **kwargs), path, format)
+
+
+def write(dot, path, format, source=True):
+    """Draw `dot` (made by `to_dot`) to `path` in `format` and return `path`.
+
+    Args:
+        format: "svg", "png", "pdf", or "dot" for only the Graphviz source.
+        source: also write the Graphviz source next to the picture (`out.svg`
+            -> `out.dot`), first, so that it is there even when drawing fails.
+
+    Without Graphviz's `dot` program a RuntimeError says how to install it.
+    """
+    path = os.fspath(path)
+    if format not in FORMATS + ("dot",):
+        raise ValueError(f"write: format must be one of {', '.join(FORMATS)} (or dot), got {format!r}")
     if os.path.dirname(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-    source_path = path if format == "dot" else stem + ".dot"
-    with open(source_path, "w", encoding="utf-8") as f:
-        f.write(dot.source)
+    source_path = None
+    if source or format == "dot":
+        source_path = path if format == "dot" else os.path.splitext(path)[0] + ".dot"
+        with open(source_path, "w", encoding="utf-8") as f:
+            f.write(dot.source)
     if format == "dot":
         return path
     graphviz = _graphviz()
     try:
         picture = dot.pipe(format=format)
     except graphviz.ExecutableNotFound:
-        raise RuntimeError(f"Graphviz's `dot` program was not found, so {path} was not drawn "
-                           f"(its source is in {source_path}); {INSTALL_HINT}") from None
+        kept = f" (its source is in {source_path})" if source_path else ""
+        raise RuntimeError(f"{path} was not drawn{kept}: {DOT_MISSING}") from None
     except graphviz.CalledProcessError as e:
         detail = (e.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise RuntimeError(f"Graphviz's dot failed on {source_path}: {detail[-1] if detail else e}") from None
+        raise RuntimeError(f"Graphviz's dot failed on {source_path or path}: {detail[-1] if detail else e}") from None
     with open(path, "wb") as f:
         f.write(picture)
     return path

@@ -235,12 +235,31 @@ def broadcast_note(ctx, inp, out):
 
 
 # ---- gradients for show_backward -----------------------------------------------
+def sent_gradients(root, steps):
+    """What backward steps sent: ({(id(ctx), input index): NumPy gradient}, `root`'s gradient).
+
+    `steps` are records of `engine.backward_steps` or `trace.backward_steps`
+    (anything with tensor, ctx, grad_output and grad_inputs); `root`'s gradient
+    is None when no step reached it.
+    """
+    sent, seed = {}, None
+    for step in steps:
+        if step.tensor is root:
+            seed = step.grad_output.numpy()
+        if step.ctx is None:
+            continue
+        for i, g in enumerate(step.grad_inputs):
+            if g is not None:
+                sent[(id(step.ctx), i)] = g.numpy()
+    return sent, seed
+
+
 def backward_gradients(walk):
     """Run backward step by step and record the gradient sent along every edge.
 
-    Returns ({(id(ctx), input index): NumPy gradient}, seed gradient). A tensor
-    with more than one element is seeded with ones (the gradient of its sum).
-    Every `.grad` the run touches is put back as it was, so drawing has no side
+    Returns what `sent_gradients` does for the whole pass. A tensor with more
+    than one element is seeded with ones (the gradient of its sum). Every
+    `.grad` the run touches is put back as it was, so drawing has no side
     effect on the tensors (hooks registered on them do run).
     """
     from . import backend
@@ -252,15 +271,8 @@ def backward_gradients(walk):
         raise ValueError("show_backward: the tensor does not require grad, so there is no backward pass to draw")
     seed = Tensor._wrap(backend.xp_for(root.device).ones_like(root.data))
     before = [(t, t.grad) for t in walk.tensors]
-    sent = {}
     try:
-        for step in backward_steps(root, seed, retain_graph=True):
-            if step.ctx is None:
-                continue
-            for i, g in enumerate(step.grad_inputs):
-                if g is not None:
-                    sent[(id(step.ctx), i)] = g.numpy()
+        return sent_gradients(root, backward_steps(root, seed, retain_graph=True))
     finally:
         for tensor, grad in before:
             tensor.grad = grad
-    return sent, seed.numpy()

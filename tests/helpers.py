@@ -1,14 +1,19 @@
-"""Test helpers: parity with PyTorch, forward against NumPy, gradcheck on random inputs.
+"""Test helpers: parity with PyTorch, forward against NumPy, gradcheck on random inputs;
+an op with a wrong backward; reading Graphviz SVGs; one-line CLI errors.
 
 `helper_test_op` follows tinygrad's test_ops: the same computation is written
 once against our API and once against torch; both run on the same numbers,
 both backpropagate the same non-trivial loss sum(out * w) with fixed random
 weights w, and the forward value and every input gradient must agree.
 """
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
 import numpy as np
 import pytest
 
-from autograd import Tensor, gradcheck
+from autograd import Function, Tensor, gradcheck
 
 
 def _as_tuple(x):
@@ -153,3 +158,75 @@ def check_gradcheck(inputs, fn, device="cpu", *, low=-2.0, high=2.0, seed=0, req
         for a, f, fl in zip(arrays, flags, floating)
     ]
     assert gradcheck(fn, tensors, **kw)
+
+
+def wrong_square(factor):
+    """An op "wrong_square": x * x forward, but grad * factor * x backward instead of grad * 2x (on purpose)."""
+
+    class WrongSquare(Function):
+        name = "wrong_square"
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * x * factor
+
+    return WrongSquare
+
+
+# ---- pictures drawn by Graphviz ---------------------------------------------------------------
+SVG = "{http://www.w3.org/2000/svg}"
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
+
+
+def _bbox(g):
+    """(x0, y0, x1, y1) around the shapes of an SVG group (polygons, rounded paths, ellipses)."""
+    xs, ys = [], []
+    outlines = [p.get("points") for p in g.iter(SVG + "polygon")] + [p.get("d") for p in g.iter(SVG + "path")]
+    for outline in outlines:
+        for x, y in re.findall(r"(-?[\d.]+),(-?[\d.]+)", outline):
+            xs.append(float(x))
+            ys.append(float(y))
+    for e in g.iter(SVG + "ellipse"):
+        cx, cy, rx, ry = (float(e.get(k)) for k in ("cx", "cy", "rx", "ry"))
+        xs += [cx - rx, cx + rx]
+        ys += [cy - ry, cy + ry]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def parse_svg(data):
+    """(nodes {title: {texts, box}}, clusters {title: {label, box}}, edges [{src, dst, texts}]) of an SVG
+    drawn by dot (bytes or str); the legend is left out."""
+    root = ET.fromstring(data)
+    nodes, clusters, edges = {}, {}, []
+    for g in root.iter(SVG + "g"):
+        kind, title = g.get("class"), g.findtext(SVG + "title")
+        texts = [t.text or "" for t in g.iter(SVG + "text")]
+        if title is None or "legend" in title:
+            continue
+        if kind == "node":
+            nodes[title] = dict(texts=texts, box=_bbox(g))
+        elif kind == "cluster":
+            clusters[title] = dict(label=" ".join(texts), box=_bbox(g))
+        elif kind == "edge":
+            src, dst = title.split("->")
+            edges.append(dict(src=src, dst=dst, texts=texts))
+    return nodes, clusters, edges
+
+
+# ---- command line ------------------------------------------------------------------------------
+def assert_clean_error(result, *fragments):
+    """Non-zero exit, exactly one "Error:" line, no traceback, and the fragments in that line (returned)."""
+    assert result.exit_code != 0, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0], result.output
+    return errors[0]

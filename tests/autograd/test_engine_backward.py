@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import ops
-from autograd import Function, GradcheckError, Tensor, backward_steps, gradcheck, topological_order
-from helpers import helper_test_op
+from autograd import GradcheckError, Tensor, backward_steps, gradcheck, topological_order
+from helpers import helper_test_op, wrong_square
 
 
 def f64(a, device="cpu", requires_grad=True):
@@ -270,18 +270,7 @@ def test_backward_steps_record_gradients(device):
 
 
 # ---- gradcheck ---------------------------------------------------------------------------------------------
-class WrongSquare(Function):
-    """x * x with a backward missing the factor 2 (on purpose)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return a * a
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad * a
+WrongSquare = wrong_square(1.0)  # x * x with a backward missing the factor 2
 
 
 def test_gradcheck_passes_for_correct_ops(device):

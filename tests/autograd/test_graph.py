@@ -2,21 +2,17 @@
 import collections
 import math
 import os
-import re
-import shutil
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 
 import ops
-from autograd import Tensor, graph, module_scope
+from autograd import Tensor, graph, module_scope, trace
+from helpers import needs_dot, parse_svg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SVG = "{http://www.w3.org/2000/svg}"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
 
 
 @pytest.fixture(autouse=True)
@@ -25,40 +21,6 @@ def _graphviz():
 
 
 # ---- reading an SVG drawn by dot ------------------------------------------------------------
-def _bbox(g):
-    """(x0, y0, x1, y1) around the shapes of an SVG group (polygons, rounded paths, ellipses)."""
-    xs, ys = [], []
-    outlines = [p.get("points") for p in g.iter(SVG + "polygon")] + [p.get("d") for p in g.iter(SVG + "path")]
-    for outline in outlines:
-        for x, y in re.findall(r"(-?[\d.]+),(-?[\d.]+)", outline):
-            xs.append(float(x))
-            ys.append(float(y))
-    for e in g.iter(SVG + "ellipse"):
-        cx, cy, rx, ry = (float(e.get(k)) for k in ("cx", "cy", "rx", "ry"))
-        xs += [cx - rx, cx + rx]
-        ys += [cy - ry, cy + ry]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def parse_svg(data):
-    """(nodes {title: {texts, box}}, clusters {title: {label, box}}, edges [{src, dst, texts}]); legend left out."""
-    root = ET.fromstring(data)
-    nodes, clusters, edges = {}, {}, []
-    for g in root.iter(SVG + "g"):
-        kind, title = g.get("class"), g.findtext(SVG + "title")
-        texts = [t.text or "" for t in g.iter(SVG + "text")]
-        if title is None or "legend" in title:
-            continue
-        if kind == "node":
-            nodes[title] = dict(texts=texts, box=_bbox(g))
-        elif kind == "cluster":
-            clusters[title] = dict(label=" ".join(texts), box=_bbox(g))
-        elif kind == "edge":
-            src, dst = title.split("->")
-            edges.append(dict(src=src, dst=dst, texts=texts))
-    return nodes, clusters, edges
-
-
 def svg_of(tensor, **kwargs):
     return parse_svg(graph.to_dot(tensor, **kwargs).pipe(format="svg"))
 
@@ -319,6 +281,41 @@ def test_show_backward_after_the_graph_was_freed_says_so():
         graph.to_dot(out, show_backward=True)
 
 
+# ---- marks and a backward pass in progress ------------------------------------------------------
+def test_highlight_and_visited_mark_the_nodes_of_tensors_and_ops():
+    out, x, proj = attention()
+    softmax = next(ctx for ctx in traced(out)[0] if ctx.name == "softmax")
+    plain = graph.to_dot(out).source
+    assert "fillcolor=orange" not in plain and "fillcolor=lightblue" not in plain and "light blue node" not in plain
+    src = graph.to_dot(out, highlight=softmax, visited=[x, proj["q"].weight, out]).source
+    (highlighted,) = [line for line in src.splitlines() if "fillcolor=orange" in line]
+    assert 'label="softmax(-1)' in highlighted
+    visited = [line for line in src.splitlines() if "fillcolor=lightblue" in line]
+    assert len(visited) == 3  # x, the weight, and the op that made `out`
+    assert any('label="input' in line for line in visited) and any('label="attn.q_proj.weight' in line for line in visited)
+    assert "orange node: highlighted" in src and "light blue node: visited" in src  # in the legend
+    with pytest.raises(ValueError, match="not in the graph"):
+        graph.to_dot(out, visited=[Tensor([1.0])])
+
+
+@needs_dot
+def test_show_backward_with_the_steps_so_far_draws_what_they_sent_in_one_layout():
+    out, _, _ = attention()
+    loss = out.sum()
+    steps = list(trace.backward_steps(loss))
+    assert not any(s.is_leaf for s in steps[:10])  # no leaf has .grad yet, so the node labels stay the same
+    boxes = None
+    for n in (1, 4, 10):
+        nodes, _, edges = svg_of(loss, show_backward=steps[:n], highlight=steps[n - 1].tensor,
+                                 visited=[s.tensor for s in steps[:n - 1]])
+        drawn = sorted(text for e in edges for text in e["texts"] if text.startswith("norm "))
+        sent = [g for s in steps[:n] for g in s.grad_inputs if g is not None] + [steps[0].grad_output]
+        assert drawn == sorted(f"norm {np.linalg.norm(g.numpy()):.4g}" for g in sent)
+        if boxes is None:
+            boxes = {title: node["box"] for title, node in nodes.items()}
+        assert {title: node["box"] for title, node in nodes.items()} == boxes  # the same layout in every frame
+
+
 # ---- walking ----------------------------------------------------------------------------------
 def test_deep_graph_walks_without_recursion():
     x = Tensor([1.0], requires_grad=True)
@@ -367,6 +364,19 @@ def test_render_without_dot_writes_the_source_and_says_how_to_install(tmp_path, 
     assert "https://graphviz.org/download/" in str(e.value)
     assert (tmp_path / "attn.dot").read_text().startswith("digraph")
     assert not (tmp_path / "attn.svg").exists()
+
+
+def test_write_without_source_and_without_dot_says_how_to_install(tmp_path, monkeypatch):
+    out, _, _ = attention()
+    dot = graph.to_dot(out)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert not graph.dot_available()
+    with pytest.raises(RuntimeError) as e:
+        graph.write(dot, tmp_path / "frame.png", "png", source=False)
+    assert graph.DOT_MISSING in str(e.value) and "its source" not in str(e.value)
+    assert sorted(os.listdir(tmp_path)) == ["bin"]  # neither the picture nor its source
 
 
 def test_autograd_imports_without_the_graphviz_package():

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import ops
-from autograd import Function, Tensor, engine, manual_seed, trace
+from autograd import Tensor, engine, manual_seed, trace
+from helpers import wrong_square
 from tinygrad_tf import nn
 
 
@@ -173,22 +174,10 @@ def test_check_step_agrees_with_central_differences(name):
 
 
 def test_check_step_catches_a_wrong_backward():
-    class BadSquare(Function):
-        name = "bad_square"
-
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return grad * x * 3.0  # should be 2x
-
+    bad_square = wrong_square(3.0)  # backward sends 3x where 2x is right
     x = Tensor(np.linspace(0.5, 2.0, 6), dtype="float64", requires_grad=True)
-    steps = list(trace.backward_steps(BadSquare.apply(x).sum()))
-    bad = next(s for s in steps if s.op == "bad_square")
+    steps = list(trace.backward_steps(bad_square.apply(x).sum()))
+    bad = next(s for s in steps if s.op == "wrong_square")
     assert trace.check_step(bad) == pytest.approx(1 / 3, rel=1e-6)  # ||3x - 2x|| / ||3x||
     assert trace.check_step(steps[0]) < 1e-8  # the sum is right
 

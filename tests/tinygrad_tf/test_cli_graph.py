@@ -1,16 +1,12 @@
 """`tinygrad-tf graph`: pictures of attention, layers and the Transformer (parsed SVGs), and one-line errors."""
 import os
 import re
-import shutil
-import xml.etree.ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
 
+from helpers import assert_clean_error, needs_dot, parse_svg
 from tinygrad_tf.cli import main
-
-SVG = "{http://www.w3.org/2000/svg}"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
 
 
 @pytest.fixture(autouse=True)
@@ -22,35 +18,12 @@ def _run(*args):
     return CliRunner().invoke(main, ["graph", *map(str, args)])
 
 
-def _assert_clean_error(result, *fragments):
-    """Non-zero exit, exactly one "Error:" line, no traceback, and the fragments in that line."""
-    assert result.exit_code != 0, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], result.output
-    return errors[0]
-
-
 def _svg(path):
-    """(op names, node first lines by title, cluster labels, edges [(src, dst, texts)]) of a picture; legend left out."""
-    root = ET.parse(path).getroot()
-    nodes, clusters, edges = {}, [], []
-    for g in root.iter(SVG + "g"):
-        kind, title = g.get("class"), g.findtext(SVG + "title")
-        texts = [t.text or "" for t in g.iter(SVG + "text")]
-        if title is None or "legend" in title:
-            continue
-        if kind == "node":
-            nodes[title] = texts
-        elif kind == "cluster":
-            clusters.append(" ".join(texts))
-        elif kind == "edge":
-            edges.append((*title.split("->"), texts))
-    ops = [texts[0].split("(")[0] for title, texts in nodes.items() if title.startswith("op")]
-    return ops, nodes, clusters, edges
+    """(op names, node texts by title, cluster labels, edges [(src, dst, texts)]) of a picture; legend left out."""
+    nodes, clusters, edges = parse_svg(path.read_bytes())
+    ops = [n["texts"][0].split("(")[0] for title, n in nodes.items() if title.startswith("op")]
+    return (ops, {title: n["texts"] for title, n in nodes.items()}, [c["label"] for c in clusters.values()],
+            [(e["src"], e["dst"], e["texts"]) for e in edges])
 
 
 def _draw(tmp_path, *args, name="out.svg"):
@@ -116,13 +89,13 @@ def test_checkpoint_draws_the_trained_model(tmp_path):
     assert "decoder.layers.0.self_attn.q_proj" in clusters
     _, nodes, _, _ = _svg(_draw(tmp_path, "transformer", "--checkpoint", tmp_path / "run", "--collapse", 2, name="t.svg"))
     assert sorted(t[0] for title, t in nodes.items() if title.startswith("module")) == ["decoder.layers.0", "encoder.layers.0"]
-    _assert_clean_error(_run("attention", "--checkpoint", tmp_path / "run", "--d-model", 8, "--out", tmp_path / "x.svg"),
-                        "--d-model", "checkpoint")
+    assert_clean_error(_run("attention", "--checkpoint", tmp_path / "run", "--d-model", 8, "--out", tmp_path / "x.svg"),
+                       "--d-model", "checkpoint")
 
 
 # ---- errors -------------------------------------------------------------------------------------
 def test_unknown_model_is_a_one_line_error(tmp_path):
-    _assert_clean_error(_run("lstm", "--out", tmp_path / "x.svg"), "'lstm' is not one of", "attention")
+    assert_clean_error(_run("lstm", "--out", tmp_path / "x.svg"), "'lstm' is not one of", "attention")
 
 
 @pytest.mark.parametrize("args, fragments", [
@@ -134,24 +107,24 @@ def test_unknown_model_is_a_one_line_error(tmp_path):
     (["--no-such-option"], ["No such option"]),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, args, fragments):
-    _assert_clean_error(_run("attention", "--out", tmp_path / "x.svg", *args), *fragments)
+    assert_clean_error(_run("attention", "--out", tmp_path / "x.svg", *args), *fragments)
 
 
 def test_out_must_name_a_known_format(tmp_path):
-    _assert_clean_error(_run("attention", "--out", tmp_path / "x.jpg"), "--out", ".jpg")
-    _assert_clean_error(_run("attention", "--out", tmp_path / "x.png", "--format", "svg"), "ends in .png")
-    _assert_clean_error(_run("attention"), "--out")
+    assert_clean_error(_run("attention", "--out", tmp_path / "x.jpg"), "--out", ".jpg")
+    assert_clean_error(_run("attention", "--out", tmp_path / "x.png", "--format", "svg"), "ends in .png")
+    assert_clean_error(_run("attention"), "--out")
 
 
 def test_missing_checkpoint_is_a_one_line_error(tmp_path):
-    _assert_clean_error(_run("transformer", "--checkpoint", tmp_path / "nothing", "--out", tmp_path / "x.svg"))
+    assert_clean_error(_run("transformer", "--checkpoint", tmp_path / "nothing", "--out", tmp_path / "x.svg"))
 
 
 def test_missing_dot_is_a_one_line_error_and_the_source_is_written(tmp_path, monkeypatch):
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))  # Graphviz's dot can no longer be found
-    line = _assert_clean_error(_run("attention", "--out", tmp_path / "attn.svg"), "apt-get install graphviz")
+    line = assert_clean_error(_run("attention", "--out", tmp_path / "attn.svg"), "apt-get install graphviz")
     assert re.search(r"brew install graphviz.*graphviz\.org/download", line)
     assert (tmp_path / "attn.dot").read_text().startswith("digraph")
     assert not os.path.exists(tmp_path / "attn.svg")

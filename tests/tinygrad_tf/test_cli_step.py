@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 import autograd
 from autograd import trace, trace_graph
+from helpers import assert_clean_error, needs_dot
 from tinygrad_tf.cli import main
 from tinygrad_tf.cli.step import build
 
@@ -23,16 +24,6 @@ def _run(*args, input=None):
 def _rows(output):
     """(index, op, module) of every table row."""
     return [(int(m.group(1)), m.group(2), m.group(3)) for m in map(ROW.match, output.splitlines()) if m]
-
-
-def _assert_clean_error(result, *fragments):
-    assert result.exit_code != 0, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], result.output
 
 
 def test_step_attention_prints_forward_and_every_backward_step():
@@ -123,20 +114,16 @@ def test_interactive_unknown_command_graph_and_end_of_input(monkeypatch, tmp_pat
     assert "15 steps; every parameter" in result.output
 
 
+@needs_dot
 def test_interactive_graph_so_far(tmp_path):
     pytest.importorskip("autograd.graph")
-    if not trace_graph.dot_available():
-        pytest.skip("Graphviz's dot is not installed")
     result = _run("mlp", "-i", "--frames", str(tmp_path), input="\ng\nq\n")
     assert result.exit_code == 0, result.output
     assert "graph written to" in result.output
     assert os.path.exists(tmp_path / "graph-step-001.svg")
 
 
-needs_pictures = pytest.mark.skipif(not trace_graph.dot_available(), reason="Graphviz's dot is not installed")
-
-
-@needs_pictures
+@needs_dot
 def test_frames_and_gif(tmp_path):
     pil = pytest.importorskip("PIL.Image")
     frames, gif = tmp_path / "frames", tmp_path / "backprop.gif"
@@ -153,7 +140,7 @@ def test_frames_and_gif(tmp_path):
     assert f"{count} frames written" in result.output and "animation written" in result.output
 
 
-@needs_pictures
+@needs_dot
 def test_frame_highlights_current_node_and_visited_part():
     setup = build("mlp", 4, 1, 2, 0)
     _, loss = setup.forward()
@@ -165,6 +152,8 @@ def test_frame_highlights_current_node_and_visited_part():
     assert source.count("fillcolor=orange") == 1  # the current node
     assert source.count("fillcolor=lightblue") == 2  # the two visited before it
     assert "cluster_linear2" in source and "step 2: sub" in source
+    sent = sum(g is not None for s in frames.steps for g in s.grad_inputs)
+    assert source.count('xlabel="norm ') == 1 + sent  # the output's gradient, and each one sent so far
     steps.close()
 
 
@@ -172,13 +161,13 @@ def test_gif_without_pillow_is_a_clean_error(monkeypatch, tmp_path):
     monkeypatch.setattr(trace_graph, "dot_available", lambda: True)
     monkeypatch.setitem(sys.modules, "PIL", None)
     result = _run("mlp", "--gif", str(tmp_path / "a.gif"))
-    _assert_clean_error(result, "Pillow")
+    assert_clean_error(result, "Pillow")
     assert not os.path.exists(tmp_path / "a.gif")
 
 
 def test_frames_without_dot_is_a_clean_error(monkeypatch, tmp_path):
     monkeypatch.setattr(trace_graph, "dot_available", lambda: False)
-    _assert_clean_error(_run("attention", "--frames", str(tmp_path / "f")), "Graphviz", "install")
+    assert_clean_error(_run("attention", "--frames", str(tmp_path / "f")), "Graphviz", "install")
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -191,12 +180,11 @@ def test_frames_without_dot_is_a_clean_error(monkeypatch, tmp_path):
     ((), "Missing argument"),
 ])
 def test_cli_errors_are_one_line(args, fragment):
-    _assert_clean_error(_run(*args), fragment)
+    assert_clean_error(_run(*args), fragment)
 
 
+@needs_dot
 def test_frames_path_that_is_a_file_is_a_clean_error(tmp_path):
-    if not trace_graph.dot_available():
-        pytest.skip("Graphviz's dot is not installed")
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    _assert_clean_error(_run("mlp", "--frames", str(blocker)))
+    assert_clean_error(_run("mlp", "--frames", str(blocker)))

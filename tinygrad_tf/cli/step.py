@@ -216,7 +216,7 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, interactive, ch
         try:
             import PIL  # noqa: F401
         except ImportError:
-            raise click.ClickException("--gif needs Pillow: pip install Pillow (or the extra: pip install -e .[plot])") from None
+            raise click.ClickException(trace_graph.PILLOW_MISSING) from None
     if frames:
         os.makedirs(frames, exist_ok=True)
     if model != "mlp" and d_model % heads:
