@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from helpers import assert_clean_error
 
 from tinygrad_tf import Trainer, translate
 from tinygrad_tf.cli import main
@@ -20,18 +21,6 @@ TINY = ["--task", "copy", "--steps", "24", "--d-model", "16", "--heads", "2", "-
 
 def _run(*args, input=None):
     return CliRunner().invoke(main, list(args), input=input)
-
-
-def _assert_clean_error(result, *fragments):
-    """Non-zero exit, exactly one "Error:" line, no traceback, and the fragments in that line."""
-    assert result.exit_code != 0, result.output
-    assert isinstance(result.exception, SystemExit), result.exception  # not an uncaught exception
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], result.output
-    return errors[0]
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +77,9 @@ def test_resume_from_the_command_line(run_dir, tmp_path):
 
 def test_missing_checkpoint_dir(tmp_path):
     missing = str(tmp_path / "no_such_run")
-    _assert_clean_error(_run("translate", "--checkpoint", missing, "hola"), missing)
-    _assert_clean_error(_run("evaluate", "--checkpoint", missing), missing)
-    _assert_clean_error(_run("train", "--resume", missing), missing)
+    assert_clean_error(_run("translate", "--checkpoint", missing, "hola"), missing)
+    assert_clean_error(_run("evaluate", "--checkpoint", missing), missing)
+    assert_clean_error(_run("train", "--resume", missing), missing)
 
 
 def test_corrupt_checkpoint(run_dir, tmp_path):
@@ -99,12 +88,12 @@ def test_corrupt_checkpoint(run_dir, tmp_path):
     (npz,) = glob.glob(os.path.join(broken, "*.npz"))
     with open(npz, "r+b") as f:
         f.truncate(os.path.getsize(npz) // 2)
-    _assert_clean_error(_run("translate", "--checkpoint", broken, "1 2 3"), npz)
-    _assert_clean_error(_run("evaluate", "--checkpoint", broken), npz)
-    _assert_clean_error(_run("train", "--resume", broken), npz)
+    assert_clean_error(_run("translate", "--checkpoint", broken, "1 2 3"), npz)
+    assert_clean_error(_run("evaluate", "--checkpoint", broken), npz)
+    assert_clean_error(_run("train", "--resume", broken), npz)
     with open(os.path.join(broken, "checkpoint.json"), "w", encoding="utf-8") as f:
         f.write("{not json")
-    _assert_clean_error(_run("translate", "--checkpoint", broken, "1 2 3"), os.path.join(broken, "checkpoint.json"))
+    assert_clean_error(_run("translate", "--checkpoint", broken, "1 2 3"), os.path.join(broken, "checkpoint.json"))
 
 
 def test_checkpoint_with_a_config_of_the_wrong_type(run_dir, tmp_path):
@@ -116,14 +105,14 @@ def test_checkpoint_with_a_config_of_the_wrong_type(run_dir, tmp_path):
     meta["config"]["d_model"] = "16"
     with open(meta_path, "w", encoding="utf-8") as f:
         json.dump(meta, f)
-    _assert_clean_error(_run("translate", "--checkpoint", edited, "1 2 3"), meta_path, "d_model")
-    _assert_clean_error(_run("train", "--resume", edited), meta_path, "d_model")
+    assert_clean_error(_run("translate", "--checkpoint", edited, "1 2 3"), meta_path, "d_model")
+    assert_clean_error(_run("train", "--resume", edited), meta_path, "d_model")
 
 
 def test_unknown_task(tmp_path):
     result = _run("train", "--task", "klingon", "--out", str(tmp_path / "x"))
     assert result.exit_code == 2
-    _assert_clean_error(result, "--task", "klingon")
+    assert_clean_error(result, "--task", "klingon")
     assert not os.path.exists(tmp_path / "x")
 
 
@@ -137,7 +126,7 @@ def test_unknown_task(tmp_path):
 def test_bad_option_value(args, option):
     result = _run(*args)
     assert result.exit_code == 2
-    _assert_clean_error(result, option)
+    assert_clean_error(result, option)
 
 
 def test_python_dash_m_help():
