@@ -4,7 +4,7 @@ import numpy as np
 from autograd import Function, Tensor, backend
 
 from .compare import where
-from .softmax import log_softmax, log_softmax_array
+from .softmax import log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -19,18 +19,24 @@ class CrossEntropy(Function):
     def forward(ctx, logits, targets, ignore_index, smoothing, reduction):
         xp = ctx.xp
         classes = logits.shape[-1]
-        logp = log_softmax_array(xp, logits.reshape(-1, classes), -1)  # (N, C)
         t = targets.reshape(-1)
         valid = t != ignore_index if ignore_index is not None else xp.ones(t.shape, dtype=bool)
         t = xp.where(valid, t, 0)
         if xp is np and t.size and (t.min() < 0 or t.max() >= classes):
             raise IndexError(f"target ids must lie in [0, {classes}), got values from {t.min()} to {t.max()}")
+        # log p = shifted - lse, with shifted = x - max(x) and lse = log(sum(exp(shifted))).
+        # Only log p at the targets and the mean of log p are needed, so log p itself is
+        # never built; the softmax is kept for backward (each is one pass over (N, C)).
+        shifted = logits.reshape(-1, classes) - logits.reshape(-1, classes).max(axis=-1, keepdims=True)  # (N, C)
+        probs = xp.exp(shifted)
+        lse = xp.log(probs.sum(axis=-1))  # (N,)
+        probs /= xp.exp(lse)[:, None]  # softmax, in place
         rows = xp.arange(t.size)
         # target distribution q = (1 - s) * one_hot + s / C, so -sum(q log p) is:
-        per_target = -(1.0 - smoothing) * logp[rows, t] - smoothing * logp.mean(axis=-1)
+        per_target = lse - (1.0 - smoothing) * shifted[rows, t] - smoothing * shifted.mean(axis=-1)
         per_target = xp.where(valid, per_target, 0).astype(logits.dtype, copy=False)
         count = xp.asarray(valid.sum())
-        ctx.save_for_backward(logp, t, valid, count)
+        ctx.save_for_backward(probs, t, valid, count)
         ctx.smoothing, ctx.reduction, ctx.logits_shape = smoothing, reduction, logits.shape
         if reduction == "none":
             return per_target.reshape(targets.shape)
@@ -39,18 +45,21 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        logp, t, valid, count = (s.data for s in ctx.saved_tensors)
+        # d loss / d logits = (softmax - q) * (the gradient reaching each row)
+        probs, t, valid, count = (s.data for s in ctx.saved_tensors)
         xp, s = ctx.xp, ctx.smoothing
-        d = xp.exp(logp) - s / logp.shape[-1]  # softmax - smoothing's share
-        d[xp.arange(t.size), t] -= 1.0 - s
-        d *= valid[:, None]
         g = grad.data
         if ctx.reduction == "mean":
-            d *= g / count.astype(d.dtype)
+            row_scale = valid * (g / count.astype(probs.dtype))
         elif ctx.reduction == "sum":
-            d *= g
+            row_scale = valid * g
         else:
-            d *= g.reshape(-1, 1)
+            row_scale = valid * g.reshape(-1)
+        row_scale = row_scale.astype(probs.dtype, copy=False)[:, None]  # (N, 1)
+        d = probs * row_scale
+        if s:
+            d -= row_scale * (s / probs.shape[-1])
+        d[xp.arange(t.size), t] -= (1.0 - s) * row_scale[:, 0]
         return d.reshape(ctx.logits_shape), None, None, None, None
 
 
