@@ -30,7 +30,7 @@ def _encoded(trainer, pairs):
 # One layer, d_model 64, 800 steps: about 20 s on two idle CPU cores. Over seeds 0-4 greedy
 # exact match on the test split was 94-100% and beam's 93-100%; the asserts ask for 80%.
 COPY = dict(steps=800, d_model=64, heads=4, layers=1, d_ff=128, max_pairs=3000, batch_tokens=600,
-            warmup=100, lr=1.0, eval_every=400, bleu_sentences=50, seed=0)
+            warmup=100, lr=0.5, eval_every=400, bleu_sentences=50, seed=0)
 
 
 @pytest.fixture(scope="module")
