@@ -17,7 +17,7 @@ class TrainConfig:
 
     task: str = "spa-eng"
     device: str = "cpu"
-    steps: int = 6000
+    steps: int = 1800
     epochs: int = None
     d_model: int = 128
     heads: int = 4
@@ -26,15 +26,15 @@ class TrainConfig:
     dropout: float = 0.1
     norm_first: bool = False
     batch_tokens: int = 1600
-    warmup: int = 1000
-    lr: float = 2.0
+    warmup: int = 500
+    lr: float = 1.0
     clip: float = 1.0
     label_smoothing: float = 0.1
     seed: int = 0
     max_pairs: int = None
     max_len: int = 10
     min_freq: int = 2
-    eval_every: int = 1000
+    eval_every: int = 600
     bleu_sentences: int = 300
     max_minutes: float = None
 
