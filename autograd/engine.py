@@ -86,6 +86,8 @@ def _fit(grad, inp, ctx):
 
     if not isinstance(grad, Tensor):
         grad = Tensor._wrap(grad)
+    if grad.data.shape == inp.data.shape and grad.data.dtype == inp.data.dtype:
+        return grad  # the common case: nothing to fit
     grad = cast(sum_to(grad, inp.shape), inp.dtype)
     if grad.shape != inp.shape:
         raise RuntimeError(f"backward of op '{ctx.name}' returned a gradient of shape {grad.shape} for an input of shape {inp.shape}")
@@ -107,8 +109,12 @@ def backward_steps(root, grad=None, retain_graph=False, create_graph=False):
         g = grads.pop(id(tensor), None)
         if g is None:
             continue
-        with grad_mode._GradModeTo(create_graph):
+        previous = grad_mode.is_grad_enabled()
+        grad_mode.set_grad_enabled(create_graph)  # record the backward pass only for create_graph
+        try:
             step = _step(tensor, g, grads, paths, retain_graph, create_graph)
+        finally:
+            grad_mode.set_grad_enabled(previous)
         yield step
 
 

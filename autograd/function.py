@@ -97,12 +97,24 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run the op on Tensors (Python scalars and NumPy arrays mix in) and record it."""
-        from .tensor import Tensor
+        from .tensor import Tensor  # at call time: tensor.py imports this module
 
-        tensors = [a for a in args if isinstance(a, Tensor)]
-        device = _common_device(cls, tensors)
-        if any(_is_array(a) for a in args):
-            args = _lift_arrays(args, tensors, device)
+        # One pass over the arguments: the device, whether any input wants a
+        # gradient, and whether NumPy/CuPy arrays need lifting into Tensors.
+        device, wants_grad, has_arrays = None, False, False
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a.device
+                if device is None:
+                    device = d
+                elif d != device:
+                    _raise_mixed_devices(cls, args)
+                wants_grad = wants_grad or a._requires_grad
+            elif _is_array(a):
+                has_arrays = True
+        device = device or "cpu"
+        if has_arrays:
+            args = _lift_arrays(args, [a for a in args if isinstance(a, Tensor)], device)
         raw = [a.data if isinstance(a, Tensor) else a for a in args]
         ctx = Context(cls, backend.xp_for(device))
         try:
@@ -114,11 +126,7 @@ class Function:
         if not isinstance(out, ctx.xp.ndarray):  # NumPy turns 0-d results into scalars
             out = ctx.xp.asarray(out)
 
-        needs_grad = (
-            cls.differentiable
-            and grad_mode.is_grad_enabled()
-            and any(a.requires_grad for a in args if isinstance(a, Tensor))
-        )
+        needs_grad = wants_grad and cls.differentiable and grad_mode.is_grad_enabled()
         result = Tensor._wrap(out, requires_grad=needs_grad)
         if anomaly.is_anomaly_enabled():
             ctx.site = anomaly.creation_site()
@@ -154,30 +162,23 @@ def _lift_arrays(args, tensors, device):
     return tuple(lifted)
 
 
-def _common_device(fn, tensors):
-    devices = {t.device for t in tensors}
-    if len(devices) > 1:
-        described = ", ".join(f"{tuple(t.shape)} on {t.device}" for t in tensors)
-        raise RuntimeError(
-            f"{fn.op_name()}: inputs are on different devices ({described}); "
-            "move them to one device with .to(device) first"
-        )
-    return devices.pop() if devices else "cpu"
+def _raise_mixed_devices(fn, args):
+    from .tensor import Tensor
+
+    described = ", ".join(f"{tuple(t.shape)} on {t.device}" for t in args if isinstance(t, Tensor))
+    raise RuntimeError(
+        f"{fn.op_name()}: inputs are on different devices ({described}); "
+        "move them to one device with .to(device) first"
+    )
 
 
 def _resolve_saved(saved, args, raw, out, result):
     """Map arrays saved in forward to the Tensors they belong to."""
     from .tensor import Tensor
 
-    resolved = []
-    for value in saved:
-        if value is out:
-            resolved.append(result)
-            continue
-        for arg, array in zip(args, raw):
-            if value is array and isinstance(arg, Tensor):
-                resolved.append(arg)
-                break
-        else:
-            resolved.append(Tensor._wrap(value) if _is_array(value) else value)
-    return tuple(resolved)
+    owner = {id(array): arg for arg, array in zip(args, raw) if array is not arg}  # input arrays -> their Tensors
+    owner[id(out)] = result
+    return tuple(
+        owner[id(value)] if id(value) in owner else Tensor._wrap(value) if _is_array(value) else value
+        for value in saved
+    )

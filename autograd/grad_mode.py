@@ -51,9 +51,3 @@ class enable_grad(_GradMode):
 
     enabled = True
 
-
-class _GradModeTo(_GradMode):
-    """Sets grad mode to a given value (the engine uses it for create_graph)."""
-
-    def __init__(self, enabled):
-        self.enabled = bool(enabled)

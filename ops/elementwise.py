@@ -37,7 +37,7 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return grad * b, grad * a
+        return grad * b if ctx.needs_grad(0) else None, grad * a if ctx.needs_grad(1) else None
 
 
 class Div(Function):
