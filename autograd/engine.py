@@ -94,6 +94,15 @@ def _fit(grad, inp, ctx):
     return grad
 
 
+def _accumulate(total, grad, create_graph):
+    """total + grad: recorded as an op only when the backward pass itself is being recorded."""
+    if create_graph:
+        return total + grad
+    from .tensor import Tensor
+
+    return Tensor._wrap(total.data + grad.data)
+
+
 def backward_steps(root, grad=None, retain_graph=False, create_graph=False):
     """Yield a `Step` for each tensor as backward reaches it, doing the work as it goes.
 
@@ -125,7 +134,7 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
     ctx = tensor._ctx
     if ctx is None or tensor._retains_grad:
         stored = g if create_graph else g.detach()
-        tensor.grad = stored if tensor.grad is None else tensor.grad + stored
+        tensor.grad = stored if tensor.grad is None else _accumulate(tensor.grad, stored, create_graph)
     if ctx is None:
         return Step(tensor, None, g, (), paths.pop(id(tensor)))
     if create_graph and ctx.fn.once_differentiable:
@@ -148,7 +157,7 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
         gi = _fit(gi, inp, ctx)
         sent.append(gi)
         key = id(inp)
-        grads[key] = gi if key not in grads else grads[key] + gi
+        grads[key] = gi if key not in grads else _accumulate(grads[key], gi, create_graph)
         paths[key] = paths.get(key, 0) + 1
     if anomaly.is_anomaly_enabled():
         anomaly.check_backward(ctx, g, sent)
