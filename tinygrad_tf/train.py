@@ -51,17 +51,13 @@ class Trainer:
         `overrides` may change how long and how to run (steps, epochs, device,
         eval_every); architecture fields are always the checkpoint's.
         """
-        arrays, meta = checkpoint.load(directory)
-        try:
-            saved = TrainConfig.from_dict(meta["config"])
-            vocabs = Vocab(meta["src_vocab"]), Vocab(meta["tgt_vocab"])
-            state = meta["state"]
-        except (KeyError, TypeError, ValueError) as e:
-            raise checkpoint.CheckpointError(f"checkpoint {os.path.join(directory, checkpoint.META)} is missing or has bad fields ({e})") from None
+        saved, vocabs, arrays, meta = _read_run(directory)
+        if "state" not in meta:
+            raise checkpoint.CheckpointError(f"checkpoint {os.path.join(directory, checkpoint.META)} has no training state")
         changed = {k: v for k, v in overrides.items() if v is not None and k not in MODEL_FIELDS}
         config = TrainConfig.from_dict(dict(saved.to_dict(), **changed))
         trainer = cls(config, out=directory, vocabs=vocabs, log=log)
-        trainer._load_state(arrays, state, directory)
+        trainer._load_state(arrays, meta["state"], directory)
         return trainer
 
     def _encode(self, pairs):
@@ -187,11 +183,9 @@ class Trainer:
         checkpoint.save(directory, arrays, meta)
 
     def _load_state(self, arrays, state, directory):
-        model_state = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-        opt_arrays = {k[len("optimizer/"):]: v for k, v in arrays.items() if k.startswith("optimizer/")}
         try:
-            self.model.load_state_dict(model_state)
-            self.optimizer.load_state_dict(dict(state["optimizer"], arrays=opt_arrays))
+            self.model.load_state_dict(_prefixed(arrays, "model/"))
+            self.optimizer.load_state_dict(dict(state["optimizer"], arrays=_prefixed(arrays, "optimizer/")))
             self.schedule.load_state_dict(state["schedule"])
             self.step, self.epoch, self.batch_index = state["step"], state["epoch"], state["batch_index"]
         except (KeyError, ValueError) as e:
@@ -208,18 +202,29 @@ def build_model(config, src_vocab_size, tgt_vocab_size):
     )
 
 
-def load_translator(directory, device=None):
-    """A `Translator` from a checkpoint directory (only the model and vocabularies are read)."""
+def _read_run(directory):
+    """(config, (src_vocab, tgt_vocab), arrays, meta) of the checkpoint in `directory`."""
     arrays, meta = checkpoint.load(directory)
     try:
         config = TrainConfig.from_dict(meta["config"])
-        src_vocab, tgt_vocab = Vocab(meta["src_vocab"]), Vocab(meta["tgt_vocab"])
+        vocabs = Vocab(meta["src_vocab"]), Vocab(meta["tgt_vocab"])
     except (KeyError, TypeError, ValueError) as e:
-        raise checkpoint.CheckpointError(f"checkpoint {os.path.join(directory, checkpoint.META)} has bad fields ({e})") from None
+        raise checkpoint.CheckpointError(f"checkpoint {os.path.join(directory, checkpoint.META)} is missing or has bad fields ({e})") from None
+    return config, vocabs, arrays, meta
+
+
+def _prefixed(arrays, prefix):
+    """The arrays whose names start with `prefix`, with it removed."""
+    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def load_translator(directory, device=None):
+    """A `Translator` from a checkpoint directory (only the model and vocabularies are read)."""
+    config, (src_vocab, tgt_vocab), arrays, _ = _read_run(directory)
     device = device or config.device
     model = build_model(config, len(src_vocab), len(tgt_vocab))
     try:
-        model.load_state_dict({k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
+        model.load_state_dict(_prefixed(arrays, "model/"))
     except (KeyError, ValueError) as e:
         raise checkpoint.CheckpointError(f"checkpoint in {directory} does not fit its config: {e}") from None
     return Translator(model.to(device), src_vocab, tgt_vocab, device)
