@@ -136,17 +136,22 @@ class Translator:
             src = np.full((len(ids), max(map(len, ids))), Vocab.pad_id, dtype=np.int64)
             for r, row in enumerate(ids):
                 src[r, : len(row)] = row
-            src = Tensor(src, device=self.device)
-            if beam == 1:
-                out, align = greedy_decode(self.model, src, max_len)
-            else:
-                best, where = beam_search(self.model, src, beam, max_len)
-                out, align = best[None], where[None]
+            out, align = self.decode_ids(Tensor(src, device=self.device), beam, max_len)
             for r, i in enumerate(chunk):
-                results[i] = self._words(out[r], align[r], token_lists[i])
+                results[i] = self.words(out[r], align[r], token_lists[i])
         return results
 
-    def _words(self, ids, align, source_tokens):
+    def decode_ids(self, src, beam=1, max_len=None):
+        """Output ids and source alignments for a batch of source ids: greedy, or beam search (one sentence)."""
+        if beam == 1:
+            return greedy_decode(self.model, src, max_len)
+        if src.shape[0] != 1:
+            raise ValueError(f"beam search decodes one sentence at a time, got a batch of {src.shape[0]}")
+        best, where = beam_search(self.model, src, beam, max_len)
+        return best[None], where[None]
+
+    def words(self, ids, align, source_tokens):
+        """Target words for output ids, up to <eos>; an <unk> becomes the source word it was aligned with."""
         words = []
         for tok, pos in zip(ids, align):
             tok = int(tok)

@@ -27,7 +27,6 @@ from autograd import Tensor, no_grad
 
 from .data import Vocab, detokenize, tokenize
 from .data.vocab import EOS
-from .decode import beam_search, greedy_decode
 from .nn import sinusoid_table
 
 INSTALL_HINT = "plotting needs matplotlib and Pillow: pip install -e .[plot]"
@@ -133,15 +132,11 @@ def attention_maps(translator, sentence, beam=1, max_len=None):
     model.eval()
     try:
         src = Tensor(src_ids, device=device)
-        if beam == 1:
-            out, align = greedy_decode(model, src, max_len)
-            out, align = out[0], align[0]
-        else:
-            out, align = beam_search(model, src, beam, max_len)
-        out = [int(t) for t in out]
+        out, align = translator.decode_ids(src, beam, max_len)
+        out, align = [int(t) for t in out[0]], align[0]
         ends = [i for i, t in enumerate(out) if t in (Vocab.eos_id, Vocab.pad_id)]
         out = out[: ends[0] + 1] if ends else out  # the translation ends there (as in Translator)
-        words = translator._words(out, align, src_tokens)  # <unk> replaced by the attended source word
+        words = translator.words(out, align, src_tokens)  # <unk> replaced by the attended source word
         # the inputs of the decoding steps: each row predicts the next output token
         tgt_ids = np.array([[Vocab.bos_id] + out[:-1]], dtype=np.int64)  # (1, tgt_len)
         with no_grad():

@@ -139,10 +139,10 @@ def test_words_copies_the_attended_source_word_for_unk():
     the, dog = tgt.stoi["the"], tgt.stoi["dog"]
     ids = [the, Vocab.unk_id, dog, Vocab.unk_id, Vocab.eos_id, the]
     align = [0, 2, 1, 0, 0, 0]
-    assert translator._words(ids, align, source) == ["the", "zzyzx", "dog", "el"]
+    assert translator.words(ids, align, source) == ["the", "zzyzx", "dog", "el"]
     # an alignment past the source (cannot happen with real attention) keeps <unk>
-    assert translator._words([Vocab.unk_id], [7], source) == ["<unk>"]
-    assert translator._words([Vocab.pad_id, the], [0, 0], source) == []
+    assert translator.words([Vocab.unk_id], [7], source) == ["<unk>"]
+    assert translator.words([Vocab.pad_id, the], [0, 0], source) == []
 
 
 @pytest.mark.parametrize("beam", [1, 3])
