@@ -1,6 +1,7 @@
 """The `tinygrad-tf` command line (also `python -m tinygrad_tf`): one module per command."""
 import click
 
+from .bench import bench
 from .graph import graph
 from .plot import plot
 from .step import step
@@ -13,5 +14,5 @@ def main():
     """An educational autograd engine and the Transformer built on it."""
 
 
-for command in (train, translate, evaluate, plot, step, graph):
+for command in (train, translate, evaluate, plot, step, graph, bench):
     main.add_command(command)

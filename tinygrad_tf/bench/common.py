@@ -1,0 +1,179 @@
+"""Shared pieces of the benchmarks: configurations, seeded batches, the machine's description, results files."""
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+TORCH_HELP = "PyTorch is needed for the comparison (pip install torch); showing our own numbers only."
+PAD_ID = 0
+FIRST_TOKEN = 4  # ids below are the specials (<pad> <bos> <eos> <unk>), as in tinygrad_tf.data.Vocab
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Model sizes and one batch shape: `batch` sentences of `src_len` + `tgt_len` tokens (at most)."""
+
+    name: str
+    d_model: int
+    heads: int
+    encoder_layers: int
+    decoder_layers: int
+    d_ff: int
+    vocab: int
+    batch: int
+    src_len: int
+    tgt_len: int
+    dropout: float = 0.1
+    label_smoothing: float = 0.1
+    lr: float = 1e-4
+
+    def to_dict(self):
+        return asdict(self)
+
+
+CONFIGS = {
+    "toy": BenchConfig("toy", 128, 4, 2, 2, 512, 1000, 64, 12, 12),
+    "base-small": BenchConfig("base-small", 256, 4, 3, 3, 1024, 4000, 64, 16, 16),
+    # the paper's base model; batch and vocabulary are our choice (meant for a GPU)
+    "base": BenchConfig("base", 512, 8, 6, 6, 2048, 8000, 64, 32, 32),
+    # a few-millisecond model for tests
+    "tiny": BenchConfig("tiny", 16, 2, 1, 1, 32, 50, 4, 5, 5),
+}
+
+
+def get_config(name, **overrides):
+    if name not in CONFIGS:
+        raise ValueError(f"unknown benchmark config {name!r}; choose one of {', '.join(CONFIGS)}")
+    return replace(CONFIGS[name], **{k: v for k, v in overrides.items() if v is not None})
+
+
+def make_batch(config, seed=0):
+    """Random token ids with some padding, seeded: src (batch, src_len), tgt_in and tgt_out (batch, tgt_len).
+
+    Lengths are drawn between half and the full length; the first sentence is
+    full length, so the padded shapes are always (batch, src_len/tgt_len).
+    tgt_in is <bos> followed by the target, tgt_out the target then <eos>, as
+    the trainer's batches are.
+    """
+    rng = np.random.default_rng(seed)
+    b, s, t = config.batch, config.src_len, config.tgt_len
+    src = np.full((b, s), PAD_ID, dtype=np.int64)
+    tgt_in = np.full((b, t), PAD_ID, dtype=np.int64)
+    tgt_out = np.full((b, t), PAD_ID, dtype=np.int64)
+    src_lens = rng.integers(max(1, s // 2), s + 1, size=b)
+    tgt_lens = rng.integers(max(1, t // 2), t + 1, size=b)
+    src_lens[0], tgt_lens[0] = s, t
+    for i in range(b):
+        src[i, : src_lens[i]] = rng.integers(FIRST_TOKEN, config.vocab, size=src_lens[i])
+        words = rng.integers(FIRST_TOKEN, config.vocab, size=tgt_lens[i] - 1)
+        tgt_in[i, : tgt_lens[i]] = np.concatenate([[1], words])  # <bos> = 1
+        tgt_out[i, : tgt_lens[i]] = np.concatenate([words, [2]])  # <eos> = 2
+    return src, tgt_in, tgt_out
+
+
+def torch_or_none():
+    """The torch module, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def torch_for(device="cpu"):
+    """(torch or None, why not): torch when it can run the comparison on `device`."""
+    torch = torch_or_none()
+    if torch is None:
+        return None, TORCH_HELP
+    if device == "cuda" and not torch.cuda.is_available():
+        return None, "this PyTorch build sees no CUDA device; showing our own numbers only."
+    return torch, None
+
+
+def _dist_version(name):
+    """An installed distribution's version, without importing it (None when absent)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cupy_version():
+    """CuPy's version whatever its wheel is called (cupy, cupy-cuda12x, ...), or None."""
+    if "cupy" in sys.modules:
+        return getattr(sys.modules["cupy"], "__version__", "?")
+    from importlib import metadata
+
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        if name == "cupy" or name.startswith("cupy-"):
+            return dist.version
+    return None
+
+
+def machine_info(device="cpu"):
+    """The machine's description, stored with every result."""
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "torch": _dist_version("torch"),
+        "cupy": _cupy_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info["torch_threads"] = torch.get_num_threads()
+        if device == "cuda" and torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name()
+    return info
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def write_result(out_dir, name, device, payload):
+    """Write `payload` (plus the machine) to out_dir/<name>-<device>.json; returns the path."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{name}-{device}.json")
+    record = dict(payload, machine=machine_info(device))
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=1)
+        f.write("\n")
+    return path
+
+
+def synchronizer(device, torch=None):
+    """(sync for ours, sync for torch): wait for the device to finish queued work (no-ops on CPU)."""
+    if device != "cuda":
+        return (lambda: None), (lambda: None)
+    from autograd import backend
+
+    cupy = backend.xp_for("cuda")
+    return (lambda: cupy.cuda.Device().synchronize()), ((lambda: torch.cuda.synchronize()) if torch else (lambda: None))
+
+
+def format_table(headers, rows, aligns=None):
+    """A plain-text table: a header line, a rule, one line per row (cells already strings)."""
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h)) for i, h in enumerate(headers)]
+    aligns = aligns or ["<"] + [">"] * (len(headers) - 1)
+    def line(cells):
+        return "  ".join(f"{str(c):{a}{w}}" for c, a, w in zip(cells, aligns, widths)).rstrip()
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])

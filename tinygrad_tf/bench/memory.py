@@ -1,0 +1,204 @@
+"""Memory of a training step: peak RSS of a step, and RSS after many steps against after the first few.
+
+Each library runs in a fresh Python process (`python -m tinygrad_tf.bench.memory
+--lib ours|torch ...`, started with subprocess.run, no shell), so one
+library's peak never shows in the other's numbers and torch is never loaded
+into the process that measures ours. In the child:
+
+1. build the model, the optimizer and the batch; run `warmup` steps (Adam's
+   state exists after the first);
+2. reset the kernel's peak-RSS mark (`echo 5 > /proc/self/clear_refs`), note
+   VmRSS, run one step and read VmHWM: the step's peak, and how far it rose
+   above the RSS before the step;
+3. run `steps` more steps, sampling VmRSS along the way; growth is the RSS
+   after them minus the RSS after the first few (warm-up + 1).
+
+Where /proc is missing the peak falls back to getrusage's lifetime maximum
+(marked "peak_is_lifetime").
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+
+from .common import format_table, get_config, synchronizer, torch_for, torch_or_none
+
+MARKER = "TINYGRAD_TF_MEMORY_RESULT "
+MB = 1024 * 1024
+
+
+def _status_bytes(field):
+    """A field of /proc/self/status (VmRSS, VmHWM) in bytes, or None."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _lifetime_peak():
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB on Linux
+
+
+def rss():
+    """The process's resident set size in bytes (VmRSS, or psutil, or the lifetime peak as a last resort)."""
+    value = _status_bytes("VmRSS")
+    if value is None:
+        try:
+            import psutil
+
+            value = psutil.Process().memory_info().rss
+        except ImportError:
+            value = _lifetime_peak()
+    return value
+
+
+def _reset_peak():
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False when not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return _status_bytes("VmHWM") is not None
+    except OSError:
+        return False
+
+
+def measure(lib, config, device="cpu", steps=200, warmup=3, attention="mha", seed=0):
+    """Run in the child process: the memory record of `lib` ("ours" or "torch")."""
+    from .train_step import build_ours, build_torch
+
+    torch = torch_or_none() if lib == "torch" else None
+    if torch is not None and device == "cpu":
+        torch.set_num_threads(os.cpu_count() or 1)
+    record = {"lib": lib, "rss_at_start": rss()}
+    if lib == "ours":
+        _, step, _ = build_ours(config, device, seed)
+    else:
+        _, step = build_torch(config, device, seed, None, attention)
+    sync = synchronizer(device, torch)[0 if lib == "ours" else 1]
+    record["rss_after_build"] = rss()
+    for _ in range(warmup):
+        step()
+        sync()
+    record["rss_after_warmup"] = before = rss()
+    record["peak_is_lifetime"] = not _reset_peak()
+    step()
+    sync()
+    peak = _lifetime_peak() if record["peak_is_lifetime"] else _status_bytes("VmHWM")
+    record.update(step_peak=peak, step_peak_above_before=peak - before, rss_after_first=rss())
+    every = max(1, steps // 10)
+    samples = [(0, record["rss_after_first"])]
+    for i in range(1, steps + 1):
+        step()
+        sync()
+        if i % every == 0 or i == steps:
+            samples.append((i, rss()))
+    record.update(rss_samples=samples, rss_after_steps=samples[-1][1],
+                  growth=samples[-1][1] - record["rss_after_first"], process_peak=_lifetime_peak())
+    if device == "cuda":
+        record["device_peak"] = _device_peak(lib, torch)
+    return record
+
+
+def _device_peak(lib, torch):
+    try:
+        if lib == "torch":
+            return torch.cuda.max_memory_allocated()
+        from autograd import backend
+
+        return backend.xp_for("cuda").get_default_memory_pool().total_bytes()  # what CuPy's pool holds
+    except Exception:  # informative only
+        return None
+
+
+def _child_env():
+    """The environment for the child: this checkout importable even when it is not installed."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    return env
+
+
+def run(config, device="cpu", steps=200, warmup=3, attention="mha", seed=0, use_torch=True, log=None, timeout=None):
+    """Measure each library in its own fresh process; returns a JSON-ready dict (see `format_result`)."""
+    log = log or (lambda line: None)
+    torch, torch_note = torch_for(device) if use_torch else (None, "PyTorch comparison skipped.")
+    libs = ["ours"] + (["torch"] if torch is not None else [])
+    result = {"benchmark": "memory", "config": config.to_dict(), "device": device, "steps": steps, "warmup": warmup,
+              "torch_attention": attention if "torch" in libs else None, "torch_note": torch_note,
+              "libraries": {}}
+    for lib in libs:
+        log(f"{lib}: {warmup} + 1 + {steps} steps in a fresh process")
+        command = [sys.executable, "-m", "tinygrad_tf.bench.memory", "--lib", lib, "--config", config.name,
+                   "--config-json", json.dumps(config.to_dict()), "--device", device, "--steps", str(steps),
+                   "--warmup", str(warmup), "--attention", attention, "--seed", str(seed)]
+        done = subprocess.run(command, capture_output=True, text=True, env=_child_env(), timeout=timeout, check=False)
+        lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
+        if done.returncode != 0 or not lines:
+            raise RuntimeError(f"memory benchmark of {lib} failed (exit {done.returncode}):\n{done.stderr.strip()[-2000:]}")
+        result["libraries"][lib] = json.loads(lines[-1][len(MARKER):])
+    if "torch" in result["libraries"]:
+        ours, theirs = result["libraries"]["ours"], result["libraries"]["torch"]
+        result["step_peak_ratio_ours_over_torch"] = ours["step_peak"] / theirs["step_peak"]
+        rise = theirs["step_peak_above_before"]
+        result["step_rise_ratio_ours_over_torch"] = ours["step_peak_above_before"] / rise if rise >= MB else None
+    return result
+
+
+def format_result(result):
+    """The result of `run` as readable lines."""
+    labels = {"ours": "ours", "torch": f"torch eager ({result['torch_attention']})"}
+    first = result["warmup"] + 1
+    rows = []
+    for lib, r in result["libraries"].items():
+        rows.append([labels[lib], f"{r['rss_after_build'] / MB:.0f}", f"{r['step_peak'] / MB:.0f}",
+                     f"{r['step_peak_above_before'] / MB:.1f}", f"{r['rss_after_first'] / MB:.0f}",
+                     f"{r['rss_after_steps'] / MB:.0f}", f"{r['growth'] / MB:+.1f}"])
+    lines = [
+        f"memory  {result['config']['name']}, {result['device']}; each library in a fresh process",
+        "",
+        format_table(["library", "RSS built MB", "step peak MB", "step rise MB", f"RSS @{first} MB",
+                      f"RSS @{first + result['steps']} MB", "growth MB"], rows),
+        "",
+        "step peak: the process's peak RSS during one step (after warm-up); step rise: that peak minus the RSS just before the step",
+        f"growth: RSS after {first + result['steps']} steps minus RSS after {first} (both after a step)",
+    ]
+    if "step_peak_ratio_ours_over_torch" in result:
+        rise = result["step_rise_ratio_ours_over_torch"]
+        lines.append(f"ours/torch step peak: {result['step_peak_ratio_ours_over_torch']:.2f}x; "
+                     f"ours/torch step rise: {'n/a (torch rose < 1 MB)' if rise is None else f'{rise:.2f}x'}")
+    if result.get("torch_note"):
+        lines.append(result["torch_note"])
+    if any(r.get("peak_is_lifetime") for r in result["libraries"].values()):
+        lines.append("note: the peak-RSS mark could not be reset here, so 'step peak' is the process's lifetime peak")
+    return "\n".join(lines)
+
+
+def _main(argv=None):
+    from dataclasses import replace
+
+    parser = argparse.ArgumentParser(description="child process of the memory benchmark (one library)")
+    parser.add_argument("--lib", choices=("ours", "torch"), required=True)
+    parser.add_argument("--config", default="toy")
+    parser.add_argument("--config-json", default=None, help="the full BenchConfig, overriding --config")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--attention", default="mha")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    config = get_config(args.config)
+    if args.config_json:
+        config = replace(config, **json.loads(args.config_json))
+    record = measure(args.lib, config, args.device, args.steps, args.warmup, args.attention, args.seed)
+    print(MARKER + json.dumps(record), flush=True)
+
+
+if __name__ == "__main__":
+    _main()
