@@ -22,6 +22,7 @@ from nn_testing import (
 )
 
 torch = pytest.importorskip("torch")
+from tinygrad_tf.bench.torch_reference import torch_name as packed_torch_name  # noqa: E402  (needs torch)
 
 RTOL, ATOL = 1e-8, 1e-10
 
@@ -29,12 +30,7 @@ RTOL, ATOL = 1e-8, 1e-10
 def torch_name(name, d_model=D_MODEL):
     """Our parameter name -> (torch parameter name, rows of it that hold ours)."""
     name = name.replace("cross_attn.", "multihead_attn.").replace("feed_forward.", "")
-    for i, p in enumerate("qkv"):
-        for kind in ("weight", "bias"):
-            ours = f"{p}_proj.{kind}"
-            if name.endswith(ours):
-                return name[: -len(ours)] + f"in_proj_{kind}", slice(i * d_model, (i + 1) * d_model)
-    return name, slice(None)
+    return packed_torch_name(name, d_model)  # q/k/v projections live in torch's packed in_proj
 
 
 def copy_to_torch(ours, theirs):
