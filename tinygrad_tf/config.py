@@ -70,12 +70,13 @@ def _fits(value, kind, default):
     return isinstance(value, (int, float) if kind is float else kind)
 
 
+# The synthetic tasks are small and exact: no dropout or smoothing needed.
+_SYNTHETIC_DEFAULTS = dict(steps=1500, d_model=64, heads=4, layers=2, d_ff=256, dropout=0.0, batch_tokens=1200,
+                           warmup=200, lr=1.0, label_smoothing=0.0, eval_every=500, min_freq=1, bleu_sentences=200)
+
 TASK_DEFAULTS = {
     "spa-eng": {},
     "eng-spa": {},
-    # The synthetic tasks are small and exact: no dropout or smoothing needed.
-    "copy": dict(steps=1500, d_model=64, heads=4, layers=2, d_ff=256, dropout=0.0, batch_tokens=1200,
-                 warmup=200, lr=1.0, label_smoothing=0.0, eval_every=500, min_freq=1, bleu_sentences=200),
-    "reverse": dict(steps=1500, d_model=64, heads=4, layers=2, d_ff=256, dropout=0.0, batch_tokens=1200,
-                    warmup=200, lr=1.0, label_smoothing=0.0, eval_every=500, min_freq=1, bleu_sentences=200),
+    "copy": _SYNTHETIC_DEFAULTS,
+    "reverse": _SYNTHETIC_DEFAULTS,
 }
