@@ -11,10 +11,8 @@ import threading
 import traceback
 
 _state = threading.local()
-_ENGINE_DIRS = tuple(
-    os.path.dirname(os.path.abspath(p)) + os.sep
-    for p in (__file__, os.path.join(os.path.dirname(__file__), "..", "ops", "x"))
-)
+_AUTOGRAD_DIR = os.path.dirname(os.path.abspath(__file__))
+_ENGINE_DIRS = (_AUTOGRAD_DIR + os.sep, os.path.join(os.path.dirname(_AUTOGRAD_DIR), "ops") + os.sep)  # autograd/, ops/
 
 
 class AnomalyError(FloatingPointError):
