@@ -104,7 +104,7 @@ def _indent(text, spaces=4):
 
 
 def _shape(shape):
-    return "(" + ", ".join(str(n) for n in shape) + (",)" if len(shape) == 1 else ")")
+    return str(tuple(shape))
 
 
 def _norm(x):
