@@ -10,7 +10,13 @@ import os
 import threading
 import traceback
 
-_state = threading.local()
+
+class _State(threading.local):
+    enabled = False
+    in_backward = False
+
+
+_state = _State()
 _AUTOGRAD_DIR = os.path.dirname(os.path.abspath(__file__))
 _ENGINE_DIRS = (_AUTOGRAD_DIR + os.sep, os.path.join(os.path.dirname(_AUTOGRAD_DIR), "ops") + os.sep)  # autograd/, ops/
 
@@ -20,7 +26,7 @@ class AnomalyError(FloatingPointError):
 
 
 def is_anomaly_enabled():
-    return getattr(_state, "enabled", False)
+    return _state.enabled
 
 
 @contextlib.contextmanager
@@ -42,7 +48,7 @@ def detect_anomaly():
 
 def in_backward():
     """True while an op's backward runs: the ops it uses are not checked one by one."""
-    return getattr(_state, "in_backward", False)
+    return _state.in_backward
 
 
 @contextlib.contextmanager
@@ -95,12 +101,12 @@ def check_forward(ctx, inputs, output):
 
 
 def check_backward(ctx, grad_output, grad_inputs):
-    """Raise if backward of `ctx` turned a finite gradient into NaN/Inf."""
+    """Raise if backward of `ctx` turned a finite gradient (an array) into NaN/Inf."""
     xp = ctx.xp
-    if not _all_finite(xp, grad_output.data):
+    if not _all_finite(xp, grad_output):
         return
     for i, g in enumerate(grad_inputs):
-        if g is not None and not _all_finite(xp, g.data):
+        if g is not None and not _all_finite(xp, g):
             raise AnomalyError(
                 f"detect_anomaly: backward of op '{ctx.name}' produced NaN/Inf in the "
                 f"gradient for input {i} (shape {tuple(g.shape)}); the op was created at {ctx.site}"

@@ -13,9 +13,15 @@ learner (and `autograd.trace`) can watch it; `backward` just runs every step.
    (unbroadcasting happens here, once for all ops) and add it to what that
    input has collected so far.
 4. Leaves that require grad add their gradient to `.grad`.
+
+Gradients travel as backend arrays, so each line of an op's backward is one
+NumPy/CuPy call and nothing is recorded. With `create_graph=True` they travel
+as Tensors instead, the same backward code is recorded op by op, and the
+gradients can be differentiated again.
 """
 from . import anomaly, backend, grad_mode
-from .fit import cast, sum_to
+from .fit import cast, sum_to, sum_to_array
+from .tensor import Tensor
 
 
 class Step:
@@ -24,19 +30,35 @@ class Step:
     Attributes:
         tensor: the tensor whose gradient this step used.
         ctx: its node (None for a leaf).
-        grad_output: the complete gradient of the tensor.
-        grad_inputs: the gradient sent to each input (None where none was sent).
+        grad_output: the complete gradient of the tensor (a Tensor).
+        grad_inputs: the gradient sent to each input (a Tensor, None where none was sent).
         paths: how many uses of the tensor its gradient was summed from.
     """
 
-    __slots__ = ("tensor", "ctx", "grad_output", "grad_inputs", "paths")
+    __slots__ = ("tensor", "ctx", "_grad_output", "_grad_inputs", "paths")
 
     def __init__(self, tensor, ctx, grad_output, grad_inputs, paths):
         self.tensor = tensor
         self.ctx = ctx
-        self.grad_output = grad_output
-        self.grad_inputs = grad_inputs
+        self._grad_output = grad_output  # kept as the engine passed them: arrays or Tensors
+        self._grad_inputs = grad_inputs
         self.paths = paths
+
+    @property
+    def grad_output(self):
+        return _as_tensor(self._grad_output)
+
+    @property
+    def grad_inputs(self):
+        return tuple(None if g is None else _as_tensor(g) for g in self._grad_inputs)
+
+
+def _as_tensor(value):
+    return value if isinstance(value, Tensor) else Tensor._wrap(value)
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else value
 
 
 def topological_order(root):
@@ -48,20 +70,20 @@ def topological_order(root):
         if inputs_done:
             order.append(tensor)
             continue
-        if id(tensor) in visited:
+        key = id(tensor)
+        if key in visited:
             continue
-        visited.add(id(tensor))
+        visited.add(key)
         stack.append((tensor, True))
-        if tensor._ctx is not None:
-            for inp in tensor._ctx.inputs:
-                if getattr(inp, "requires_grad", False) and id(inp) not in visited:
+        ctx = tensor._ctx
+        if ctx is not None:
+            for inp in ctx.inputs:
+                if isinstance(inp, Tensor) and inp._requires_grad and id(inp) not in visited:
                     stack.append((inp, False))
     return order
 
 
 def _initial_grad(root, grad):
-    from .tensor import Tensor
-
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad; create the inputs with "
@@ -80,90 +102,138 @@ def _initial_grad(root, grad):
     return grad
 
 
-def _fit(grad, inp, ctx):
-    """Sum a gradient back to its input's shape and cast it to its dtype."""
-    from .tensor import Tensor
+def _fit_array(grad, inp, ctx):
+    """Sum an array gradient back to its input's shape and cast it to its dtype."""
+    data = inp.data
+    if not isinstance(grad, type(data)):  # a Tensor, or a NumPy scalar from a 0-d operation
+        grad = ctx.xp.asarray(_data(grad))
+    if grad.shape != data.shape:
+        try:
+            fitted = sum_to_array(grad, data.shape) if grad.ndim >= data.ndim else None
+        except ValueError:
+            fitted = None
+        if fitted is None or fitted.shape != data.shape:
+            _raise_bad_shape(ctx, grad.shape, data.shape)
+        grad = fitted
+    return grad if grad.dtype == data.dtype else grad.astype(data.dtype)
 
-    if not isinstance(grad, Tensor):
-        grad = Tensor._wrap(grad)
-    if grad.data.shape == inp.data.shape and grad.data.dtype == inp.data.dtype:
-        return grad  # the common case: nothing to fit
-    grad = cast(sum_to(grad, inp.shape), inp.dtype)
+
+def _fit_tensor(grad, inp, ctx):
+    """The same for a recorded backward: the fitting is recorded too."""
+    grad = _as_tensor(grad)
     if grad.shape != inp.shape:
-        raise RuntimeError(f"backward of op '{ctx.name}' returned a gradient of shape {grad.shape} for an input of shape {inp.shape}")
-    return grad
+        if grad.ndim < inp.ndim:
+            _raise_bad_shape(ctx, grad.shape, inp.shape)
+        grad = sum_to(grad, inp.shape)
+        if grad.shape != inp.shape:
+            _raise_bad_shape(ctx, grad.shape, inp.shape)
+    return cast(grad, inp.dtype)
 
 
-def _accumulate(total, grad, create_graph):
-    """total + grad: recorded as an op only when the backward pass itself is being recorded."""
-    if create_graph:
-        return total + grad
-    from .tensor import Tensor
-
-    return Tensor._wrap(total.data + grad.data)
+def _raise_bad_shape(ctx, got, expected):
+    raise RuntimeError(
+        f"backward of op '{ctx.name}' returned a gradient of shape {tuple(got)} "
+        f"for an input of shape {tuple(expected)}"
+    )
 
 
 def backward_steps(root, grad=None, retain_graph=False, create_graph=False):
     """Yield a `Step` for each tensor as backward reaches it, doing the work as it goes.
 
-    Consuming every step has exactly the effect of `root.backward(...)`. Grad
-    mode is switched only inside each step, so code run between steps is unaffected.
+    Gradients flow as backend arrays; with `create_graph` they flow as Tensors
+    and every operation on them is recorded. Consuming every step has exactly
+    the effect of `root.backward(...)`. Grad mode is switched only inside a
+    step (where a hook or a recorded backward could see it), so code run
+    between steps is unaffected.
     """
     # As in PyTorch, create_graph implies retain_graph: the gradients it records
     # refer to this graph's saved tensors, which a second backward needs.
     retain_graph = retain_graph or create_graph
-    grads = {id(root): _initial_grad(root, grad)}
+    first = _initial_grad(root, grad)
+    grads = {id(root): first if create_graph else first.data}
     paths = {id(root): 1}
     for tensor in reversed(topological_order(root)):
         g = grads.pop(id(tensor), None)
         if g is None:
             continue
-        previous = grad_mode.is_grad_enabled()
-        grad_mode.set_grad_enabled(create_graph)  # record the backward pass only for create_graph
-        try:
+        if create_graph:
+            with grad_mode.enable_grad():  # record this step's backward
+                step = _step(tensor, g, grads, paths, retain_graph, create_graph)
+        else:  # array work records nothing whatever the grad mode
             step = _step(tensor, g, grads, paths, retain_graph, create_graph)
-        finally:
-            grad_mode.set_grad_enabled(previous)
         yield step
 
 
 def _step(tensor, g, grads, paths, retain_graph, create_graph):
-    for hook in tensor._hooks or ():
-        replaced = hook(g)
-        g = g if replaced is None else replaced
+    if tensor._hooks:
+        g = _run_hooks(tensor, g, create_graph)
     ctx = tensor._ctx
     if ctx is None or tensor._retains_grad:
-        stored = g if create_graph else g.detach()
-        tensor.grad = stored if tensor.grad is None else _accumulate(tensor.grad, stored, create_graph)
+        _store_grad(tensor, g, create_graph)
     if ctx is None:
         return Step(tensor, None, g, (), paths.pop(id(tensor)))
-    if create_graph and ctx.fn.once_differentiable:
-        raise RuntimeError(
-            f"create_graph=True: op '{ctx.name}' has a backward that is not itself "
-            "differentiable; use its composed form (e.g. fused=False) for second derivatives"
-        )
-    if anomaly.is_anomaly_enabled():
-        with anomaly.backward_of(ctx):
-            results = ctx.fn.backward(ctx, g)
-    else:
-        results = ctx.fn.backward(ctx, g)
-    if not isinstance(results, tuple):
-        results = (results,)
+    check = anomaly.is_anomaly_enabled()
+    results = _call_backward(ctx, tensor, g, create_graph, check)
+    fit = _fit_tensor if create_graph else _fit_array
     sent = []
     for inp, gi in zip(ctx.inputs, results):
-        if gi is None or not getattr(inp, "requires_grad", False):
+        if gi is None or not (isinstance(inp, Tensor) and inp._requires_grad):
             sent.append(None)
             continue
-        gi = _fit(gi, inp, ctx)
+        data = inp.data
+        if type(gi) is not type(data) or gi.shape != data.shape or gi.dtype != data.dtype:
+            gi = fit(gi, inp, ctx)  # anything but an array that already fits
         sent.append(gi)
         key = id(inp)
-        grads[key] = gi if key not in grads else _accumulate(grads[key], gi, create_graph)
+        grads[key] = grads[key] + gi if key in grads else gi  # recorded only under create_graph
         paths[key] = paths.get(key, 0) + 1
-    if anomaly.is_anomaly_enabled():
-        anomaly.check_backward(ctx, g, sent)
+    if check:
+        anomaly.check_backward(ctx, _data(g), [None if s is None else _data(s) for s in sent])
     if not retain_graph:
-        ctx.free()
+        ctx.free()  # the saved arrays go now, not when the whole graph is dropped
     return Step(tensor, ctx, g, tuple(sent), paths.pop(id(tensor)))
+
+
+def _call_backward(ctx, output, g, create_graph, check_anomaly):
+    """Run the op's backward on arrays, or on Tensors when the backward itself is recorded."""
+    if create_graph:
+        if ctx.fn.once_differentiable:
+            raise RuntimeError(
+                f"create_graph=True: op '{ctx.name}' has a backward that is not itself "
+                "differentiable; use its composed form (e.g. fused=False) for second derivatives"
+            )
+        ctx.recording, ctx._output = True, output  # saved arrays come back as Tensors
+    try:
+        if check_anomaly:
+            with anomaly.backward_of(ctx):
+                results = ctx.fn.backward(ctx, g)
+        else:
+            results = ctx.fn.backward(ctx, g)
+    finally:
+        if create_graph:
+            ctx.recording, ctx._output = False, None
+    return results if isinstance(results, tuple) else (results,)
+
+
+def _run_hooks(tensor, g, create_graph):
+    """Call the tensor's hooks on its gradient (as a Tensor); one may return a replacement.
+
+    A hook's own Tensor operations are recorded only under create_graph.
+    """
+    g = _as_tensor(g)
+    with grad_mode.enable_grad() if create_graph else grad_mode.no_grad():
+        for hook in tensor._hooks:
+            replaced = hook(g)
+            g = g if replaced is None else _as_tensor(replaced)
+    return g if create_graph else g.data
+
+
+def _store_grad(tensor, g, create_graph):
+    """Add the gradient into `.grad` (recorded only under create_graph)."""
+    if create_graph:
+        tensor.grad = g if tensor.grad is None else tensor.grad + g
+    else:
+        tensor.grad = Tensor._wrap(g if tensor.grad is None else tensor.grad.data + g)
 
 
 def backward(root, grad=None, retain_graph=False, create_graph=False):

@@ -19,7 +19,7 @@ class BroadcastTo(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return sum_to(grad, ctx.in_shape), None
+        return grad, None  # the engine sums it back to the input's shape, as for every op
 
 
 class SumTo(Function):
@@ -28,15 +28,11 @@ class SumTo(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
-        lead = x.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
-        )
-        return x.sum(axis=axes, keepdims=True).reshape(shape)
+        return sum_to_array(x, shape)
 
     @staticmethod
     def backward(ctx, grad):
-        return broadcast_to(grad, ctx.in_shape), None
+        return ctx.F.broadcast_to(grad, ctx.in_shape), None
 
 
 class Cast(Function):
@@ -47,7 +43,14 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return cast(grad, ctx.in_dtype), None
+        return grad.astype(ctx.in_dtype), None
+
+
+def sum_to_array(x, shape):
+    """Sum a backend array over the axes that broadcasting added or stretched, giving `shape`."""
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+    return x.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 def broadcast_to(x, shape):

@@ -9,48 +9,73 @@ An op is a subclass of `Function` with two static methods:
             return a * b
 
         @staticmethod
-        def backward(ctx, grad):         # a Tensor in, one gradient per input out
+        def backward(ctx, grad):         # the output's gradient in, one gradient per input out
             a, b = ctx.saved_tensors
             return grad * b, grad * a
 
 `Mul.apply(x, y)` unwraps the Tensors, runs `forward`, wraps the result and,
 when a gradient is wanted, records the node: the Context remembers the inputs
-and what forward saved. Arrays saved in forward come back in backward as
-Tensors: an input's array as that input Tensor, the output array as the
-output Tensor, anything else as a constant. Because `backward` is written with
-Tensor operations, running it with grad mode on (`create_graph=True`) records
-the backward pass too, and second derivatives follow.
+and what forward saved.
+
+`backward` is written once and runs in two ways:
+
+- a plain `loss.backward()` hands it backend arrays: `grad` and the saved
+  values are NumPy/CuPy arrays, so each line is one array operation and
+  nothing is recorded (this is what keeps the engine fast);
+- `loss.backward(create_graph=True)` hands it Tensors, so the same lines are
+  recorded as ops and second derivatives follow. Saved arrays then come back
+  as Tensors: an input's array as that input Tensor, the output's as the
+  output Tensor, anything else as a constant.
+
+So a backward uses what arrays and Tensors share: the operators `+ - * / ** @`,
+`.sum/.mean/.max(axis, keepdims=...)`, `.reshape`, `.transpose`, `.swapaxes`,
+`.astype`, indexing, and the functions in `ctx.F` (`where`, `exp`, `log`,
+`broadcast_to`, `split`, ...: NumPy/CuPy for arrays, `ops` for Tensors).
 
 `backward` returns one gradient per positional argument of `forward` (None
-where there is none), as a Tensor or a backend array, in the shape of the
-output: the engine sums it back to the input's shape (unbroadcasting).
-Ops whose backward uses saved intermediates set `once_differentiable = True`.
+where there is none), in the shape of the output: the engine sums it back to
+the input's shape (unbroadcasting). Ops whose backward uses saved
+intermediates set `once_differentiable = True`; they only ever see arrays.
 """
+import numpy as np
+
 from . import anomaly, backend, grad_mode, scope
+from .tensor import Tensor, _ops
 
 
 class Context:
-    """One recorded node: the op, its inputs, and what forward saved for backward."""
+    """One recorded node: the op, its inputs, and what forward saved for backward.
 
-    __slots__ = ("fn", "xp", "inputs", "module", "site", "_saved", "_freed", "__dict__")
+    Ops may set their own attributes on it in forward (`ctx.axis = axis`).
+    """
+
+    # Class-level defaults: a node costs one small object, its attributes set only when used.
+    inputs = ()
+    module = None
+    site = None
+    recording = False  # True while backward runs on Tensors (create_graph)
+    _saved = ()
+    _freed = False
+    _output = None
 
     def __init__(self, fn, xp):
         self.fn = fn
         self.xp = xp
-        self.inputs = ()
-        self.module = None
-        self.site = None
-        self._saved = ()
-        self._freed = False
 
     @property
     def name(self):
         """Short name of the op, e.g. 'matmul'."""
         return self.fn.op_name()
 
+    @property
+    def F(self):
+        """Functions for backward that match grad's type: `numpy`/`cupy` for arrays, `ops` for Tensors."""
+        return _ops() if self.recording else self.xp
+
     def needs_grad(self, i):
         """Whether input `i` wants a gradient (skip work for the ones that do not)."""
-        return getattr(self.inputs[i], "requires_grad", False)
+        inp = self.inputs[i]
+        return isinstance(inp, Tensor) and inp._requires_grad
 
     def save_for_backward(self, *values):
         """Keep arrays (or anything else) for backward."""
@@ -58,13 +83,25 @@ class Context:
 
     @property
     def saved_tensors(self):
+        """What forward saved: arrays in a plain backward, Tensors when it is recorded."""
         if self._freed:
             raise RuntimeError(
                 f"backward through op '{self.name}' a second time: its saved tensors were "
                 "freed by the first backward. Pass retain_graph=True to the first "
                 "backward() if you need to backpropagate through the graph twice."
             )
-        return self._saved
+        if not self.recording:
+            return self._saved
+        return tuple(self._as_tensor(value) for value in self._saved)
+
+    def _as_tensor(self, value):
+        """The Tensor a saved array belongs to: an input, the output, or a new constant."""
+        for inp in self.inputs:
+            if isinstance(inp, Tensor) and inp.data is value:
+                return inp
+        if self._output is not None and self._output.data is value:
+            return self._output
+        return Tensor._wrap(value) if _is_array(value) else value
 
     def free(self):
         """Drop saved tensors once backward has used them."""
@@ -97,37 +134,35 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run the op on Tensors (Python scalars and NumPy arrays mix in) and record it."""
-        from .tensor import Tensor  # at call time: tensor.py imports this module
-
-        # One pass over the arguments: the device, whether any input wants a
-        # gradient, and whether NumPy/CuPy arrays need lifting into Tensors.
-        device, wants_grad, has_arrays = None, False, False
+        # One pass over the arguments: their arrays, the array type (which is the
+        # device), and whether any input wants a gradient.
+        raw, kind, wants_grad = [], None, False
         for a in args:
             if isinstance(a, Tensor):
-                d = a.device
-                if device is None:
-                    device = d
-                elif d != device:
+                data = a.data
+                if kind is None:
+                    kind = type(data)
+                elif type(data) is not kind:
                     _raise_mixed_devices(cls, args)
                 wants_grad = wants_grad or a._requires_grad
-            elif _is_array(a):
-                has_arrays = True
-        device = device or "cpu"
-        if has_arrays:
-            args = _lift_arrays(args, [a for a in args if isinstance(a, Tensor)], device)
-        raw = [a.data if isinstance(a, Tensor) else a for a in args]
-        ctx = Context(cls, backend.xp_for(device))
+                raw.append(data)
+            elif type(a) not in _PLAIN and _is_array(a):
+                return cls.apply(*_lift_arrays(args), **kwargs)
+            else:
+                raw.append(a)
+        xp = np if kind is None or kind is np.ndarray else backend.xp_for("cuda")
+        ctx = Context(cls, xp)
         try:
             out = cls.forward(ctx, *raw, **kwargs)
         except (ValueError, IndexError) as e:
             shapes = ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Tensor))
             message = str(e) if str(e).startswith(cls.op_name() + ":") else f"{cls.op_name()}: {e}"
             raise type(e)(f"{message} (input shapes {shapes})") from None
-        if not isinstance(out, ctx.xp.ndarray):  # NumPy turns 0-d results into scalars
-            out = ctx.xp.asarray(out)
+        if not isinstance(out, xp.ndarray):  # NumPy turns 0-d results into scalars
+            out = xp.asarray(out)
 
         needs_grad = wants_grad and cls.differentiable and grad_mode.is_grad_enabled()
-        result = Tensor._wrap(out, requires_grad=needs_grad)
+        result = Tensor._wrap(out, needs_grad)
         if anomaly.is_anomaly_enabled():
             ctx.site = anomaly.creation_site()
             if not anomaly.in_backward():  # inside a backward, check_backward names the op
@@ -135,27 +170,30 @@ class Function:
         if needs_grad:
             ctx.inputs = args
             ctx.module = scope.current_module()
-            ctx._saved = _resolve_saved(ctx._saved, args, raw, out, result)
             result._ctx = ctx
         return result
+
+
+_PLAIN = frozenset((int, float, bool, str, tuple, list, type(None), slice))  # never arrays: skip the probe
 
 
 def _is_array(a):
     return hasattr(a, "__array_interface__") or hasattr(a, "__cuda_array_interface__")
 
 
-def _lift_arrays(args, tensors, device):
-    """Turn NumPy/CuPy arrays mixed into an op into Tensors on the op's device.
+def _lift_arrays(args):
+    """The arguments with NumPy/CuPy arrays turned into Tensors on the op's device.
 
-    A floating array takes the dtype of the op's first floating Tensor (so a
-    float64 NumPy array never silently promotes float32 work), else the default.
+    The device is the first Tensor's (else "cpu"). A floating array takes the
+    dtype of the first floating Tensor (so a float64 NumPy array never silently
+    promotes float32 work), else the default.
     """
-    from .tensor import Tensor
-
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    device = tensors[0].device if tensors else "cpu"
     float_dtype = next((t.dtype for t in tensors if t.dtype.kind == "f"), None)
     lifted = []
     for a in args:
-        if _is_array(a):
+        if not isinstance(a, Tensor) and type(a) not in _PLAIN and _is_array(a):
             dtype = float_dtype if float_dtype is not None and a.dtype.kind == "f" else None
             a = Tensor(a, dtype=dtype, device=device)
         lifted.append(a)
@@ -163,22 +201,8 @@ def _lift_arrays(args, tensors, device):
 
 
 def _raise_mixed_devices(fn, args):
-    from .tensor import Tensor
-
     described = ", ".join(f"{tuple(t.shape)} on {t.device}" for t in args if isinstance(t, Tensor))
     raise RuntimeError(
         f"{fn.op_name()}: inputs are on different devices ({described}); "
         "move them to one device with .to(device) first"
-    )
-
-
-def _resolve_saved(saved, args, raw, out, result):
-    """Map arrays saved in forward to the Tensors they belong to."""
-    from .tensor import Tensor
-
-    owner = {id(array): arg for arg, array in zip(args, raw) if array is not arg}  # input arrays -> their Tensors
-    owner[id(out)] = result
-    return tuple(
-        owner[id(value)] if id(value) in owner else Tensor._wrap(value) if _is_array(value) else value
-        for value in saved
     )

@@ -3,12 +3,17 @@ import contextlib
 import copy
 import threading
 
-_state = threading.local()
+
+class _State(threading.local):
+    enabled = True  # each thread starts with recording on
+
+
+_state = _State()
 
 
 def is_grad_enabled():
     """True when new operations are being recorded for backward."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def set_grad_enabled(enabled):

@@ -8,12 +8,17 @@ the backward stepper prints it.
 import contextlib
 import threading
 
-_state = threading.local()
+
+class _State(threading.local):
+    path = None
+
+
+_state = _State()
 
 
 def current_module():
     """The dotted path of the module running now, or None outside any module."""
-    return getattr(_state, "path", None)
+    return _state.path
 
 
 @contextlib.contextmanager

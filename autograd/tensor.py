@@ -1,15 +1,19 @@
 """`Tensor`: a backend array plus what backward needs to know about it."""
+import functools
+
 import numpy as np
 
-from . import backend, engine
-from .fit import cast
+from . import backend
 
 
+@functools.cache
 def _ops():
     """The `ops` package, for Tensor's operator sugar below.
 
     This is the one place the engine reaches up into `ops` (which itself
     imports the engine), so the import happens at call time, not at load.
+    The engine (`engine`, `fit`) likewise builds on Tensor, so the two
+    methods that call into it, `backward` and `astype`, import it when called.
     """
     import ops
 
@@ -177,6 +181,8 @@ class Tensor:
 
     def astype(self, dtype):
         """The values as another dtype (differentiable between float types)."""
+        from .fit import cast
+
         return cast(self, np.dtype(dtype))
 
     def __repr__(self):
@@ -198,7 +204,9 @@ class Tensor:
             retain_graph: keep the saved tensors so backward can run again.
             create_graph: record the backward pass, for second derivatives.
         """
-        engine.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        from .engine import backward
+
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def register_hook(self, fn):
         """Call `fn(grad)` when this tensor's gradient is ready; a returned Tensor replaces it."""

@@ -19,6 +19,6 @@ def keepdims_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def expand_reduced(grad, in_shape, axes):
-    """Broadcast the gradient of a reduction back over the axes it reduced."""
-    return grad.reshape(keepdims_shape(in_shape, axes)).broadcast_to(in_shape)
+def expand_reduced(F, grad, in_shape, axes):
+    """Broadcast the gradient of a reduction back over the axes it reduced (`F` is `ctx.F`)."""
+    return F.broadcast_to(grad.reshape(keepdims_shape(in_shape, axes)), in_shape)

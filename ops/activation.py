@@ -62,8 +62,8 @@ class GELU(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        xp, x, g = ctx.xp, a.data, grad.data
+        (x,) = ctx.saved_tensors  # arrays: a once-differentiable backward never records
+        xp, g = ctx.xp, grad
         if ctx.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             t = xp.tanh(k * (x + 0.044715 * x**3))

@@ -35,7 +35,8 @@ class Where(Function):
     @staticmethod
     def backward(ctx, grad):
         (condition,) = ctx.saved_tensors
-        return None, where(condition, grad, 0.0), where(condition, 0.0, grad)
+        F = ctx.F
+        return None, F.where(condition, grad, 0.0), F.where(condition, 0.0, grad)
 
 
 def equal(a, b): return Equal.apply(a, b)

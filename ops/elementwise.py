@@ -3,9 +3,9 @@
 Binary ops broadcast like NumPy; their backward returns gradients in the
 broadcast shape and the engine sums them back to each input's shape.
 """
-from autograd import Function, Tensor
+import math
 
-from .compare import where
+from autograd import Function
 
 
 class Add(Function):
@@ -76,12 +76,18 @@ class Pow(Function):
         grad_a = grad * b * a ** (b - 1) if ctx.needs_grad(0) else None
         grad_b = None
         if ctx.needs_grad(1):
-            # d(a^b)/db = a^b log a; taken as 0 where a == 0 (as PyTorch does).
-            # A Python number as base becomes a tensor on the output's device first,
-            # so the `where`s below do not default to the CPU.
-            a = a if isinstance(a, Tensor) else Tensor(a, dtype=out.dtype, device=out.device)
-            grad_b = where(a == 0, 0.0, grad * out * log(where(a == 0, 1.0, a)))
+            # d(a^b)/db = a^b log a; taken as 0 where a == 0 (as PyTorch does)
+            if isinstance(a, (int, float)):  # a Python number as base: log a is a number too
+                grad_b = grad * out * _log_base(a)
+            else:
+                F = ctx.F
+                grad_b = F.where(a == 0, 0.0, grad * out * F.log(F.where(a == 0, 1.0, a)))
         return grad_a, grad_b
+
+
+def _log_base(a):
+    """log a for a number base: 0 at a == 0 (the gradient PyTorch gives), NaN below 0."""
+    return 0.0 if a == 0 else math.log(a) if a > 0 else math.nan
 
 
 class Exp(Function):

@@ -46,9 +46,8 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, grad):
         # d loss / d logits = (softmax - q) * (the gradient reaching each row)
-        probs, t, valid, count = (s.data for s in ctx.saved_tensors)
-        xp, s = ctx.xp, ctx.smoothing
-        g = grad.data
+        probs, t, valid, count = ctx.saved_tensors  # arrays: a once-differentiable backward never records
+        xp, s, g = ctx.xp, ctx.smoothing, grad
         if ctx.reduction == "mean":
             row_scale = valid * (g / count.astype(probs.dtype))
         elif ctx.reduction == "sum":

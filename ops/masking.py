@@ -3,8 +3,6 @@ import numpy as np
 
 from autograd import Function, Tensor
 
-from .compare import where
-
 
 class MaskedFill(Function):
     name = "masked_fill"
@@ -19,7 +17,7 @@ class MaskedFill(Function):
     @staticmethod
     def backward(ctx, grad):
         (mask,) = ctx.saved_tensors
-        return where(mask, 0.0, grad), None, None
+        return ctx.F.where(mask, 0.0, grad), None, None
 
 
 def masked_fill(x, mask, value):

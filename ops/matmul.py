@@ -21,10 +21,10 @@ class MatMul(Function):
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         g2 = grad
-        if a.ndim == 1:
-            g2 = g2.unsqueeze(-2 if b.ndim > 1 else 0)
-        if b.ndim == 1:
-            g2 = g2.unsqueeze(-1)
+        if a.ndim == 1:  # the row axis the 1-D a lost
+            g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if b.ndim > 1 else g2.reshape(1)
+        if b.ndim == 1:  # the column axis the 1-D b lost
+            g2 = g2.reshape(g2.shape + (1,))
         grad_a = grad_b = None
         if ctx.needs_grad(0):
             grad_a = g2 @ b2.swapaxes(-1, -2)  # (..., n, k): the engine sums broadcast batch axes

@@ -19,11 +19,11 @@ class LayerNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x_hat, rstd, weight = ctx.saved_tensors
-        g, xh = grad.data, x_hat.data
-        g_hat = g if weight is None else g * weight.data
+        xh, rstd, weight = ctx.saved_tensors  # arrays: a once-differentiable backward never records
+        g = grad
+        g_hat = g if weight is None else g * weight
         # d x_hat / d x projects out the mean and the x_hat direction, then scales by 1/std
-        grad_x = rstd.data * (
+        grad_x = rstd * (
             g_hat - g_hat.mean(axis=-1, keepdims=True) - xh * (g_hat * xh).mean(axis=-1, keepdims=True)
         )
         grad_w = g * xh if ctx.needs_grad(1) else None  # the engine sums over leading axes

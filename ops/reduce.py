@@ -12,7 +12,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return expand_reduced(grad, ctx.in_shape, ctx.axes), None, None
+        return expand_reduced(ctx.F, grad, ctx.in_shape, ctx.axes), None, None
 
 
 class Mean(Function):
@@ -24,7 +24,7 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return expand_reduced(grad, ctx.in_shape, ctx.axes) / ctx.count, None, None
+        return expand_reduced(ctx.F, grad, ctx.in_shape, ctx.axes) / ctx.count, None, None
 
 
 class Var(Function):
@@ -37,9 +37,9 @@ class Var(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        centered = a - mean(a, ctx.axes, keepdims=True)
+        centered = a - ctx.F.mean(a, axis=ctx.axes, keepdims=True)
         scale = 2.0 / (_count(a.shape, ctx.axes) - ctx.ddof)
-        return expand_reduced(grad, a.shape, ctx.axes) * centered * scale, None, None, None
+        return expand_reduced(ctx.F, grad, a.shape, ctx.axes) * centered * scale, None, None, None
 
 
 class _Extreme(Function):
@@ -57,7 +57,7 @@ class _Extreme(Function):
         a, out = ctx.saved_tensors
         winners = (a == out).astype(a.dtype)  # out kept its reduced axes, so it broadcasts
         winners = winners / winners.sum(ctx.axes, keepdims=True)
-        return expand_reduced(grad, a.shape, ctx.axes) * winners, None, None
+        return expand_reduced(ctx.F, grad, a.shape, ctx.axes) * winners, None, None
 
 
 class Max(_Extreme):

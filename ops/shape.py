@@ -36,8 +36,8 @@ class Concatenate(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        bounds = np.cumsum([0] + ctx.sizes)
-        return (None,) + tuple(split(grad, bounds[1:-1], ctx.axis))
+        bounds = np.cumsum(ctx.sizes)[:-1].tolist()
+        return (None,) + tuple(ctx.F.split(grad, bounds, axis=ctx.axis))
 
 
 class GetItem(Function):
@@ -52,7 +52,9 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return IndexAdd.apply(grad, ctx.index, ctx.in_shape), None
+        if ctx.recording:  # scattering back is then an op itself (its backward gathers again)
+            return IndexAdd.apply(grad, ctx.index, ctx.in_shape), None
+        return scatter_into_zeros(ctx.xp, grad, ctx.index, ctx.in_shape), None
 
 
 class IndexAdd(Function):
@@ -63,12 +65,7 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx, values, index, shape):
         ctx.index = index
-        out = ctx.xp.zeros(shape, dtype=values.dtype)
-        if _is_basic(index):
-            out[index] = values  # a basic index never repeats a place
-        else:
-            backend.scatter_add(ctx.xp, out, index, values)
-        return out
+        return scatter_into_zeros(ctx.xp, values, index, shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -84,6 +81,16 @@ class Pad(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad[ctx.inside], None, None
+
+
+def scatter_into_zeros(xp, values, index, shape):
+    """An array of zeros of `shape` with `values` added at `index` (repeated places accumulate)."""
+    out = xp.zeros(shape, dtype=values.dtype)
+    if _is_basic(index):
+        out[index] = values  # a basic index never repeats a place
+    else:
+        backend.scatter_add(xp, out, index, values)
+    return out
 
 
 def _is_basic(index):

@@ -52,7 +52,7 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         # dx = g - softmax(x) * sum(g)
         (out,) = ctx.saved_tensors
-        return grad - exp(out) * grad.sum(ctx.axis, keepdims=True), None
+        return grad - ctx.F.exp(out) * grad.sum(ctx.axis, keepdims=True), None
 
 
 def _safe_shift(x, axis):

@@ -147,6 +147,18 @@ SECOND_ORDER = {
                          lambda x: (x.reshape(1, 3, 4) @ x.T).sum(1, keepdim=True).permute(2, 1, 0)[..., 0] * x),
     "reductions": (lambda x: x.max(1) * x.var(0).sum() + x.mean(), lambda x: x.amax(1) * x.var(0, correction=0).sum() + x.mean()),
     "sigmoid div sqrt": (lambda x: ops.sigmoid(x) / (x * x + 1).sqrt(), lambda x: x.sigmoid() / (x * x + 1).sqrt()),
+    # backwards that call functions (where, log, exp, broadcast_to, split, scatter) rather than operators
+    "where masked_fill": (lambda x: ops.where(x > 0, x * x, ops.masked_fill(x.exp(), x < -1, 0.0)),
+                          lambda x: __import__("torch").where(x > 0, x * x, x.exp().masked_fill(x < -1, 0.0))),
+    "pow with number and tensor bases": (lambda x: ops.pow(2.0, x) * x + (x * x + 1) ** x,
+                                         lambda x: __import__("torch").pow(2.0, x) * x + (x * x + 1) ** x),
+    "concatenate getitem": (lambda x: ops.concatenate([x * x, x.exp()], axis=0)[[0, 2, 5, 5], 1:3],
+                            lambda x: __import__("torch").cat([x * x, x.exp()], 0)[[0, 2, 5, 5], 1:3]),
+    "broadcast_to": (lambda x: ops.broadcast_to((x * x).sum(0, keepdims=True), (2, 3, 4)) * x,
+                     lambda x: (x * x).sum(0, keepdim=True).broadcast_to((2, 3, 4)) * x),
+    "matmul with vectors": (lambda x: (x[0] @ x.T) * (x @ x[1]), lambda x: (x[0] @ x.T) * (x @ x[1])),
+    "maximum abs clip": (lambda x: ops.maximum(x, x * x * 0.5).abs() * ops.clip(x, -1, 1) * x,
+                         lambda x: __import__("torch").maximum(x, x * x * 0.5).abs() * x.clamp(-1, 1) * x),
 }
 
 
