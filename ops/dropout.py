@@ -1,4 +1,6 @@
 """Inverted dropout: zero activations at random while training, scale the rest."""
+import numpy as np
+
 from autograd import Function
 from autograd.random import generator
 
@@ -6,15 +8,32 @@ from autograd.random import generator
 class Dropout(Function):
     @staticmethod
     def forward(ctx, x, p, rng):
-        keep = (rng.random(x.shape, dtype=x.dtype) >= p).astype(x.dtype)
-        mask = keep / (1.0 - p) if p < 1 else keep  # expected value stays x
-        ctx.save_for_backward(mask)
-        return x * mask
+        keep, scale = _keep_mask(ctx.xp, rng, x.shape, p)
+        ctx.save_for_backward(keep)  # a boolean mask: a quarter of the memory of a float one
+        ctx.scale = scale
+        out = x * keep
+        out *= scale  # in place: out is new
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (mask,) = ctx.saved_tensors
-        return grad * mask, None, None
+        (keep,) = ctx.saved_tensors
+        grad = grad * keep
+        grad *= ctx.scale  # in place for an array; a new recorded op for a Tensor
+        return grad, None, None
+
+
+def _keep_mask(xp, rng, shape, p):
+    """(mask, scale): True with probability 1 - p, and 1 / (1 - p), the factor that keeps the expected value.
+
+    On the CPU the mask is drawn as 16-bit integers, about twice as fast as
+    floats; the drop probability is then p to within 1/131072.
+    """
+    if p >= 1:
+        return xp.zeros(shape, dtype=bool), 0.0
+    if xp is np:
+        return rng.integers(0, 65536, size=shape, dtype=np.uint16) >= round(p * 65536), 1.0 / (1.0 - p)
+    return rng.random(shape, dtype=np.float32) >= p, 1.0 / (1.0 - p)
 
 
 def dropout(x, p=0.5, training=True, rng=None):

@@ -9,9 +9,7 @@ class MatMul(Function):
     def forward(ctx, a, b):
         _check_shapes(a.shape, b.shape)
         ctx.save_for_backward(a, b)
-        if a.ndim > 2 and b.ndim == 2:  # (..., n, k) @ (k, m): one large GEMM over all rows
-            return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
-        return ctx.xp.matmul(a, b)
+        return _product(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -27,16 +25,37 @@ class MatMul(Function):
             g2 = g2.reshape(g2.shape + (1,))
         grad_a = grad_b = None
         if ctx.needs_grad(0):
-            grad_a = g2 @ b2.swapaxes(-1, -2)  # (..., n, k): the engine sums broadcast batch axes
+            grad_a = _product(g2, b2.swapaxes(-1, -2))  # (..., n, k): the engine sums broadcast batch axes
             grad_a = grad_a.squeeze(-2) if a.ndim == 1 else grad_a
-        if ctx.needs_grad(1) and b.ndim == 2 and a.ndim > 2:
+        if ctx.needs_grad(1) and b.ndim == 2 and a.ndim >= 2:
             # b was shared by every batch item: sum_i a_i^T g_i = (all rows of a)^T (all rows of g),
             # one GEMM instead of a (batch, k, m) stack that is then summed
-            grad_b = a.reshape(-1, a.shape[-1]).swapaxes(-1, -2) @ g2.reshape(-1, g2.shape[-1])
+            rows_a, rows_g = a.reshape(-1, a.shape[-1]), g2.reshape(-1, g2.shape[-1])
+            if _is_transposed(b):  # b = weight.T: compute weight's gradient in weight's own layout
+                grad_b = (rows_g.swapaxes(0, 1) @ rows_a).swapaxes(0, 1)
+            else:
+                grad_b = rows_a.swapaxes(0, 1) @ rows_g
         elif ctx.needs_grad(1):
             grad_b = a2.swapaxes(-1, -2) @ g2  # (..., k, m): the engine sums broadcast batch axes
             grad_b = grad_b.squeeze(-1) if b.ndim == 1 else grad_b
         return grad_a, grad_b
+
+
+def _product(a, b):
+    """a @ b for arrays or Tensors; (..., n, k) @ (k, m) as one large GEMM over all rows.
+
+    NumPy's matmul runs a stack of matrices against one matrix as one small GEMM
+    per matrix; folding the stack into the rows is several times faster.
+    """
+    if a.ndim > 2 and b.ndim == 2:
+        return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+    return a @ b
+
+
+def _is_transposed(x):
+    """True for an array that is the transpose of a contiguous one (Tensors: False)."""
+    flags = getattr(x, "flags", None)
+    return flags is not None and flags.f_contiguous and not flags.c_contiguous
 
 
 def _check_shapes(sa, sb):

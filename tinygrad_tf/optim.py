@@ -76,6 +76,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0):
         super().__init__(params, lr)
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+        self._buffers = {}
 
     def _update(self, param, grad, state, xp):
         b1, b2 = self.betas
@@ -84,12 +85,31 @@ class Adam(Optimizer):
         if "m" not in state:
             state["m"], state["v"] = xp.zeros_like(param), xp.zeros_like(param)
         m, v = state["m"], state["v"]
-        m *= b1
-        m += (1 - b1) * grad
+        # Every pass below is in place, on m, v and one scratch array: these are
+        # the largest arrays of a step, and new ones would each cost an allocation.
+        scratch = xp.multiply(grad, grad, out=self._scratch(param, xp))
+        v -= scratch  # v <- b2 v + (1 - b2) g^2, written as g^2 + b2 (v - g^2)
         v *= b2
-        v += (1 - b2) * grad * grad
-        step_size = self.lr * math.sqrt(1 - b2**self.steps) / (1 - b1**self.steps)
-        param -= step_size * m / (xp.sqrt(v) + self.eps * math.sqrt(1 - b2**self.steps))
+        v += scratch
+        m -= grad  # m <- b1 m + (1 - b1) g, likewise
+        m *= b1
+        m += grad
+        correction2 = math.sqrt(1 - b2**self.steps)
+        step_size = self.lr * correction2 / (1 - b1**self.steps)
+        denom = xp.sqrt(v, out=scratch)
+        denom += self.eps * correction2
+        update = xp.divide(m, denom, out=denom)
+        update *= step_size
+        param -= update
+
+    def _scratch(self, param, xp):
+        """A scratch array shaped like `param`: a view of one buffer per dtype and device, shared by all parameters."""
+        key = (param.dtype, xp.__name__)
+        buffer = self._buffers.get(key)
+        if buffer is None:
+            largest = max(p.size for p in self.params if p.dtype == param.dtype)
+            buffer = self._buffers[key] = xp.empty(largest, dtype=param.dtype)
+        return buffer[: param.size].reshape(param.shape)
 
 
 class NoamSchedule:
