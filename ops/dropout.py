@@ -1,4 +1,6 @@
 """Inverted dropout: zero activations at random while training, scale the rest."""
+import math
+
 import numpy as np
 
 from autograd import Function
@@ -26,13 +28,16 @@ class Dropout(Function):
 def _keep_mask(xp, rng, shape, p):
     """(mask, scale): True with probability 1 - p, and 1 / (1 - p), the factor that keeps the expected value.
 
-    On the CPU the mask is drawn as 16-bit integers, about twice as fast as
-    floats; the drop probability is then p to within 1/131072.
+    On the CPU the mask compares 16-bit integers, four cut from each raw 64-bit
+    draw of the generator: about three times as fast as drawing floats. The
+    drop probability is then p to within 1/131072.
     """
     if p >= 1:
         return xp.zeros(shape, dtype=bool), 0.0
     if xp is np:
-        return rng.integers(0, 65536, size=shape, dtype=np.uint16) >= round(p * 65536), 1.0 / (1.0 - p)
+        n = math.prod(shape)
+        bits = rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n].reshape(shape)
+        return bits >= round(p * 65536), 1.0 / (1.0 - p)
     return rng.random(shape, dtype=np.float32) >= p, 1.0 / (1.0 - p)
 
 

@@ -26,14 +26,18 @@ class CrossEntropy(Function):
             raise IndexError(f"target ids must lie in [0, {classes}), got values from {t.min()} to {t.max()}")
         # log p = shifted - lse, with shifted = x - max(x) and lse = log(sum(exp(shifted))).
         # Only log p at the targets and the mean of log p are needed, so log p itself is
-        # never built; the softmax is kept for backward (each is one pass over (N, C)).
-        shifted = logits.reshape(-1, classes) - logits.reshape(-1, classes).max(axis=-1, keepdims=True)  # (N, C)
-        probs = xp.exp(shifted)
-        lse = xp.log(probs.sum(axis=-1))  # (N,)
-        probs /= xp.exp(lse)[:, None]  # softmax, in place
-        rows = xp.arange(t.size)
+        # never built. One (N, C) array is made: shifted, turned in place into the
+        # softmax that backward keeps. Row sums are matrix-vector products (BLAS).
+        x = logits.reshape(-1, classes)
+        probs = x - x.max(axis=-1)[:, None]  # shifted, (N, C)
+        target_shifted = probs[xp.arange(t.size), t]  # (N,)
+        mean_shifted = probs @ xp.full(classes, 1.0 / classes, dtype=probs.dtype)  # (N,)
+        xp.exp(probs, out=probs)
+        total = probs @ xp.ones(classes, dtype=probs.dtype)  # (N,)
+        probs *= (1.0 / total)[:, None]  # the softmax
+        lse = xp.log(total)
         # target distribution q = (1 - s) * one_hot + s / C, so -sum(q log p) is:
-        per_target = lse - (1.0 - smoothing) * shifted[rows, t] - smoothing * shifted.mean(axis=-1)
+        per_target = lse - (1.0 - smoothing) * target_shifted - smoothing * mean_shifted
         per_target = xp.where(valid, per_target, 0).astype(logits.dtype, copy=False)
         count = xp.asarray(valid.sum())
         ctx.save_for_backward(probs, t, valid, count)

@@ -8,27 +8,39 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        xp = ctx.xp
-        mu = x.mean(axis=-1, keepdims=True)
-        centered = x - mu
-        rstd = 1.0 / xp.sqrt((centered * centered).mean(axis=-1, keepdims=True) + eps)
-        x_hat = centered * rstd  # (..., d)
+        xp, d = ctx.xp, x.shape[-1]
+        rows = x.reshape(-1, d)  # (n, d)
+        mean_of = xp.full(d, 1.0 / d, dtype=x.dtype)  # row means as one matrix-vector product (BLAS)
+        x_hat = rows - (rows @ mean_of)[:, None]
+        var = xp.einsum("ij,ij->i", x_hat, x_hat) / d  # biased variance, no (n, d) temporary
+        rstd = 1.0 / xp.sqrt(var + eps)  # (n,)
+        x_hat *= rstd[:, None]  # in place: x_hat was the centred copy
         ctx.save_for_backward(x_hat, rstd, weight)
-        out = x_hat if weight is None else x_hat * weight
-        return out if bias is None else out + bias
+        if weight is None:
+            out = x_hat if bias is None else x_hat + bias
+        else:
+            out = x_hat * weight
+            if bias is not None:
+                out += bias
+        return out.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        xh, rstd, weight = ctx.saved_tensors  # arrays: a once-differentiable backward never records
-        g = grad
+        x_hat, rstd, weight = ctx.saved_tensors  # arrays: a once-differentiable backward never records
+        xp, d = ctx.xp, x_hat.shape[-1]
+        g = grad.reshape(-1, d)
         g_hat = g if weight is None else g * weight
-        # d x_hat / d x projects out the mean and the x_hat direction, then scales by 1/std
-        grad_x = rstd * (
-            g_hat - g_hat.mean(axis=-1, keepdims=True) - xh * (g_hat * xh).mean(axis=-1, keepdims=True)
-        )
-        grad_w = g * xh if ctx.needs_grad(1) else None  # the engine sums over leading axes
-        grad_b = g if ctx.needs_grad(2) else None
-        return grad_x, grad_w, grad_b, None
+        # d x_hat / d x projects out the mean and the x_hat direction, then scales by 1/std:
+        # grad_x = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), row by row
+        mean_g = g_hat @ xp.full(d, 1.0 / d, dtype=g.dtype)
+        mean_gx = xp.einsum("ij,ij->i", g_hat, x_hat) / d
+        grad_x = x_hat * mean_gx[:, None]
+        grad_x += mean_g[:, None]
+        xp.subtract(g_hat, grad_x, out=grad_x)
+        grad_x *= rstd[:, None]
+        grad_w = xp.einsum("ij,ij->j", g, x_hat) if ctx.needs_grad(1) else None  # summed over rows here
+        grad_b = g.sum(axis=0) if ctx.needs_grad(2) else None
+        return grad_x.reshape(grad.shape), grad_w, grad_b, None
 
 
 def layer_norm(x, weight=None, bias=None, eps=1e-5, fused=True):

@@ -16,9 +16,10 @@ class Softmax(Function):
     def forward(ctx, x, axis):
         xp = ctx.xp
         m = x.max(axis=axis, keepdims=True)
-        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
-        s = e.sum(axis=axis, keepdims=True)
-        out = e / xp.where(s == 0, 1, s)
+        out = x - xp.where(xp.isfinite(m), m, 0)  # the one new array: exp and the division are in place
+        xp.exp(out, out=out)
+        s = out.sum(axis=axis, keepdims=True)
+        out /= xp.where(s == 0, 1, s)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out

@@ -78,38 +78,53 @@ class Adam(Optimizer):
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
         self._buffers = {}
 
+    # On the CPU the update runs over pieces of this many elements, so that its
+    # passes work in cache instead of streaming whole arrays through memory each time.
+    CHUNK = 32768
+
     def _update(self, param, grad, state, xp):
-        b1, b2 = self.betas
         if self.weight_decay:
             grad = grad + self.weight_decay * param
         if "m" not in state:
             state["m"], state["v"] = xp.zeros_like(param), xp.zeros_like(param)
-        m, v = state["m"], state["v"]
-        # Every pass below is in place, on m, v and one scratch array: these are
-        # the largest arrays of a step, and new ones would each cost an allocation.
-        scratch = xp.multiply(grad, grad, out=self._scratch(param, xp))
+        b1, b2 = self.betas
+        correction2 = math.sqrt(1 - b2**self.steps)
+        step_size = self.lr * correction2 / (1 - b1**self.steps)
+        eps = self.eps * correction2
+        arrays = (param, grad, state["m"], state["v"])
+        if xp is not np or not all(a.flags.c_contiguous for a in arrays):
+            self._update_piece(*arrays, self._scratch(param.size, param.dtype, xp), step_size, eps, xp)
+            return
+        flat = [a.reshape(-1) for a in arrays]  # views: the updates land in the arrays
+        scratch = self._scratch(min(param.size, self.CHUNK), param.dtype, xp)
+        for start in range(0, param.size, self.CHUNK):
+            piece = slice(start, start + self.CHUNK)
+            p, g, m, v = (a[piece] for a in flat)
+            self._update_piece(p, g, m, v, scratch[: p.size], step_size, eps, xp)
+
+    def _update_piece(self, param, grad, m, v, scratch, step_size, eps, xp):
+        """One Adam update, every pass in place on m, v, param and a scratch array."""
+        b1, b2 = self.betas
+        scratch = xp.multiply(grad, grad, out=scratch.reshape(param.shape))
         v -= scratch  # v <- b2 v + (1 - b2) g^2, written as g^2 + b2 (v - g^2)
         v *= b2
         v += scratch
         m -= grad  # m <- b1 m + (1 - b1) g, likewise
         m *= b1
         m += grad
-        correction2 = math.sqrt(1 - b2**self.steps)
-        step_size = self.lr * correction2 / (1 - b1**self.steps)
         denom = xp.sqrt(v, out=scratch)
-        denom += self.eps * correction2
+        denom += eps
         update = xp.divide(m, denom, out=denom)
         update *= step_size
         param -= update
 
-    def _scratch(self, param, xp):
-        """A scratch array shaped like `param`: a view of one buffer per dtype and device, shared by all parameters."""
-        key = (param.dtype, xp.__name__)
+    def _scratch(self, size, dtype, xp):
+        """A flat scratch array of `size` elements: a view of one growing buffer per dtype and device."""
+        key = (np.dtype(dtype), xp.__name__)
         buffer = self._buffers.get(key)
-        if buffer is None:
-            largest = max(p.size for p in self.params if p.dtype == param.dtype)
-            buffer = self._buffers[key] = xp.empty(largest, dtype=param.dtype)
-        return buffer[: param.size].reshape(param.shape)
+        if buffer is None or buffer.size < size:
+            buffer = self._buffers[key] = xp.empty(size, dtype=dtype)
+        return buffer[:size]
 
 
 class NoamSchedule:

@@ -184,6 +184,21 @@ def test_getitem_repeated_index_accumulates(device):
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 0.0, 1.0])
 
 
+def test_getitem_integer_rows_backward_matches_add_at(device):
+    """Gathering rows by an integer array (the embedding's case): repeats and negative rows accumulate."""
+    rng = np.random.default_rng(0)
+    rows = rng.integers(-6, 6, size=(7, 9))
+    w = rng.standard_normal((7, 9, 3))
+    x = Tensor(rng.standard_normal((6, 3)), requires_grad=True, dtype="float64", device=device)
+    (x[rows] * Tensor(w, dtype="float64", device=device)).sum().backward()
+    expected = np.zeros((6, 3))
+    np.add.at(expected, rows, w)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+    x.grad = None
+    x[np.zeros(0, dtype=np.int64)].sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((6, 3)))
+
+
 def test_getitem_out_of_range_names_the_op():
     with pytest.raises(IndexError, match=r"getitem.*\(3,\)"):
         Tensor(np.arange(3.0))[5]
