@@ -3,6 +3,7 @@ import numpy as np
 
 from autograd import Function, Tensor, backend
 
+from . import cuda
 from .compare import where
 from .softmax import log_softmax
 
@@ -24,21 +25,10 @@ class CrossEntropy(Function):
         t = xp.where(valid, t, 0)
         if xp is np and t.size and (t.min() < 0 or t.max() >= classes):
             raise IndexError(f"target ids must lie in [0, {classes}), got values from {t.min()} to {t.max()}")
-        # log p = shifted - lse, with shifted = x - max(x) and lse = log(sum(exp(shifted))).
-        # Only log p at the targets and the mean of log p are needed, so log p itself is
-        # never built. One (N, C) array is made: shifted, turned in place into the
-        # softmax that backward keeps. Row sums are matrix-vector products (BLAS).
-        x = logits.reshape(-1, classes)
-        probs = x - x.max(axis=-1)[:, None]  # shifted, (N, C)
-        target_shifted = probs[xp.arange(t.size), t]  # (N,)
-        mean_shifted = probs @ xp.full(classes, 1.0 / classes, dtype=probs.dtype)  # (N,)
-        xp.exp(probs, out=probs)
-        total = probs @ xp.ones(classes, dtype=probs.dtype)  # (N,)
-        probs *= (1.0 / total)[:, None]  # the softmax
-        lse = xp.log(total)
-        # target distribution q = (1 - s) * one_hot + s / C, so -sum(q log p) is:
-        per_target = lse - (1.0 - smoothing) * target_shifted - smoothing * mean_shifted
-        per_target = xp.where(valid, per_target, 0).astype(logits.dtype, copy=False)
+        if cuda.applies(xp, logits):
+            probs, per_target = cuda.cross_entropy_forward(xp, logits, t, valid, smoothing)
+        else:
+            probs, per_target = _softmax_and_loss(xp, logits.reshape(-1, classes), t, valid, smoothing)
         count = xp.asarray(valid.sum())
         ctx.save_for_backward(probs, t, valid, count)
         ctx.smoothing, ctx.reduction, ctx.logits_shape = smoothing, reduction, logits.shape
@@ -58,12 +48,34 @@ class CrossEntropy(Function):
             row_scale = valid * g
         else:
             row_scale = valid * g.reshape(-1)
-        row_scale = row_scale.astype(probs.dtype, copy=False)[:, None]  # (N, 1)
+        row_scale = row_scale.astype(probs.dtype, copy=False)  # (N,)
+        if cuda.applies(xp, probs):
+            return cuda.cross_entropy_backward(xp, probs, t, row_scale, s).reshape(ctx.logits_shape), None, None, None, None
+        row_scale = row_scale[:, None]  # (N, 1)
         d = probs * row_scale
         if s:
             d -= row_scale * (s / probs.shape[-1])
         d[xp.arange(t.size), t] -= (1.0 - s) * row_scale[:, 0]
         return d.reshape(ctx.logits_shape), None, None, None, None
+
+
+def _softmax_and_loss(xp, x, t, valid, smoothing):
+    """(softmax, loss per row) of (N, C) scores against targets `t`, 0 where not `valid`.
+
+    log p = shifted - lse, with shifted = x - max(x) and lse = log(sum(exp(shifted))).
+    Only log p at the targets and the mean of log p are needed, so log p itself is
+    never built. One (N, C) array is made: shifted, turned in place into the
+    softmax that backward keeps. Row sums are matrix-vector products (BLAS).
+    """
+    probs = x - x.max(axis=-1)[:, None]  # shifted, (N, C)
+    target_shifted = probs[xp.arange(t.size), t]  # (N,)
+    mean_shifted = probs @ xp.full(x.shape[-1], 1.0 / x.shape[-1], dtype=probs.dtype)  # (N,)
+    xp.exp(probs, out=probs)
+    total = probs @ xp.ones(x.shape[-1], dtype=probs.dtype)  # (N,)
+    probs /= total[:, None]  # the softmax
+    # the target distribution is q = (1 - s) * one_hot + s / C, so -sum(q log p) is:
+    per_target = xp.log(total) - (1.0 - smoothing) * target_shifted - smoothing * mean_shifted
+    return probs, xp.where(valid, per_target, 0).astype(x.dtype, copy=False)
 
 
 def _targets(logits, targets, op):

@@ -1,6 +1,8 @@
 """Layer normalization over the last axis: a fused node, and composed from primitives."""
 from autograd import Function
 
+from . import cuda
+
 
 class LayerNorm(Function):
     name = "layer_norm"
@@ -9,6 +11,10 @@ class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
         xp, d = ctx.xp, x.shape[-1]
+        if cuda.applies(xp, x):
+            out, x_hat, rstd = cuda.layer_norm_forward(xp, x, weight, bias, eps)
+            ctx.save_for_backward(x_hat, rstd, weight)
+            return out
         rows = x.reshape(-1, d)  # (n, d)
         mean_of = xp.full(d, 1.0 / d, dtype=x.dtype)  # row means as one matrix-vector product (BLAS)
         x_hat = rows - (rows @ mean_of)[:, None]
@@ -29,6 +35,10 @@ class LayerNorm(Function):
         x_hat, rstd, weight = ctx.saved_tensors  # arrays: a once-differentiable backward never records
         xp, d = ctx.xp, x_hat.shape[-1]
         g = grad.reshape(-1, d)
+        grad_w = xp.einsum("ij,ij->j", g, x_hat) if ctx.needs_grad(1) else None  # summed over rows here
+        grad_b = g.sum(axis=0) if ctx.needs_grad(2) else None
+        if cuda.applies(xp, x_hat):
+            return cuda.layer_norm_backward(xp, grad, x_hat, rstd, weight), grad_w, grad_b, None
         g_hat = g if weight is None else g * weight
         # d x_hat / d x projects out the mean and the x_hat direction, then scales by 1/std:
         # grad_x = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), row by row
@@ -38,8 +48,6 @@ class LayerNorm(Function):
         grad_x += mean_g[:, None]
         xp.subtract(g_hat, grad_x, out=grad_x)
         grad_x *= rstd[:, None]
-        grad_w = xp.einsum("ij,ij->j", g, x_hat) if ctx.needs_grad(1) else None  # summed over rows here
-        grad_b = g.sum(axis=0) if ctx.needs_grad(2) else None
         return grad_x.reshape(grad.shape), grad_w, grad_b, None
 
 

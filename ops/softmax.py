@@ -7,6 +7,7 @@ and the gradient is zero and finite.
 """
 from autograd import Function
 
+from . import cuda
 from .compare import where
 from .elementwise import exp, log
 
@@ -15,11 +16,14 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
         xp = ctx.xp
-        m = x.max(axis=axis, keepdims=True)
-        out = x - xp.where(xp.isfinite(m), m, 0)  # the one new array: exp and the division are in place
-        xp.exp(out, out=out)
-        s = out.sum(axis=axis, keepdims=True)
-        out /= xp.where(s == 0, 1, s)
+        if cuda.applies(xp, x, axis):
+            out = cuda.softmax_forward(xp, x)
+        else:
+            m = x.max(axis=axis, keepdims=True)
+            out = x - xp.where(xp.isfinite(m), m, 0)  # the one new array: exp and the division are in place
+            xp.exp(out, out=out)
+            s = out.sum(axis=axis, keepdims=True)
+            out /= xp.where(s == 0, 1, s)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -28,6 +32,8 @@ class Softmax(Function):
     def backward(ctx, grad):
         # dx = y * (g - sum(g * y)): the Jacobian diag(y) - y y^T applied to g
         (y,) = ctx.saved_tensors
+        if not ctx.recording and cuda.applies(ctx.xp, y, ctx.axis):
+            return cuda.softmax_backward(ctx.xp, y, grad), None
         return y * (grad - (grad * y).sum(ctx.axis, keepdims=True)), None
 
 
@@ -44,7 +50,8 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        out = log_softmax_array(ctx.xp, x, axis)
+        xp = ctx.xp
+        out = cuda.log_softmax_forward(xp, x) if cuda.applies(xp, x, axis) else log_softmax_array(xp, x, axis)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -53,6 +60,8 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         # dx = g - softmax(x) * sum(g)
         (out,) = ctx.saved_tensors
+        if not ctx.recording and cuda.applies(ctx.xp, out, ctx.axis):
+            return cuda.log_softmax_backward(ctx.xp, out, grad), None
         return grad - ctx.F.exp(out) * grad.sum(ctx.axis, keepdims=True), None
 
 

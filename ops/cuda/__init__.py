@@ -1,0 +1,138 @@
+"""Fused CuPy kernels: one launch each for softmax, log_softmax, layer_norm, cross_entropy and gelu.
+
+On "cuda" these ops would otherwise run five to ten CuPy array operations each
+(a kernel launch and a pass over memory apiece). The row ops are RawKernels in
+`kernels.cu`, one thread block per row; gelu is a pair of ElementwiseKernels.
+Each function takes the array module (`cupy`) and CuPy arrays and returns
+CuPy arrays; the reduced axis is the last one. Nothing here waits for the GPU.
+
+The ops call these only on CuPy arrays of float32/float64, and the tests check
+them against the NumPy form, on a GPU and, through a CPU emulation of the
+kernels (`tests/ops/cuda_emulator.py`), without one.
+"""
+import functools
+import os
+
+import numpy as np
+
+BLOCK = 256  # threads per row, as kernels.cu's BLOCK
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels.cu")
+C_TYPES = {"float32": "float", "float64": "double"}
+
+# gelu's forward (x -> y) and backward (x, g -> dx) bodies, exact (erf) and tanh form.
+GELU = {
+    "none": (
+        "y = 0.5 * x * (1 + erf(x * 0.70710678118654752))",
+        "T cdf = 0.5 * (1 + erf(x * 0.70710678118654752));"
+        " dx = g * (cdf + x * exp(-0.5 * x * x) * 0.39894228040143267)",
+    ),
+    "tanh": (
+        "y = 0.5 * x * (1 + tanh(0.79788456080286536 * (x + 0.044715 * x * x * x)))",
+        "T t = tanh(0.79788456080286536 * (x + 0.044715 * x * x * x));"
+        " dx = g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.79788456080286536 * (1 + 3 * 0.044715 * x * x))",
+    ),
+}
+
+
+def applies(xp, array, axis=-1):
+    """Whether a fused kernel can run: CuPy, float32/float64, reducing the last axis."""
+    return xp is not np and array.dtype.name in C_TYPES and axis in (-1, array.ndim - 1)
+
+
+def softmax_forward(xp, x):
+    return _row_map("softmax_forward", xp, x)
+
+
+def softmax_backward(xp, y, g):
+    return _row_map("softmax_backward", xp, y, g)
+
+
+def log_softmax_forward(xp, x):
+    return _row_map("log_softmax_forward", xp, x)
+
+
+def log_softmax_backward(xp, y, g):
+    return _row_map("log_softmax_backward", xp, y, g)
+
+
+def layer_norm_forward(xp, x, weight, bias, eps):
+    """(y, x_hat, rstd): the output, the normalised rows and 1/sqrt(var + eps) per row."""
+    rows = _rows(xp, x)
+    n, d = rows.shape
+    weight = xp.ones(d, dtype=x.dtype) if weight is None else xp.ascontiguousarray(weight)
+    bias = xp.zeros(d, dtype=x.dtype) if bias is None else xp.ascontiguousarray(bias)
+    y, x_hat, rstd = xp.empty_like(rows), xp.empty_like(rows), xp.empty(n, dtype=x.dtype)
+    _launch("layer_norm_forward", xp, n, d, x.dtype, rows, weight, bias, y, x_hat, rstd, np.int64(d), x.dtype.type(eps))
+    return y.reshape(x.shape), x_hat, rstd
+
+
+def layer_norm_backward(xp, grad, x_hat, rstd, weight):
+    """The input's gradient, shaped like grad (x_hat and rstd as layer_norm_forward gave them)."""
+    g = _rows(xp, grad)
+    n, d = g.shape
+    weight = xp.ones(d, dtype=g.dtype) if weight is None else xp.ascontiguousarray(weight)
+    dx = xp.empty_like(g)
+    _launch("layer_norm_backward", xp, n, d, g.dtype, g, x_hat, rstd, weight, dx, np.int64(d))
+    return dx.reshape(grad.shape)
+
+
+def cross_entropy_forward(xp, logits, targets, valid, smoothing):
+    """(probs, loss): the softmax of each row and its label-smoothed loss (0 where not valid)."""
+    x = _rows(xp, logits)
+    n, c = x.shape
+    probs, loss = xp.empty_like(x), xp.empty(n, dtype=x.dtype)
+    _launch("cross_entropy_forward", xp, n, c, x.dtype, x, xp.ascontiguousarray(targets, dtype=np.int64),
+            xp.ascontiguousarray(valid), probs, loss, np.int64(c), x.dtype.type(smoothing))
+    return probs, loss
+
+
+def cross_entropy_backward(xp, probs, targets, row_scale, smoothing):
+    """(softmax - smoothed one-hot) * row_scale, shaped like probs."""
+    n, c = probs.shape
+    dx = xp.empty_like(probs)
+    _launch("cross_entropy_backward", xp, n, c, probs.dtype, probs, xp.ascontiguousarray(targets, dtype=np.int64),
+            xp.ascontiguousarray(row_scale, dtype=probs.dtype), dx, np.int64(c), probs.dtype.type(smoothing))
+    return dx
+
+
+def gelu_forward(xp, x, approximate):
+    return _gelu_kernels(xp, approximate)[0](x)
+
+
+def gelu_backward(xp, x, g, approximate):
+    return _gelu_kernels(xp, approximate)[1](x, g)
+
+
+def _row_map(name, xp, *arrays):
+    """Run a kernel that maps (rows, cols) inputs to one output of the first input's shape."""
+    rows = [_rows(xp, a) for a in arrays]
+    n, d = rows[0].shape
+    out = xp.empty_like(rows[0])
+    _launch(name, xp, n, d, out.dtype, *rows, out, np.int64(d))
+    return out.reshape(arrays[0].shape)
+
+
+def _rows(xp, x):
+    """x as a C-contiguous (rows, last axis) array (a view when it already is contiguous)."""
+    x = xp.ascontiguousarray(x)
+    return x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
+
+
+def _launch(name, xp, rows, cols, dtype, *args):
+    if rows and cols:  # an empty row has nothing to reduce (and no first element to start from)
+        _module(xp, np.dtype(dtype).name).get_function(name)((rows,), (BLOCK,), args)
+
+
+@functools.lru_cache(maxsize=None)
+def _module(xp, dtype_name):
+    """kernels.cu compiled for one dtype (`xp.RawModule`: CuPy's, or the tests' CPU emulation)."""
+    with open(SOURCE, encoding="utf-8") as f:
+        source = f.read()
+    return xp.RawModule(code=f"typedef {C_TYPES[dtype_name]} T;\n{source}")
+
+
+@functools.lru_cache(maxsize=None)
+def _gelu_kernels(xp, approximate):
+    forward, backward = GELU[approximate]
+    return (xp.ElementwiseKernel("T x", "T y", forward, f"gelu_{approximate}_forward"),
+            xp.ElementwiseKernel("T x, T g", "T dx", backward, f"gelu_{approximate}_backward"))

@@ -1,0 +1,160 @@
+"""The fused CuPy kernels (`ops.cuda`) against the NumPy form of each op, forward and backward.
+
+Each test runs twice: through `cuda_emulator` (the kernel source compiled with
+g++ and run on the CPU, so CI checks it without a GPU) and through CuPy on a
+GPU when there is one. `kernels.cu` is also compiled with nvcc where installed.
+"""
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import ops
+from autograd import Tensor, cuda_available
+from cuda_emulator import EmulatedCupy, compiler
+from ops import cuda
+
+TOLERANCE = {np.float32: dict(rtol=2e-5, atol=1e-6), np.float64: dict(rtol=1e-11, atol=1e-13)}
+# one column, fewer columns than threads, more columns than threads (each thread strides), a vocabulary
+COLUMNS = [1, 7, 300, 1000]
+
+
+@pytest.fixture(scope="module", params=["emulated", "cupy"])
+def xp(request, tmp_path_factory):
+    if request.param == "emulated":
+        if compiler() is None:
+            pytest.skip("the CPU emulation of the kernels needs g++")
+        return EmulatedCupy(str(tmp_path_factory.mktemp("cuda_emulator")))
+    if not cuda_available():
+        pytest.skip('running the kernels on a GPU needs CuPy and a GPU (pip install -e .[cuda])')
+    import cupy
+
+    return cupy
+
+
+def host(a):
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def reference(fn, arrays, grad, dtype):
+    """(output, input gradients) of `fn` on CPU Tensors: the NumPy form the kernels replace.
+
+    Computed in float64 whatever `dtype` is, so a float32 kernel is held to the
+    exact values (its own rounding within TOLERANCE), not to the float32 rounding
+    of the NumPy form.
+    """
+    inputs = [Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]
+    out = fn(*inputs)
+    out.backward(Tensor(grad, dtype=np.float64))
+    return out.numpy(), [t.grad.numpy() for t in inputs]
+
+
+def scores(rng, shape, dtype):
+    """Random scores with one fully masked row (all -inf) and one partly masked row."""
+    x = rng.standard_normal(shape).astype(dtype) * 3
+    rows = x.reshape(-1, shape[-1])
+    rows[0] = -np.inf
+    if len(rows) > 1 and shape[-1] > 1:
+        rows[1, ::2] = -np.inf
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cols", COLUMNS)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_kernels(name, cols, dtype, xp):
+    rng = np.random.default_rng(cols)
+    x = scores(rng, (2, 3, cols), dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    g[np.isinf(x)] = 0.0  # the gradient of a masked score is taken as given
+    expected_out, (expected_dx,) = reference(getattr(ops, name), [x], g, dtype)
+    out = getattr(cuda, f"{name}_forward")(xp, xp.asarray(x))
+    dx = getattr(cuda, f"{name}_backward")(xp, out, xp.asarray(g))
+    np.testing.assert_allclose(host(out), expected_out, **TOLERANCE[dtype])
+    finite = np.isfinite(expected_dx)
+    np.testing.assert_allclose(host(dx)[finite], expected_dx[finite], **TOLERANCE[dtype])
+    assert host(out).dtype == dtype and host(dx).shape == x.shape
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cols", COLUMNS[1:])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_kernels(affine, cols, dtype, xp):
+    rng = np.random.default_rng(cols)
+    x = (rng.standard_normal((2, 3, cols)) * 2 + 1).astype(dtype)
+    w, b = rng.standard_normal(cols).astype(dtype), rng.standard_normal(cols).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    if affine:
+        expected_out, (expected_dx, _, _) = reference(lambda x, w, b: ops.layer_norm(x, w, b), [x, w, b], g, dtype)
+    else:
+        expected_out, (expected_dx,) = reference(ops.layer_norm, [x], g, dtype)
+    weight, bias = (xp.asarray(w), xp.asarray(b)) if affine else (None, None)
+    out, x_hat, rstd = cuda.layer_norm_forward(xp, xp.asarray(x), weight, bias, 1e-5)
+    dx = cuda.layer_norm_backward(xp, xp.asarray(g), x_hat, rstd, weight)
+    np.testing.assert_allclose(host(out), expected_out, **TOLERANCE[dtype])
+    np.testing.assert_allclose(host(dx), expected_dx, **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cols", COLUMNS[1:])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_kernels(smoothing, cols, dtype, xp):
+    rng = np.random.default_rng(cols)
+    logits = (rng.standard_normal((9, cols)) * 4).astype(dtype)
+    targets = rng.integers(0, cols, 9)
+    targets[[2, 5]] = -100  # ignored rows
+    g = rng.standard_normal(9).astype(dtype)
+    expected_loss, (expected_dx,) = reference(
+        lambda x: ops.cross_entropy(x, targets, ignore_index=-100, label_smoothing=smoothing, reduction="none"),
+        [logits], g, dtype)
+    valid = targets != -100
+    kept = np.where(valid, targets, 0)
+    probs, loss = cuda.cross_entropy_forward(xp, xp.asarray(logits), xp.asarray(kept), xp.asarray(valid), smoothing)
+    dx = cuda.cross_entropy_backward(xp, probs, xp.asarray(kept), xp.asarray(valid * g), smoothing)
+    np.testing.assert_allclose(host(loss), expected_loss, **TOLERANCE[dtype])
+    np.testing.assert_allclose(host(probs), ops.softmax(Tensor(logits, dtype=np.float64)).numpy(), **TOLERANCE[dtype])
+    np.testing.assert_allclose(host(dx), expected_dx, **TOLERANCE[dtype])
+    assert not host(loss)[~valid].any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_kernels(approximate, dtype, xp):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((4, 50)) * 3).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    expected_out, (expected_dx,) = reference(lambda x: ops.gelu(x, approximate), [x], g, dtype)
+    out = cuda.gelu_forward(xp, xp.asarray(x), approximate)
+    dx = cuda.gelu_backward(xp, xp.asarray(x), xp.asarray(g), approximate)
+    np.testing.assert_allclose(host(out), expected_out, **TOLERANCE[dtype])
+    np.testing.assert_allclose(host(dx), expected_dx, **TOLERANCE[dtype])
+
+
+def test_kernels_apply_only_to_cupy_floats_over_the_last_axis():
+    x = np.zeros((2, 3), np.float32)
+    assert not cuda.applies(np, x)  # NumPy arrays keep the NumPy form
+    fake_cupy = object()
+    assert cuda.applies(fake_cupy, x) and cuda.applies(fake_cupy, x, axis=1)
+    assert not cuda.applies(fake_cupy, x, axis=0)
+    assert not cuda.applies(fake_cupy, x.astype(np.float16))
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA toolkit) is not installed")
+@pytest.mark.parametrize("c_type", ["float", "double"])
+def test_kernels_compile_with_nvcc(c_type, tmp_path):
+    """kernels.cu and the gelu bodies, as CuPy would compile them, pass the CUDA compiler."""
+    with open(cuda.SOURCE, encoding="utf-8") as f:
+        source = f"typedef {c_type} T;\n" + f.read()
+    for approximate, (forward, backward) in cuda.GELU.items():
+        source += (f'\nextern "C" __global__ void gelu_{approximate}(const T* xs, const T* gs, T* ys, T* dxs, long long n) {{'
+                   " long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; if (i >= n) return;"
+                   f" T x = xs[i], g = gs[i], y, dx; {{ {forward}; }} {{ {backward}; }} ys[i] = y; dxs[i] = dx; }}")
+    (tmp_path / "kernels.cu").write_text(source)
+    subprocess.run(["nvcc", "--ptx", "-o", str(tmp_path / "kernels.ptx"), str(tmp_path / "kernels.cu")],
+                   check=True, capture_output=True, text=True)
+    ptx = (tmp_path / "kernels.ptx").read_text()
+    for name in ("softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward",
+                 "layer_norm_forward", "layer_norm_backward", "cross_entropy_forward", "cross_entropy_backward",
+                 "gelu_none", "gelu_tanh"):
+        assert f".entry {name}(" in ptx
