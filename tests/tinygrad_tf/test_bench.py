@@ -141,3 +141,21 @@ def test_bench_without_torch_reports_our_numbers(monkeypatch, tmp_path):
     assert set(_load(tmp_path / "memory-tiny-cpu.json")["libraries"]) == {"ours"}
     assert _load(tmp_path / "ops-cpu.json")["rows"][0]["torch_s"] is None
     assert sorted(os.listdir(tmp_path)) == ["memory-tiny-cpu.json", "ops-cpu.json", "train-tiny-cpu.json"]
+
+
+# ---- the GPU step --------------------------------------------------------------------------
+
+def test_a_training_step_on_the_gpu_never_waits_for_it(device):
+    """Forward, backward and Adam on "cuda" queue work without one host synchronisation."""
+    if device != "cuda":
+        pytest.skip("host synchronisation is a GPU matter")
+    cupyx = pytest.importorskip("cupyx")
+    if not hasattr(cupyx, "allow_synchronize"):
+        pytest.skip("this CuPy cannot forbid synchronisation")
+    from tinygrad_tf.bench.train_step import build_ours
+
+    _, step, _ = build_ours(get_config("tiny"), device="cuda")
+    first = float(step().item())  # compiles the kernels and allocates; may wait
+    with cupyx.allow_synchronize(False):  # raises cupy's DeviceSynchronized on any wait
+        loss = step()
+    assert np.isfinite(first) and np.isfinite(float(loss.item()))
