@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from autograd import Tensor, backend
+from ops import cuda
 
 
 class Optimizer:
@@ -92,6 +93,9 @@ class Adam(Optimizer):
         step_size = self.lr * correction2 / (1 - b1**self.steps)
         eps = self.eps * correction2
         arrays = (param, grad, state["m"], state["v"])
+        if cuda.applies(xp, param):  # one fused kernel on the GPU
+            cuda.adam_update(xp, param, grad, state["m"], state["v"], b1, b2, step_size, eps)
+            return
         if xp is not np or not all(a.flags.c_contiguous for a in arrays):
             self._update_piece(*arrays, self._scratch(param.size, param.dtype, xp), step_size, eps, xp)
             return

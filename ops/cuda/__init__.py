@@ -1,8 +1,8 @@
-"""Fused CuPy kernels: one launch each for softmax, log_softmax, layer_norm, cross_entropy and gelu.
+"""Fused CuPy kernels: one launch each for softmax, log_softmax, layer_norm, cross_entropy, gelu and Adam.
 
 On "cuda" these ops would otherwise run five to ten CuPy array operations each
 (a kernel launch and a pass over memory apiece). The row ops are RawKernels in
-`kernels.cu`, one thread block per row; gelu is a pair of ElementwiseKernels.
+`kernels.cu`, one thread block per row; gelu and Adam's update are ElementwiseKernels.
 Each function takes the array module (`cupy`) and CuPy arrays and returns
 CuPy arrays; the reduced axis is the last one. Nothing here waits for the GPU.
 
@@ -32,6 +32,14 @@ GELU = {
         " dx = g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.79788456080286536 * (1 + 3 * 0.044715 * x * x))",
     ),
 }
+
+
+# Adam's update of one parameter in place: the moments, then the parameter (see tinygrad_tf.optim.Adam).
+ADAM = (
+    "T g, T b1, T b2, T step_size, T eps",
+    "T p, T m, T v",
+    "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; p -= step_size * m / (sqrt(v) + eps)",
+)
 
 
 def applies(xp, array, axis=-1):
@@ -103,6 +111,12 @@ def gelu_backward(xp, x, g, approximate):
     return _gelu_kernels(xp, approximate)[1](x, g)
 
 
+def adam_update(xp, param, grad, m, v, b1, b2, step_size, eps):
+    """One Adam step on `param`, `m` and `v` in place: one kernel instead of a dozen array operations."""
+    scalar = param.dtype.type
+    _adam_kernel(xp)(grad, scalar(b1), scalar(b2), scalar(step_size), scalar(eps), param, m, v)
+
+
 def _row_map(name, xp, *arrays):
     """Run a kernel that maps (rows, cols) inputs to one output of the first input's shape."""
     rows = [_rows(xp, a) for a in arrays]
@@ -136,3 +150,8 @@ def _gelu_kernels(xp, approximate):
     forward, backward = GELU[approximate]
     return (xp.ElementwiseKernel("T x", "T y", forward, f"gelu_{approximate}_forward"),
             xp.ElementwiseKernel("T x, T g", "T dx", backward, f"gelu_{approximate}_backward"))
+
+
+@functools.lru_cache(maxsize=None)
+def _adam_kernel(xp):
+    return xp.ElementwiseKernel(*ADAM, "adam_update")

@@ -120,7 +120,11 @@ class _RawModule:
 
 
 class _ElementwiseKernel:
-    """An ElementwiseKernel: its operation run in a plain loop, once per element."""
+    """An ElementwiseKernel: its operation run in a plain loop, once per element.
+
+    As in CuPy, output arrays may be passed after the inputs; the operation then
+    reads and updates them in place. Scalar inputs are broadcast like arrays.
+    """
 
     def __init__(self, cupy, in_params, out_params, operation):
         self.cupy, self.operation = cupy, operation
@@ -128,18 +132,23 @@ class _ElementwiseKernel:
         self.outputs = [p.split()[-1] for p in out_params.split(",")]
         self.libs = {}
 
-    def __call__(self, *arrays):
-        arrays = [np.ascontiguousarray(a) for a in np.broadcast_arrays(*arrays)]
-        dtype = arrays[0].dtype
+    def __call__(self, *args):
+        given_outputs = list(args[len(self.inputs):])
+        dtype = next(np.asarray(a).dtype for a in args if np.ndim(a))
+        shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+        inputs = [np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=dtype), shape)) for a in args[: len(self.inputs)]]
+        for out in given_outputs:
+            assert out.flags.c_contiguous and out.shape == shape, "outputs are updated in place"
+        outputs = given_outputs or [np.empty(shape, dtype=dtype) for _ in self.outputs]
         if dtype not in self.libs:
             c_type = "float" if dtype == np.float32 else "double"
             params = [f"const T* in_{n}" for n in self.inputs] + [f"T* out_{n}" for n in self.outputs]
-            body = "".join(f"T {n} = in_{n}[i]; " for n in self.inputs) + "".join(f"T {n}; " for n in self.outputs)
+            body = "".join(f"T {n} = in_{n}[i]; " for n in self.inputs)
+            body += "".join(f"T {n} = out_{n}[i]; " for n in self.outputs)
             body += "{ " + self.operation + "; } " + "".join(f"out_{n}[i] = {n}; " for n in self.outputs)
             self.libs[dtype] = self.cupy.build(
-                f"#include <cmath>\nusing std::erf; using std::exp; using std::tanh;\ntypedef {c_type} T;\n"
+                f"#include <cmath>\nusing std::erf; using std::exp; using std::sqrt; using std::tanh;\ntypedef {c_type} T;\n"
                 f'extern "C" void run({", ".join(params)}, long long n) {{ for (long long i = 0; i < n; ++i) {{ {body}}} }}')
-        outputs = [np.empty_like(arrays[0]) for _ in self.outputs]
-        pointers = [ctypes.c_void_p(a.ctypes.data) for a in arrays + outputs]
-        self.libs[dtype].run(*pointers, ctypes.c_longlong(arrays[0].size))
+        pointers = [ctypes.c_void_p(a.ctypes.data) for a in inputs + outputs]
+        self.libs[dtype].run(*pointers, ctypes.c_longlong(int(np.prod(shape))))
         return outputs[0] if len(outputs) == 1 else tuple(outputs)

@@ -131,6 +131,27 @@ def test_gelu_kernels(approximate, dtype, xp):
     np.testing.assert_allclose(host(dx), expected_dx, **TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_kernel_matches_the_cpu_update(dtype, xp):
+    """Three steps of tinygrad_tf.optim.Adam: the fused kernel against the NumPy update."""
+    from tinygrad_tf.optim import Adam
+
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((5, 7)).astype(dtype)
+    grads = [rng.standard_normal(start.shape).astype(dtype) for _ in range(3)]
+    cpu = Tensor(start, requires_grad=True, dtype=dtype)
+    optimizer = Adam([cpu], lr=0.01)
+    param, m, v = xp.asarray(start.copy()), xp.zeros_like(xp.asarray(start)), xp.zeros_like(xp.asarray(start))
+    b1, b2 = optimizer.betas
+    for step, g in enumerate(grads, start=1):
+        cpu.grad = Tensor(g, dtype=dtype)
+        optimizer.step()
+        correction2 = np.sqrt(1 - b2**step)
+        cuda.adam_update(xp, param, xp.asarray(g), m, v, b1, b2, 0.01 * correction2 / (1 - b1**step), 1e-9 * correction2)
+    np.testing.assert_allclose(host(param), cpu.numpy(), **TOLERANCE[dtype])
+    np.testing.assert_allclose(host(m), host(optimizer.state[0]["m"]), **TOLERANCE[dtype])
+
+
 def test_kernels_apply_only_to_cupy_floats_over_the_last_axis():
     x = np.zeros((2, 3), np.float32)
     assert not cuda.applies(np, x)  # NumPy arrays keep the NumPy form
@@ -146,6 +167,10 @@ def test_kernels_compile_with_nvcc(c_type, tmp_path):
     """kernels.cu and the gelu bodies, as CuPy would compile them, pass the CUDA compiler."""
     with open(cuda.SOURCE, encoding="utf-8") as f:
         source = f"typedef {c_type} T;\n" + f.read()
+    inputs, outputs, body = cuda.ADAM
+    source += (f'\nextern "C" __global__ void adam(const T* gs, T b1, T b2, T step_size, T eps, T* ps, T* ms, T* vs, long long n) {{'
+               " long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; if (i >= n) return;"
+               f" T g = gs[i]; T& p = ps[i]; T& m = ms[i]; T& v = vs[i]; {body}; }}")
     for approximate, (forward, backward) in cuda.GELU.items():
         source += (f'\nextern "C" __global__ void gelu_{approximate}(const T* xs, const T* gs, T* ys, T* dxs, long long n) {{'
                    " long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; if (i >= n) return;"
@@ -156,5 +181,5 @@ def test_kernels_compile_with_nvcc(c_type, tmp_path):
     ptx = (tmp_path / "kernels.ptx").read_text()
     for name in ("softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward",
                  "layer_norm_forward", "layer_norm_backward", "cross_entropy_forward", "cross_entropy_backward",
-                 "gelu_none", "gelu_tanh"):
+                 "gelu_none", "gelu_tanh", "adam"):
         assert f".entry {name}(" in ptx
