@@ -8,6 +8,7 @@ from hypothesis.extra import numpy as hnp
 import ops
 from autograd import Tensor, detect_anomaly
 from helpers import check_gradcheck, check_numpy_forward, helper_test_op
+from ops.softmax import _row_max
 
 
 def np_softmax(x, axis):
@@ -184,3 +185,14 @@ def test_masked_softmax_under_detect_anomaly_does_not_raise(name, device):
             out_ok = ops.where(causal, out, 0.0)  # log_softmax is -inf where hidden: keep the rest
             out_ok.sum().backward()
             assert np.isfinite(finite).all() and np.isfinite(scores.grad.numpy()).all()
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 12, 33, 64, 65])
+def test_row_max_by_halving_matches_numpy(n):
+    """The pairwise row maximum that softmax uses on short rows, odd lengths, -inf and NaN included."""
+    x = np.random.default_rng(n).standard_normal((5, 4, n))
+    x[0, 0] = -np.inf
+    x[1, 1, n // 2] = np.nan
+    x[2, 2, -1] = 50.0  # the maximum in the last place, which an odd halving carries separately
+    np.testing.assert_array_equal(_row_max(np, x, -1), x.max(-1, keepdims=True))
+    np.testing.assert_array_equal(_row_max(np, x, 1), x.max(1, keepdims=True))

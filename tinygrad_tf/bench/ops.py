@@ -111,6 +111,23 @@ def _fwd_bwd(fn, inputs, weight):
     return run
 
 
+def _array_chain(inputs, n):
+    """The array operations of `_chain` over multiplications, done directly on the backend arrays."""
+    a, b = (x.data for x in inputs)
+
+    def run():
+        outputs = [a]
+        for _ in range(n):  # forward: y = y * b
+            outputs.append(outputs[-1] * b)
+        g, grad_b = outputs[-1] * 0 + 1, None  # backward of sum(), then of each product
+        for y in reversed(outputs[:-1]):
+            gb = g * y
+            grad_b = gb if grad_b is None else grad_b + gb
+            g = g * b
+
+    return run
+
+
 def _chain(op, inputs, n):
     a, b = inputs
 
@@ -154,6 +171,9 @@ def run(repeat=20, torch=None, device="cpu"):
         t_torch = _median_time(_chain(lambda a, b: a * b, tiny_t, n), repeat, sync_torch) / n
     rows.append(("overhead: 200 tiny muls fwd+bwd (per op)",
                  _median_time(_chain(lambda a, b: a * b, tiny, n), repeat, sync_ours) / n, t_torch))
+    # what of that is array work: the engine's own overhead is the difference
+    rows.append(("overhead: its array work alone (per op)",
+                 _median_time(_array_chain(tiny, n), repeat, sync_ours) / n, None))
     return rows
 
 
