@@ -173,6 +173,8 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
     if ctx is None:
         return Step(tensor, None, g, (), paths.pop(id(tensor)))
     check = anomaly.is_anomaly_enabled()
+    if not retain_graph:
+        ctx.last_use = True  # the saved values are freed right after: the op may overwrite its own
     results = _call_backward(ctx, tensor, g, create_graph, check)
     fit = _fit_tensor if create_graph else _fit_array
     sent = []

@@ -54,6 +54,7 @@ class Context:
     module = None
     site = None
     recording = False  # True while backward runs on Tensors (create_graph)
+    last_use = False  # True while backward runs for the last time (no retain_graph)
     _saved = ()
     _freed = False
     _output = None
@@ -78,7 +79,12 @@ class Context:
         return isinstance(inp, Tensor) and inp._requires_grad
 
     def save_for_backward(self, *values):
-        """Keep arrays (or anything else) for backward."""
+        """Keep arrays (or anything else) for backward.
+
+        When `ctx.last_use` is True in backward, nothing will read them again, so
+        an array the op made itself (never an input's or the output's) may be
+        reused in place for the gradient.
+        """
         self._saved = values
 
     @property

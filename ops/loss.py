@@ -52,7 +52,8 @@ class CrossEntropy(Function):
         if cuda.applies(xp, probs):
             return cuda.cross_entropy_backward(xp, probs, t, row_scale, s).reshape(ctx.logits_shape), None, None, None, None
         row_scale = row_scale[:, None]  # (N, 1)
-        d = probs * row_scale
+        d = probs if ctx.last_use else probs.copy()  # the softmax is this op's own array
+        d *= row_scale
         if s:
             d -= row_scale * (s / probs.shape[-1])
         d[xp.arange(t.size), t] -= (1.0 - s) * row_scale[:, 0]

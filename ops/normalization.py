@@ -23,7 +23,7 @@ class LayerNorm(Function):
         x_hat *= rstd[:, None]  # in place: x_hat was the centred copy
         ctx.save_for_backward(x_hat, rstd, weight)
         if weight is None:
-            out = x_hat if bias is None else x_hat + bias
+            out = x_hat.copy() if bias is None else x_hat + bias  # never x_hat itself: backward may reuse it
         else:
             out = x_hat * weight
             if bias is not None:
@@ -44,7 +44,8 @@ class LayerNorm(Function):
         # grad_x = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), row by row
         mean_g = g_hat @ xp.full(d, 1.0 / d, dtype=g.dtype)
         mean_gx = xp.einsum("ij,ij->i", g_hat, x_hat) / d
-        grad_x = x_hat * mean_gx[:, None]
+        grad_x = x_hat if ctx.last_use else x_hat.copy()  # x_hat is this op's own array
+        grad_x *= mean_gx[:, None]
         grad_x += mean_g[:, None]
         xp.subtract(g_hat, grad_x, out=grad_x)
         grad_x *= rstd[:, None]

@@ -103,6 +103,29 @@ def test_retain_graph_allows_a_second_backward(device):
         y.backward()
 
 
+@pytest.mark.parametrize("op", [lambda x: ops.layer_norm(x).sum(), lambda x: ops.layer_norm(x * 2, fused=True).exp().sum(),
+                                lambda x: ops.cross_entropy(x, np.array([0, 2, 1]), label_smoothing=0.1)],
+                         ids=["layer_norm", "layer_norm no affine", "cross_entropy"])
+def test_ops_reusing_their_saved_arrays_give_the_same_gradient_when_retained(op, device):
+    """A last backward may overwrite an op's own saved arrays; a retained one must not."""
+    x = f64(np.random.default_rng(0).standard_normal((3, 4)), device)
+    y = op(x)
+    y.backward(retain_graph=True)  # keeps the saved arrays intact
+    first = x.grad.numpy()
+    x.grad = None
+    y.backward()  # the last use: may work in place
+    np.testing.assert_array_equal(x.grad.numpy(), first)
+
+
+def test_layer_norm_output_survives_its_backward(device):
+    """Without weight and bias the output must not share memory with the x_hat that backward reuses."""
+    x = f64(np.random.default_rng(1).standard_normal((3, 4)), device)
+    y = ops.layer_norm(x)
+    before = y.numpy()
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(y.numpy(), before)
+
+
 # ---- create_graph: second derivatives --------------------------------------------------------------
 def _second_derivative_vs_torch(fn, tfn, x_np, device, torch):
     """Gradient-of-gradient: d/dx sum(v * dL/dx) with L = sum(w * f(x)), ours and torch's."""
