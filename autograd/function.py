@@ -34,7 +34,8 @@ So a backward uses what arrays and Tensors share: the operators `+ - * / ** @`,
 
 `backward` returns one gradient per positional argument of `forward` (None
 where there is none), in the shape of the output: the engine sums it back to
-the input's shape (unbroadcasting). Ops whose backward uses saved
+the input's shape (unbroadcasting). It must not change `grad` in place: the
+same array may be on its way to other nodes. Ops whose backward uses saved
 intermediates set `once_differentiable = True`; they only ever see arrays.
 """
 import numpy as np
