@@ -197,24 +197,36 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
 
 
 def _call_backward(ctx, output, g, create_graph, check_anomaly):
-    """Run the op's backward on arrays, or on Tensors when the backward itself is recorded."""
-    if create_graph:
-        if ctx.fn.once_differentiable:
-            raise RuntimeError(
-                f"create_graph=True: op '{ctx.name}' has a backward that is not itself "
-                "differentiable; use its composed form (e.g. fused=False) for second derivatives"
-            )
+    """Run the op's backward on arrays, or on Tensors when the backward itself is recorded
+    (or the op asks for Tensors with `tensor_backward`)."""
+    if create_graph and ctx.fn.once_differentiable:
+        raise RuntimeError(
+            f"create_graph=True: op '{ctx.name}' has a backward that is not itself "
+            "differentiable; use its composed form (e.g. fused=False) for second derivatives"
+        )
+    if not (create_graph or ctx.fn.tensor_backward):
+        try:
+            results = _run_backward(ctx, g, check_anomaly)
+        except (AttributeError, TypeError) as e:
+            raise type(e)(
+                f"{e} (in the backward of op '{ctx.name}', which ran on {type(g).__module__} arrays: write it "
+                "with operators and ctx.F functions, or set tensor_backward = True on the Function to get Tensors)"
+            ).with_traceback(e.__traceback__) from None
+    else:
         ctx.recording, ctx._output = True, output  # saved arrays come back as Tensors
-    try:
-        if check_anomaly:
-            with anomaly.backward_of(ctx):
-                results = ctx.fn.backward(ctx, g)
-        else:
-            results = ctx.fn.backward(ctx, g)
-    finally:
-        if create_graph:
+        try:
+            with grad_mode.enable_grad() if create_graph else grad_mode.no_grad():
+                results = _run_backward(ctx, _as_tensor(g), check_anomaly)
+        finally:
             ctx.recording, ctx._output = False, None
     return results if isinstance(results, tuple) else (results,)
+
+
+def _run_backward(ctx, g, check_anomaly):
+    if check_anomaly:
+        with anomaly.backward_of(ctx):
+            return ctx.fn.backward(ctx, g)
+    return ctx.fn.backward(ctx, g)
 
 
 def _run_hooks(tensor, g, create_graph):

@@ -37,6 +37,8 @@ where there is none), in the shape of the output: the engine sums it back to
 the input's shape (unbroadcasting). It must not change `grad` in place: the
 same array may be on its way to other nodes. Ops whose backward uses saved
 intermediates set `once_differentiable = True`; they only ever see arrays.
+A Function whose backward needs Tensor-only methods (`.exp()`, `.unsqueeze()`)
+sets `tensor_backward = True` and always receives Tensors, at some cost in speed.
 """
 import numpy as np
 
@@ -125,6 +127,7 @@ class Function:
 
     once_differentiable = False
     differentiable = True  # False for comparisons: their output never requires grad
+    tensor_backward = False  # True: backward always gets Tensors (slower; for Tensor-only methods)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import ops
-from autograd import GradcheckError, Tensor, backward_steps, gradcheck, topological_order
+from autograd import Function, GradcheckError, Tensor, backward_steps, gradcheck, topological_order
 from helpers import helper_test_op, wrong_square
 
 
@@ -331,3 +331,41 @@ def test_gradcheck_names_input_index_and_values_for_a_wrong_gradient(device):
 def test_gradcheck_without_grad_inputs_is_an_error():
     with pytest.raises(ValueError, match="no input requires grad"):
         gradcheck(lambda x: x * 2, [Tensor(np.ones(2))])
+
+
+# ---- backward on arrays or on Tensors ----------------------------------------------------------------
+def _exp_function(tensor_backward):
+    class TensorStyleExp(Function):
+        """exp with a backward that calls a Tensor-only method (`.exp()`)."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return ctx.xp.exp(x)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * x.exp()
+
+    TensorStyleExp.tensor_backward = tensor_backward
+    return TensorStyleExp
+
+
+def test_a_backward_gets_arrays_and_a_tensor_only_method_is_named_in_the_error(device):
+    x = f64(np.array([0.5, -1.0]), device)
+    with pytest.raises(AttributeError, match=r"tensorstyleexp.*arrays.*tensor_backward = True"):
+        _exp_function(False).apply(x).sum().backward()
+
+
+def test_tensor_backward_hands_tensors_and_records_nothing(device):
+    x = f64(np.array([0.5, -1.0]), device)
+    _exp_function(True).apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, -1.0]))
+    assert x.grad.grad_fn is None and not x.grad.requires_grad
+    x.grad = None
+    (_exp_function(True).apply(x) * x).sum().backward(create_graph=True)  # and still differentiates twice
+    g = x.grad
+    x.grad = None
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, -1.0]) * (2 + np.array([0.5, -1.0])))
