@@ -54,29 +54,32 @@ class GELU(Function):
     @staticmethod
     def forward(ctx, a, approximate):
         xp = ctx.xp
-        ctx.save_for_backward(a)
         ctx.approximate = approximate
         if cuda.applies(xp, a):
+            ctx.save_for_backward(a, None)
             return cuda.gelu_forward(xp, a, approximate)
         if approximate == "tanh":
-            inner = math.sqrt(2 / math.pi) * (a + 0.044715 * a**3)
-            return 0.5 * a * (1 + xp.tanh(inner))
-        return 0.5 * a * (1 + erf(xp, a / math.sqrt(2)))
+            # keep tanh(inner) for backward, which needs it too
+            t = xp.tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a**3))
+            ctx.save_for_backward(a, t)
+            return 0.5 * a * (1 + t)
+        # keep Phi(x) for backward: erf is the costly part (SciPy's runs one element at a time)
+        cdf = 0.5 * (1 + erf(xp, a / math.sqrt(2)))
+        ctx.save_for_backward(a, cdf)
+        return a * cdf
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors  # arrays: a once-differentiable backward never records
+        x, kept = ctx.saved_tensors  # arrays: a once-differentiable backward never records
         xp, g = ctx.xp, grad
-        if cuda.applies(xp, x):
+        if kept is None:
             return cuda.gelu_backward(xp, x, g, ctx.approximate), None
         if ctx.approximate == "tanh":
-            k = math.sqrt(2 / math.pi)
-            t = xp.tanh(k * (x + 0.044715 * x**3))
+            k, t = math.sqrt(2 / math.pi), kept
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
         else:
-            cdf = 0.5 * (1 + erf(xp, x / math.sqrt(2)))
             pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-            d = cdf + x * pdf
+            d = kept + x * pdf  # Phi(x) + x phi(x)
         return (g * d).astype(x.dtype, copy=False), None
 
 

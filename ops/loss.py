@@ -4,6 +4,7 @@ import numpy as np
 from autograd import Function, Tensor, backend
 
 from . import cuda
+from ._rows import row_sum
 from .compare import where
 from .softmax import log_softmax
 
@@ -70,9 +71,9 @@ def _softmax_and_loss(xp, x, t, valid, smoothing):
     """
     probs = x - x.max(axis=-1)[:, None]  # shifted, (N, C)
     target_shifted = probs[xp.arange(t.size), t]  # (N,)
-    mean_shifted = probs @ xp.full(x.shape[-1], 1.0 / x.shape[-1], dtype=probs.dtype)  # (N,)
+    mean_shifted = row_sum(xp, probs)[:, 0] / x.shape[-1]  # (N,)
     xp.exp(probs, out=probs)
-    total = probs @ xp.ones(x.shape[-1], dtype=probs.dtype)  # (N,)
+    total = row_sum(xp, probs)[:, 0]  # (N,)
     probs /= total[:, None]  # the softmax
     # the target distribution is q = (1 - s) * one_hot + s / C, so -sum(q log p) is:
     per_target = xp.log(total) - (1.0 - smoothing) * target_shifted - smoothing * mean_shifted

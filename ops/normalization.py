@@ -2,6 +2,7 @@
 from autograd import Function
 
 from . import cuda
+from ._rows import row_sum
 
 
 class LayerNorm(Function):
@@ -16,11 +17,10 @@ class LayerNorm(Function):
             ctx.save_for_backward(x_hat, rstd, weight)
             return out
         rows = x.reshape(-1, d)  # (n, d)
-        mean_of = xp.full(d, 1.0 / d, dtype=x.dtype)  # row means as one matrix-vector product (BLAS)
-        x_hat = rows - (rows @ mean_of)[:, None]
-        var = xp.einsum("ij,ij->i", x_hat, x_hat) / d  # biased variance, no (n, d) temporary
-        rstd = 1.0 / xp.sqrt(var + eps)  # (n,)
-        x_hat *= rstd[:, None]  # in place: x_hat was the centred copy
+        x_hat = rows - row_sum(xp, rows) / d
+        var = xp.einsum("ij,ij->i", x_hat, x_hat)[:, None] / d  # biased variance, no (n, d) temporary
+        rstd = 1.0 / xp.sqrt(var + eps)  # (n, 1)
+        x_hat *= rstd  # in place: x_hat was the centred copy
         ctx.save_for_backward(x_hat, rstd, weight)
         if weight is None:
             out = x_hat.copy() if bias is None else x_hat + bias  # never x_hat itself: backward may reuse it
@@ -42,13 +42,13 @@ class LayerNorm(Function):
         g_hat = g if weight is None else g * weight
         # d x_hat / d x projects out the mean and the x_hat direction, then scales by 1/std:
         # grad_x = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), row by row
-        mean_g = g_hat @ xp.full(d, 1.0 / d, dtype=g.dtype)
-        mean_gx = xp.einsum("ij,ij->i", g_hat, x_hat) / d
+        mean_g = row_sum(xp, g_hat) / d
+        mean_gx = xp.einsum("ij,ij->i", g_hat, x_hat)[:, None] / d
         grad_x = x_hat if ctx.last_use else x_hat.copy()  # x_hat is this op's own array
-        grad_x *= mean_gx[:, None]
-        grad_x += mean_g[:, None]
+        grad_x *= mean_gx
+        grad_x += mean_g
         xp.subtract(g_hat, grad_x, out=grad_x)
-        grad_x *= rstd[:, None]
+        grad_x *= rstd
         return grad_x.reshape(grad.shape), grad_w, grad_b, None
 
 

@@ -8,27 +8,9 @@ and the gradient is zero and finite.
 from autograd import Function
 
 from . import cuda
+from ._rows import row_max, row_sum
 from .compare import where
 from .elementwise import exp, log
-
-
-def _row_max(xp, x, axis):
-    """The maximum along `axis`, kept as a size-1 axis.
-
-    NumPy reduces a short last axis row by row, slowly (attention rows are
-    10 to 50 long); halving the rows pairwise does the same comparisons as a
-    few whole-array operations.
-    """
-    if axis not in (-1, x.ndim - 1) or not 1 < x.shape[-1] <= 64:
-        return x.max(axis=axis, keepdims=True)
-    a = x
-    while a.shape[-1] > 1:
-        half = a.shape[-1] // 2
-        m = xp.maximum(a[..., :half], a[..., half : 2 * half])
-        if a.shape[-1] % 2:
-            xp.maximum(m[..., :1], a[..., -1:], out=m[..., :1])
-        a = m
-    return a
 
 
 class Softmax(Function):
@@ -38,10 +20,10 @@ class Softmax(Function):
         if cuda.applies(xp, x, axis):
             out = cuda.softmax_forward(xp, x)
         else:
-            m = _row_max(xp, x, axis)
+            m = row_max(xp, x, axis)
             out = x - xp.where(xp.isfinite(m), m, 0)  # the one new array: exp and the division are in place
             xp.exp(out, out=out)
-            s = out.sum(axis=axis, keepdims=True)
+            s = row_sum(xp, out, axis)
             out /= xp.where(s == 0, 1, s)
         ctx.save_for_backward(out)
         ctx.axis = axis
@@ -51,17 +33,25 @@ class Softmax(Function):
     def backward(ctx, grad):
         # dx = y * (g - sum(g * y)): the Jacobian diag(y) - y y^T applied to g
         (y,) = ctx.saved_tensors
-        if not ctx.recording and cuda.applies(ctx.xp, y, ctx.axis):
-            return cuda.softmax_backward(ctx.xp, y, grad), None
-        return y * (grad - (grad * y).sum(ctx.axis, keepdims=True)), None
+        if ctx.recording:
+            return y * (grad - (grad * y).sum(ctx.axis, keepdims=True)), None
+        xp = ctx.xp
+        if cuda.applies(xp, y, ctx.axis):
+            return cuda.softmax_backward(xp, y, grad), None
+        dx = grad * y  # the one new array
+        s = row_sum(xp, dx, ctx.axis)
+        xp.subtract(grad, s, out=dx)
+        dx *= y
+        return dx, None
 
 
 def log_softmax_array(xp, x, axis):
     """x - max - log(sum(exp(x - max))) on a backend array; a fully masked row stays -inf."""
-    m = _row_max(xp, x, axis)
-    m = xp.where(xp.isfinite(m), m, 0)
-    s = xp.exp(x - m).sum(axis=axis, keepdims=True)
-    return x - m - xp.log(xp.where(s == 0, 1, s))
+    m = row_max(xp, x, axis)
+    shifted = x - xp.where(xp.isfinite(m), m, 0)
+    s = row_sum(xp, xp.exp(shifted), axis)
+    shifted -= xp.log(xp.where(s == 0, 1, s))  # in place: shifted is new
+    return shifted
 
 
 class LogSoftmax(Function):
@@ -79,9 +69,15 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         # dx = g - softmax(x) * sum(g)
         (out,) = ctx.saved_tensors
-        if not ctx.recording and cuda.applies(ctx.xp, out, ctx.axis):
-            return cuda.log_softmax_backward(ctx.xp, out, grad), None
-        return grad - ctx.F.exp(out) * grad.sum(ctx.axis, keepdims=True), None
+        if ctx.recording:
+            return grad - ctx.F.exp(out) * grad.sum(ctx.axis, keepdims=True), None
+        xp = ctx.xp
+        if cuda.applies(xp, out, ctx.axis):
+            return cuda.log_softmax_backward(xp, out, grad), None
+        dx = xp.exp(out)  # the one new array
+        dx *= row_sum(xp, grad, ctx.axis)
+        xp.subtract(grad, dx, out=dx)
+        return dx, None
 
 
 def _safe_shift(x, axis):
