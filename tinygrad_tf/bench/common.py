@@ -2,6 +2,7 @@
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -129,6 +130,7 @@ def machine_info(device="cpu"):
         "cupy": _cupy_version(),
         "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "commit": _source_commit(),
     }
     torch = sys.modules.get("torch")
     if torch is not None:
@@ -136,6 +138,18 @@ def machine_info(device="cpu"):
         if device == "cuda" and torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name()
     return info
+
+
+def _source_commit():
+    """The git commit of the code measured (None outside a git checkout), so results name what they timed."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        result = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
 
 
 def _cpu_model():
