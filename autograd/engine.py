@@ -99,7 +99,7 @@ def _initial_grad(root, grad):
     grad = grad if isinstance(grad, Tensor) else Tensor(grad, dtype=root.dtype, device=root.device)
     if grad.shape != root.shape:
         raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape {root.shape}")
-    return grad
+    return grad if grad.dtype == root.dtype else grad.astype(root.dtype)
 
 
 def _fit_array(grad, inp, ctx):
@@ -143,8 +143,8 @@ def backward_steps(root, grad=None, retain_graph=False, create_graph=False):
     Gradients flow as backend arrays; with `create_graph` they flow as Tensors
     and every operation on them is recorded. Consuming every step has exactly
     the effect of `root.backward(...)`. Grad mode is switched only inside a
-    step (where a hook or a recorded backward could see it), so code run
-    between steps is unaffected.
+    step, where Tensor operations could see it (a recorded backward, a hook, a
+    `tensor_backward` op), so code run between steps is unaffected.
     """
     # As in PyTorch, create_graph implies retain_graph: the gradients it records
     # refer to this graph's saved tensors, which a second backward needs.
@@ -159,7 +159,7 @@ def backward_steps(root, grad=None, retain_graph=False, create_graph=False):
         if create_graph:
             with grad_mode.enable_grad():  # record this step's backward
                 step = _step(tensor, g, grads, paths, retain_graph, create_graph)
-        else:  # array work records nothing whatever the grad mode
+        else:  # array work records nothing, whatever the grad mode
             step = _step(tensor, g, grads, paths, retain_graph, create_graph)
         yield step
 
@@ -187,7 +187,11 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
             gi = fit(gi, inp, ctx)  # anything but an array that already fits
         sent.append(gi)
         key = id(inp)
-        grads[key] = grads[key] + gi if key in grads else gi  # recorded only under create_graph
+        if key in grads:
+            total = grads[key] + gi  # recorded only under create_graph
+            grads[key] = total if create_graph or total.ndim else ctx.xp.asarray(total)  # NumPy: 0-d sums are scalars
+        else:
+            grads[key] = gi
         paths[key] = paths.get(key, 0) + 1
     if check:
         anomaly.check_backward(ctx, _data(g), [None if s is None else _data(s) for s in sent])
@@ -207,8 +211,8 @@ def _call_backward(ctx, output, g, create_graph, check_anomaly):
     if not (create_graph or ctx.fn.tensor_backward):
         try:
             results = _run_backward(ctx, g, check_anomaly)
-        except (AttributeError, TypeError) as e:
-            raise type(e)(
+        except AttributeError as e:  # most likely a Tensor-only method called on an array
+            raise AttributeError(
                 f"{e} (in the backward of op '{ctx.name}', which ran on {type(g).__module__} arrays: write it "
                 "with operators and ctx.F functions, or set tensor_backward = True on the Function to get Tensors)"
             ).with_traceback(e.__traceback__) from None
@@ -247,7 +251,14 @@ def _store_grad(tensor, g, create_graph):
     if create_graph:
         tensor.grad = g if tensor.grad is None else tensor.grad + g
     else:
-        tensor.grad = Tensor._wrap(g if tensor.grad is None else tensor.grad.data + g)
+        xp = backend.xp_for(tensor.device)
+        tensor.grad = Tensor._wrap(g if tensor.grad is None else _add(tensor.grad.data, g, xp))
+
+
+def _add(total, grad, xp):
+    """total + grad; for arrays, kept an array (NumPy makes the sum of two 0-d arrays a scalar)."""
+    total = total + grad
+    return total if isinstance(total, Tensor) or total.ndim else xp.asarray(total)
 
 
 def backward(root, grad=None, retain_graph=False, create_graph=False):

@@ -2,9 +2,10 @@
 
 Binary ops broadcast in forward (NumPy rules) and their backward returns a
 gradient in the broadcast shape. The engine sums it back to the input's shape
-here, once, instead of in every op (`sum_to`), and casts it to the input's
-dtype (`cast`). `broadcast_to` is `sum_to`'s adjoint, so each is the other's
-backward and second derivatives pass through unbroadcasting too.
+here, once, instead of in every op (`sum_to`, or `sum_to_array` on arrays),
+and casts it to the input's dtype (`cast`). `sum_to`'s backward broadcasts;
+`broadcast_to`'s backward hands the gradient back unsummed and the engine sums
+it, as for every op, so second derivatives pass through unbroadcasting too.
 """
 import math
 
@@ -17,7 +18,6 @@ class BroadcastTo(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.in_shape = x.shape
         return ctx.xp.broadcast_to(x, shape)
 
     @staticmethod

@@ -59,6 +59,7 @@ class Context:
     recording = False  # True while backward runs on Tensors (create_graph)
     last_use = False  # True while backward runs for the last time (no retain_graph)
     _saved = ()
+    _raw = ()
     _freed = False
     _output = None
 
@@ -105,16 +106,16 @@ class Context:
 
     def _as_tensor(self, value):
         """The Tensor a saved array belongs to: an input, the output, or a new constant."""
-        for inp in self.inputs:
-            if isinstance(inp, Tensor) and inp.data is value:
+        for inp, seen in zip(self.inputs, self._raw):
+            if seen is value and isinstance(inp, Tensor):
                 return inp
         if self._output is not None and self._output.data is value:
             return self._output
-        return Tensor._wrap(value) if _is_array(value) else value
+        return Tensor._wrap(self.xp.asarray(value)) if _is_array(value) else value
 
     def free(self):
         """Drop saved tensors once backward has used them."""
-        self._saved = ()
+        self._saved = self._raw = ()
         self._freed = True
 
     def __repr__(self):
@@ -146,21 +147,26 @@ class Function:
         """Run the op on Tensors (Python scalars and NumPy arrays mix in) and record it."""
         # One pass over the arguments: their arrays, the array type (which is the
         # device), and whether any input wants a gradient.
-        raw, kind, wants_grad = [], None, False
+        raw, kind, wants_grad, first, first_data = [], None, False, None, None
         for a in args:
             if isinstance(a, Tensor):
                 data = a.data
-                if kind is None:
-                    kind = type(data)
-                elif type(data) is not kind:
-                    _raise_mixed_devices(cls, args)
+                if first is None:
+                    kind, first, first_data = type(data), a, data
+                else:
+                    if type(data) is not kind and _on_gpu(type(data)) != _on_gpu(kind):
+                        _raise_mixed_devices(cls, args)
+                    if data is first_data and a is not first:  # x and x.detach(): keep them apart (see _as_tensor)
+                        data = data.view()
                 wants_grad = wants_grad or a._requires_grad
                 raw.append(data)
             elif type(a) not in _PLAIN and _is_array(a):
                 return cls.apply(*_lift_arrays(args), **kwargs)
             else:
                 raw.append(a)
-        xp = np if kind is None or kind is np.ndarray else backend.xp_for("cuda")
+        if len(args) > 2:
+            _separate_shared_data(args, raw)
+        xp = np if kind is np.ndarray or not _on_gpu(kind) else backend.xp_for("cuda")
         ctx = Context(cls, xp)
         try:
             out = cls.forward(ctx, *raw, **kwargs)
@@ -169,7 +175,8 @@ class Function:
             message = str(e) if str(e).startswith(cls.op_name() + ":") else f"{cls.op_name()}: {e}"
             raise type(e)(f"{message} (input shapes {shapes})") from None
         if not isinstance(out, xp.ndarray):  # NumPy turns 0-d results into scalars
-            out = xp.asarray(out)
+            scalar, out = out, xp.asarray(out)
+            ctx._saved = tuple(out if value is scalar else value for value in ctx._saved)
 
         needs_grad = wants_grad and cls.differentiable and grad_mode.is_grad_enabled()
         result = Tensor._wrap(out, needs_grad)
@@ -179,12 +186,28 @@ class Function:
                 anomaly.check_forward(ctx, raw, out)
         if needs_grad:
             ctx.inputs = args
+            ctx._raw = raw  # what forward saw, to map saved arrays back to inputs (_as_tensor)
             ctx.module = scope.current_module()
             result._ctx = ctx
         return result
 
 
 _PLAIN = frozenset((int, float, bool, str, tuple, list, type(None), slice))  # never arrays: skip the probe
+
+
+def _on_gpu(array_type):
+    """Whether data of this type lives on the GPU (NumPy arrays and scalars do not; None: no data)."""
+    return array_type is not None and array_type is not np.ndarray and not issubclass(array_type, np.generic)
+
+
+def _separate_shared_data(args, raw):
+    """Give each distinct Tensor argument its own array object (a view where two share one)."""
+    seen = {}
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            owner = seen.setdefault(id(raw[i]), a)
+            if owner is not a:
+                raw[i] = raw[i].view()
 
 
 def _is_array(a):

@@ -1,4 +1,6 @@
 """Matrix product with `numpy.matmul`'s rules: batched, broadcasting, 1-D cases."""
+import math
+
 import numpy as np
 
 from autograd import Function
@@ -30,7 +32,7 @@ class MatMul(Function):
         if ctx.needs_grad(1) and b.ndim == 2 and a.ndim >= 2:
             # b was shared by every batch item: sum_i a_i^T g_i = (all rows of a)^T (all rows of g),
             # one GEMM instead of a (batch, k, m) stack that is then summed
-            rows_a, rows_g = a.reshape(-1, a.shape[-1]), g2.reshape(-1, g2.shape[-1])
+            rows_a, rows_g = _stack_rows(a), _stack_rows(g2)
             if _is_transposed(b):  # b = weight.T: compute weight's gradient in weight's own layout
                 grad_b = (rows_g.swapaxes(0, 1) @ rows_a).swapaxes(0, 1)
             else:
@@ -48,8 +50,13 @@ def _product(a, b):
     per matrix; folding the stack into the rows is several times faster.
     """
     if a.ndim > 2 and b.ndim == 2:
-        return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+        return (_stack_rows(a) @ b).reshape(a.shape[:-1] + b.shape[-1:])
     return a @ b
+
+
+def _stack_rows(x):
+    """x (..., n) as a (rows, n) matrix (explicit sizes: -1 cannot be inferred for an empty x)."""
+    return x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
 
 
 def _is_transposed(x):

@@ -109,13 +109,13 @@ class Adam(Optimizer):
     def _update_piece(self, param, grad, m, v, scratch, step_size, eps, xp):
         """One Adam update, every pass in place on m, v, param and a scratch array."""
         b1, b2 = self.betas
-        scratch = xp.multiply(grad, grad, out=scratch.reshape(param.shape))
-        v -= scratch  # v <- b2 v + (1 - b2) g^2, written as g^2 + b2 (v - g^2)
-        v *= b2
+        scratch = xp.multiply(grad, 1 - b1, out=scratch.reshape(param.shape))
+        m *= b1  # m <- b1 m + (1 - b1) g
+        m += scratch
+        xp.multiply(grad, grad, out=scratch)
+        scratch *= 1 - b2
+        v *= b2  # v <- b2 v + (1 - b2) g^2
         v += scratch
-        m -= grad  # m <- b1 m + (1 - b1) g, likewise
-        m *= b1
-        m += grad
         denom = xp.sqrt(v, out=scratch)
         denom += eps
         update = xp.divide(m, denom, out=denom)

@@ -43,7 +43,10 @@ ADAM = (
 
 
 def applies(xp, array, axis=-1):
-    """Whether a fused kernel can run: CuPy, float32/float64, reducing the last axis."""
+    """Whether a fused kernel can take `array`: a CuPy float32/float64 array, reduced (if at all) over `axis` = the last.
+
+    The other arrays of the op are cast to `array`'s dtype by the functions below.
+    """
     return xp is not np and array.dtype.name in C_TYPES and axis in (-1, array.ndim - 1)
 
 
@@ -67,8 +70,8 @@ def layer_norm_forward(xp, x, weight, bias, eps):
     """(y, x_hat, rstd): the output, the normalised rows and 1/sqrt(var + eps) per row."""
     rows = _rows(xp, x)
     n, d = rows.shape
-    weight = xp.ones(d, dtype=x.dtype) if weight is None else xp.ascontiguousarray(weight)
-    bias = xp.zeros(d, dtype=x.dtype) if bias is None else xp.ascontiguousarray(bias)
+    weight = xp.ones(d, dtype=x.dtype) if weight is None else xp.ascontiguousarray(weight, dtype=x.dtype)
+    bias = xp.zeros(d, dtype=x.dtype) if bias is None else xp.ascontiguousarray(bias, dtype=x.dtype)
     y, x_hat, rstd = xp.empty_like(rows), xp.empty_like(rows), xp.empty(n, dtype=x.dtype)
     _launch("layer_norm_forward", xp, n, d, x.dtype, rows, weight, bias, y, x_hat, rstd, np.int64(d), x.dtype.type(eps))
     return y.reshape(x.shape), x_hat, rstd
@@ -76,9 +79,9 @@ def layer_norm_forward(xp, x, weight, bias, eps):
 
 def layer_norm_backward(xp, grad, x_hat, rstd, weight):
     """The input's gradient, shaped like grad (x_hat and rstd as layer_norm_forward gave them)."""
-    g = _rows(xp, grad)
+    g = _rows(xp, grad, x_hat.dtype)
     n, d = g.shape
-    weight = xp.ones(d, dtype=g.dtype) if weight is None else xp.ascontiguousarray(weight)
+    weight = xp.ones(d, dtype=g.dtype) if weight is None else xp.ascontiguousarray(weight, dtype=g.dtype)
     dx = xp.empty_like(g)
     _launch("layer_norm_backward", xp, n, d, g.dtype, g, x_hat, rstd, weight, dx, np.int64(d))
     return dx.reshape(grad.shape)
@@ -90,7 +93,7 @@ def cross_entropy_forward(xp, logits, targets, valid, smoothing):
     n, c = x.shape
     probs, loss = xp.empty_like(x), xp.empty(n, dtype=x.dtype)
     _launch("cross_entropy_forward", xp, n, c, x.dtype, x, xp.ascontiguousarray(targets, dtype=np.int64),
-            xp.ascontiguousarray(valid), probs, loss, np.int64(c), x.dtype.type(smoothing))
+            xp.ascontiguousarray(valid, dtype=bool), probs, loss, np.int64(c), x.dtype.type(smoothing))
     return probs, loss
 
 
@@ -118,17 +121,17 @@ def adam_update(xp, param, grad, m, v, b1, b2, step_size, eps):
 
 
 def _row_map(name, xp, *arrays):
-    """Run a kernel that maps (rows, cols) inputs to one output of the first input's shape."""
-    rows = [_rows(xp, a) for a in arrays]
+    """Run a kernel that maps (rows, cols) inputs to one output of the first input's shape and dtype."""
+    rows = [_rows(xp, a, arrays[0].dtype) for a in arrays]
     n, d = rows[0].shape
     out = xp.empty_like(rows[0])
     _launch(name, xp, n, d, out.dtype, *rows, out, np.int64(d))
     return out.reshape(arrays[0].shape)
 
 
-def _rows(xp, x):
-    """x as a C-contiguous (rows, last axis) array (a view when it already is contiguous)."""
-    x = xp.ascontiguousarray(x)
+def _rows(xp, x, dtype=None):
+    """x as a C-contiguous (rows, last axis) array of `dtype` (a view when it already is one)."""
+    x = xp.ascontiguousarray(x, dtype=dtype)
     return x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
 
 

@@ -143,7 +143,8 @@ extern "C" __global__ void layer_norm_backward(const T* g, const T* x_hat, const
 
 // Per row: the softmax (kept for backward) and the label-smoothed loss
 //   lse - (1 - s) * shifted[target] - s * mean(shifted),  shifted = x - max, lse = log(sum(exp(shifted))),
-// or 0 for a row whose target is ignored.
+// or 0 for a row whose target is ignored. A target outside [0, cols) gives a NaN loss
+// (checking on the host would make the step wait for the GPU).
 extern "C" __global__ void cross_entropy_forward(const T* x, const long long* target, const bool* valid,
                                                  T* probs, T* loss, long long cols, T smoothing) {
     __shared__ T buf[BLOCK];
@@ -163,8 +164,14 @@ extern "C" __global__ void cross_entropy_forward(const T* x, const long long* ta
     shifted_sum = block_sum(shifted_sum, buf);
     for (long long j = threadIdx.x; j < cols; j += BLOCK) probs[base + j] = probs[base + j] / s;
     if (threadIdx.x == 0) {
-        T at_target = x[base + target[row]] - m;
-        loss[row] = valid[row] ? log(s) - (1 - smoothing) * at_target - smoothing * (shifted_sum / cols) : (T)0;
+        long long t = target[row];
+        if (!valid[row]) {
+            loss[row] = 0;
+        } else if (t < 0 || t >= cols) {
+            loss[row] = sqrt((T)-1);  // NaN
+        } else {
+            loss[row] = log(s) - (1 - smoothing) * (x[base + t] - m) - smoothing * (shifted_sum / cols);
+        }
     }
 }
 

@@ -369,3 +369,58 @@ def test_tensor_backward_hands_tensors_and_records_nothing(device):
     x.grad = None
     g.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, -1.0]) * (2 + np.array([0.5, -1.0])))
+
+
+# ---- corner cases of array backward ------------------------------------------------------------------
+def test_zero_dimensional_gradients_stay_arrays(device):
+    x = Tensor(np.float32(1.5), requires_grad=True, device=device)
+    (x * 2 + x * 3).backward()  # two paths summed: NumPy would make the sum a scalar
+    assert isinstance(x.grad.data, type(x.data)) and x.grad.data.shape == ()
+    np.testing.assert_allclose((x.grad * 2).numpy(), 10.0)
+    w = Tensor(np.ones(3), requires_grad=True, device=device)
+    s = (w * w).sum()
+    s.register_hook(lambda g: g * 2)
+    (s * s).backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * (2 * 3.0) * 2 * np.ones(3))
+
+
+def test_second_derivative_through_a_zero_dimensional_op(device):
+    x = f64(np.array(0.3), device)
+    ops.exp(x).backward(create_graph=True)
+    g = x.grad
+    assert g.requires_grad
+    x.grad = None
+    g.backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp(0.3))
+
+
+def test_a_tensor_and_its_detached_twin_stay_apart_in_a_recorded_backward(device):
+    """x * x.detach(): the second factor is a constant, so d(grad)/dx is 0, not 1."""
+    x = f64(np.array([0.5, 2.0]), device)
+    (x * x.detach()).sum().backward(create_graph=True)
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, 2.0])
+    assert not x.grad.requires_grad  # a constant times the incoming 1s: nothing to differentiate
+
+
+def test_an_error_inside_backward_keeps_its_type():
+    class Broken(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return np.multiply(grad, 2.0, out=np.zeros(grad.shape, dtype=np.int64))  # a ufunc casting error
+
+    x = f64(np.ones(2))
+    with pytest.raises(TypeError):
+        Broken.apply(x).sum().backward()
+
+
+def test_matmul_backward_with_an_empty_inner_axis(device):
+    for sa, sb in [((3, 0), (0, 4)), ((2, 3, 0), (0, 4))]:
+        a = f64(np.zeros(sa), device)
+        b = f64(np.zeros(sb), device)
+        (a @ b).sum().backward()
+        assert a.grad.shape == sa and b.grad.shape == sb
+        assert not a.grad.numpy().any() and not b.grad.numpy().any()

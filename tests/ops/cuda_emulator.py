@@ -54,6 +54,7 @@ static void launch(void (*kernel)(P...), unsigned grid, unsigned block, A... arg
 
 _KERNEL = re.compile(r'extern "C" __global__ void (\w+)\(([^)]*)\)')
 C_TYPES = {"float": ctypes.c_float, "double": ctypes.c_double}
+NUMPY_TYPES = {"float": np.float32, "double": np.float64, "long long": np.int64, "bool": np.bool_}
 
 
 def compiler():
@@ -91,7 +92,8 @@ class EmulatedCupy:
 
 class _RawModule:
     def __init__(self, cupy, code):
-        self.scalar = C_TYPES[re.match(r"typedef (\w+) T;", code).group(1)]
+        self.t = re.match(r"typedef (\w+) T;", code).group(1)
+        self.scalar = C_TYPES[self.t]
         self.kernels = {name: [p.strip() for p in params.split(",")] for name, params in _KERNEL.findall(code)}
         wrappers = []
         for name, params in self.kernels.items():
@@ -108,6 +110,9 @@ class _RawModule:
             converted = [ctypes.c_uint(grid[0]), ctypes.c_uint(block[0])]
             for param, arg in zip(params, args, strict=True):
                 if "*" in param:
+                    c_type = param.replace("const ", "").split("*")[0].strip()
+                    expected = NUMPY_TYPES[self.t if c_type == "T" else c_type]
+                    assert arg.dtype == expected, f"{name}: {param} gets a {arg.dtype} array, the kernel reads {expected.__name__}"
                     assert arg.flags.c_contiguous, f"{name}: argument for {param} is not contiguous"
                     converted.append(ctypes.c_void_p(arg.ctypes.data))
                 elif param.startswith("long long"):

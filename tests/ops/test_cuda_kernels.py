@@ -183,3 +183,26 @@ def test_kernels_compile_with_nvcc(c_type, tmp_path):
                  "layer_norm_forward", "layer_norm_backward", "cross_entropy_forward", "cross_entropy_backward",
                  "gelu_none", "gelu_tanh", "adam"):
         assert f".entry {name}(" in ptx
+
+
+def test_kernels_cast_the_other_operands_to_the_input_dtype(xp):
+    """float32 weight and gradient with a float64 input: cast, not read as doubles."""
+    rng = np.random.default_rng(2)
+    x, g = rng.standard_normal((3, 5)), rng.standard_normal((3, 5)).astype(np.float32)
+    w, b = rng.standard_normal(5).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+    expected_out, (expected_dx, _, _) = reference(lambda x, w, b: ops.layer_norm(x, w, b), [x, w, b], g, np.float64)
+    out, x_hat, rstd = cuda.layer_norm_forward(xp, xp.asarray(x), xp.asarray(w), xp.asarray(b), 1e-5)
+    dx = cuda.layer_norm_backward(xp, xp.asarray(g), x_hat, rstd, xp.asarray(w))
+    np.testing.assert_allclose(host(out), expected_out, rtol=1e-6)
+    np.testing.assert_allclose(host(dx), expected_dx, rtol=1e-6)
+    y = cuda.softmax_forward(xp, xp.asarray(x))
+    assert host(cuda.softmax_backward(xp, y, xp.asarray(g))).dtype == np.float64
+
+
+def test_cross_entropy_kernel_marks_a_target_out_of_range_with_nan(xp):
+    logits = np.zeros((3, 4))
+    targets = np.array([1, 4, -1])
+    _, loss = cuda.cross_entropy_forward(xp, xp.asarray(logits), xp.asarray(targets), xp.asarray(np.ones(3, bool)), 0.0)
+    loss = host(loss)
+    np.testing.assert_allclose(loss[0], np.log(4))
+    assert np.isnan(loss[1]) and np.isnan(loss[2])
