@@ -187,11 +187,7 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
             gi = fit(gi, inp, ctx)  # anything but an array that already fits
         sent.append(gi)
         key = id(inp)
-        if key in grads:
-            total = grads[key] + gi  # recorded only under create_graph
-            grads[key] = total if create_graph or total.ndim else ctx.xp.asarray(total)  # NumPy: 0-d sums are scalars
-        else:
-            grads[key] = gi
+        grads[key] = _add(grads[key], gi, ctx.xp) if key in grads else gi  # recorded only under create_graph
         paths[key] = paths.get(key, 0) + 1
     if check:
         anomaly.check_backward(ctx, _data(g), [None if s is None else _data(s) for s in sent])
