@@ -247,8 +247,9 @@ def _store_grad(tensor, g, create_graph):
     if create_graph:
         tensor.grad = g if tensor.grad is None else tensor.grad + g
     else:
-        xp = backend.xp_for(tensor.device)
-        tensor.grad = Tensor._wrap(g if tensor.grad is None else _add(tensor.grad.data, g, xp))
+        if tensor.grad is not None:
+            g = _add(tensor.grad.data, g, backend.xp_for(tensor.device))
+        tensor.grad = Tensor._wrap(g)
 
 
 def _add(total, grad, xp):

@@ -156,7 +156,9 @@ class Function:
                 else:
                     if type(data) is not kind and _on_gpu(type(data)) != _on_gpu(kind):
                         _raise_mixed_devices(cls, args)
-                    if data is first_data and a is not first:  # x and x.detach(): keep them apart (see _as_tensor)
+                    # x and x.detach() share one array: keep them apart (see _as_tensor). This is the
+                    # two-argument case inline; _separate_shared_data below handles longer argument lists.
+                    if data is first_data and a is not first:
                         data = data.view()
                 wants_grad = wants_grad or a._requires_grad
                 raw.append(data)

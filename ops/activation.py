@@ -56,7 +56,7 @@ class GELU(Function):
         xp = ctx.xp
         ctx.approximate = approximate
         if cuda.applies(xp, a):
-            ctx.save_for_backward(a, None)
+            ctx.save_for_backward(a, None)  # the backward kernel recomputes Phi(x) in registers
             return cuda.gelu_forward(xp, a, approximate)
         if approximate == "tanh":
             # keep tanh(inner) for backward, which needs it too
@@ -72,7 +72,7 @@ class GELU(Function):
     def backward(ctx, grad):
         x, kept = ctx.saved_tensors  # arrays: a once-differentiable backward never records
         xp, g = ctx.xp, grad
-        if kept is None:
+        if cuda.applies(xp, x):
             return cuda.gelu_backward(xp, x, g, ctx.approximate), None
         if ctx.approximate == "tanh":
             k, t = math.sqrt(2 / math.pi), kept
