@@ -16,6 +16,7 @@ from .compare import (
 from .dropout import dropout
 from .elementwise import abs, add, clip, div, exp, log, maximum, minimum, mul, neg, pow, sqrt, sub
 from .embedding import embedding
+from .linear import linear
 from .loss import cross_entropy, mse_loss, nll_loss
 from .masking import causal_mask, masked_fill, padding_mask
 from .matmul import matmul
@@ -30,7 +31,7 @@ from .softmax import log_softmax, softmax
 __all__ = [
     "abs", "add", "broadcast_to", "cast", "causal_mask", "clip", "concatenate", "cross_entropy",
     "div", "dropout", "embedding", "equal", "exp", "gelu", "getitem", "greater", "greater_equal",
-    "layer_norm", "less", "less_equal", "log", "log_softmax", "logical_and", "logical_not",
+    "layer_norm", "less", "less_equal", "linear", "log", "log_softmax", "logical_and", "logical_not",
     "logical_or", "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum",
     "mse_loss", "mul", "neg", "nll_loss", "not_equal", "pad", "padding_mask", "pow", "relu",
     "reshape", "sigmoid", "softmax", "split", "sqrt", "squeeze", "stack", "sub", "sum",

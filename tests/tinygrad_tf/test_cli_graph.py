@@ -35,11 +35,16 @@ def _draw(tmp_path, *args, name="out.svg"):
 
 
 @needs_dot
-def test_attention_shows_the_whole_multi_head_attention(tmp_path):
-    ops, nodes, clusters, _ = _svg(_draw(tmp_path, "attention", "--d-model", 8, "--heads", 2, "--seq-len", 3))
-    assert ops.count("matmul") == 6  # Q, K, V projections, QK^T, weights x V, W_O
-    assert ops.count("reshape") == 4 and ops.count("transpose") >= 8  # head split, K^T, concatenation (and W^T)
-    for name in ("div", "masked_fill", "softmax", "add"):
+@pytest.mark.parametrize("flags, linear, matmul, add", [
+    ((), 4, 2, 0),  # Q, K, V and W_O as one linear node each; QK^T, weights x V
+    (("--composed",), 0, 6, 4),  # each projection as matmul(x, W.T) + b
+])
+def test_attention_shows_the_whole_multi_head_attention(tmp_path, flags, linear, matmul, add):
+    ops, nodes, clusters, _ = _svg(_draw(tmp_path, "attention", "--d-model", 8, "--heads", 2, "--seq-len", 3, *flags))
+    assert (ops.count("linear"), ops.count("matmul"), ops.count("add")) == (linear, matmul, add)
+    assert ops.count("reshape") == 4  # head split of Q, K, V; concatenation
+    assert ops.count("transpose") == 5 + matmul - 2  # the same swaps and K^T (and each W^T)
+    for name in ("div", "masked_fill", "softmax"):
         assert name in ops
     assert sorted(clusters) == ["self_attn", "self_attn.k_proj", "self_attn.out_proj", "self_attn.q_proj", "self_attn.v_proj"]
     firsts = {texts[0] for texts in nodes.values()}

@@ -61,7 +61,8 @@ def test_step_leaves_the_gradients_of_backward():
 
 
 @pytest.mark.parametrize("args, expected", [
-    (("mlp",), {"relu", "matmul", "add", "mean"}),
+    (("mlp",), {"relu", "linear", "mean"}),
+    (("mlp", "--composed"), {"relu", "matmul", "add", "mean"}),
     (("mlp", "--loss", "cross-entropy"), {"relu", "cross_entropy"}),
     (("encoder-layer", "--d-model", "8", "--heads", "4", "--seq-len", "3"), {"layer_norm", "softmax", "relu"}),
 ])
@@ -107,7 +108,7 @@ def test_interactive_stops_at_q_and_prints_full_arrays_on_p():
 def test_interactive_unknown_command_graph_and_end_of_input(monkeypatch, tmp_path):
     monkeypatch.delattr(autograd, "graph", raising=False)
     monkeypatch.setitem(sys.modules, "autograd.graph", None)  # as if autograd.graph did not exist
-    result = _run("mlp", "-i", input="x\ng\n")  # then end of input: the walk finishes
+    result = _run("mlp", "--composed", "-i", input="x\ng\n")  # then end of input: the walk finishes
     assert result.exit_code == 0, result.output
     assert "unknown command 'x'" in result.output
     assert "graph renderer (autograd.graph) is not available" in result.output

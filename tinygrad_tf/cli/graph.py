@@ -32,12 +32,13 @@ BATCH = 2
 @click.option("--collapse", type=click.IntRange(min=0), default=None, metavar="N",
               help="Draw modules deeper than N path components as one box each (2 suits a Transformer).")
 @click.option("--backward", is_flag=True, help="Also draw the gradients, on reversed red edges.")
+@click.option("--composed", is_flag=True, help="Draw Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--values/--no-values", default=False, show_default=True, help="Print the values of tensors with at most 16 elements.")
 @click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Draw the trained model saved in DIR instead of random weights.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights and inputs.")
 @fail_cleanly
-def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, values, checkpoint_dir, seed):
+def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, composed, values, checkpoint_dir, seed):
     """Draw the computation graph of a small model as a picture (Graphviz).
 
     MODEL is attention (the whole multi-head attention: Q, K, V projections,
@@ -53,12 +54,12 @@ def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, 
         given = [f"--{name.replace('_', '-')}" for name, v in (("d_model", d_model), ("heads", heads), ("layers", layers)) if v is not None]
         if given:
             raise click.UsageError(f"{', '.join(given)} cannot be used with --checkpoint: the sizes come from the checkpoint")
-        output, title = _from_checkpoint(model.lower(), checkpoint_dir, seq_len, rng)
+        output, title = _from_checkpoint(model.lower(), checkpoint_dir, seq_len, rng, not composed)
     else:
         d_model, heads, layers = (DEFAULTS[k] if v is None else v for k, v in (("d_model", d_model), ("heads", heads), ("layers", layers)))
         if d_model % heads:
             raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
-        output, title = _random_model(model.lower(), d_model, heads, layers, seq_len, rng)
+        output, title = _random_model(model.lower(), d_model, heads, layers, seq_len, rng, not composed)
         title += f", random weights (seed {seed})"
     try:
         path = pictures.render(output, out, format=fmt, collapse=collapse, show_backward=backward,
@@ -94,35 +95,35 @@ def _tokens(rng, length, vocab, pad_id=0):
     return Tensor(ids)
 
 
-def _random_model(name, d_model, heads, layers, seq_len, rng):
-    """(output tensor, title) for a freshly initialised model, dropout off."""
+def _random_model(name, d_model, heads, layers, seq_len, rng, fused):
+    """(output tensor, title) for a freshly initialised model, dropout off (`fused`: see `nn.set_fused`)."""
     holder = nn.Module()  # its child's dotted path ("self_attn", ...) labels the clusters
     sizes = f"d_model={d_model}, heads={heads}, seq_len={seq_len}"
     if name == "attention":
         holder.self_attn = nn.MultiHeadAttention(d_model, heads)
         x = _inputs(rng, seq_len, d_model)
-        return holder.self_attn(x, x, x, ops.causal_mask(seq_len)), f"multi-head self-attention, causal mask: {sizes}"
+        return nn.set_fused(holder, fused).self_attn(x, x, x, ops.causal_mask(seq_len)), f"multi-head self-attention, causal mask: {sizes}"
     pad = ops.padding_mask(_tokens(rng, seq_len, 8), 0)  # (batch, 1, 1, len)
     if name == "encoder-layer":
         holder.encoder_layer = nn.EncoderLayer(d_model, heads, 4 * d_model, dropout=0.0)
-        return holder.encoder_layer(_inputs(rng, seq_len, d_model), pad), f"encoder layer: {sizes}"
+        return nn.set_fused(holder, fused).encoder_layer(_inputs(rng, seq_len, d_model), pad), f"encoder layer: {sizes}"
     if name == "decoder-layer":
         holder.decoder_layer = nn.DecoderLayer(d_model, heads, 4 * d_model, dropout=0.0)
         x, memory = _inputs(rng, seq_len, d_model), _inputs(rng, seq_len, d_model)
         tgt_mask = pad & ops.causal_mask(seq_len)
-        return holder.decoder_layer(x, memory, pad, tgt_mask), f"decoder layer: {sizes}"
+        return nn.set_fused(holder, fused).decoder_layer(x, memory, pad, tgt_mask), f"decoder layer: {sizes}"
     vocab = 11
     model = nn.Transformer(vocab, vocab, d_model, heads, layers, layers, 4 * d_model, dropout=0.0,
                            max_len=max(16, seq_len), pad_id=0)
-    logits = model(_tokens(rng, seq_len, vocab), _tokens(rng, seq_len, vocab))
+    logits = nn.set_fused(model, fused)(_tokens(rng, seq_len, vocab), _tokens(rng, seq_len, vocab))
     return logits, f"Transformer, {layers} + {layers} layers, vocabulary {vocab}: {sizes}"
 
 
-def _from_checkpoint(name, directory, seq_len, rng):
+def _from_checkpoint(name, directory, seq_len, rng, fused):
     """(output tensor, title) for the trained model in `directory`, on random inputs."""
     from ..train import load_translator
 
-    model = load_translator(directory, "cpu").model.eval()
+    model = nn.set_fused(load_translator(directory, "cpu").model.eval(), fused)
     d_model = model.d_model
     where = f"trained model in {directory}"
     if name == "attention":  # the decoder's masked self-attention: the causal mask shows

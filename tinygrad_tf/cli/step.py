@@ -44,8 +44,10 @@ def _loss(kind, out, rng, dtype):
     return ops.cross_entropy(out, targets), targets, "cross_entropy(output as logits, target classes)"
 
 
-def build(model, d_model, heads, seq_len, seed, dtype="float32", loss="mse"):
+def build(model, d_model, heads, seq_len, seed, dtype="float32", loss="mse", composed=False):
     """The model named `model` ("attention", "mlp", "encoder-layer"), seeded, with its input.
+
+    `composed` runs Linear and LayerNorm as their primitive ops (`nn.set_fused`).
 
     Returns a `Setup` whose `forward()` returns the values worth printing and the loss.
     """
@@ -65,6 +67,7 @@ def build(model, d_model, heads, seq_len, seed, dtype="float32", loss="mse"):
         root.layer = nn.EncoderLayer(d_model, heads, 2 * d_model, dropout=0.0)
         description = f"EncoderLayer(d_model={d_model}, heads={heads}, d_ff={2 * d_model}), post-norm"
     root.to(dtype=np.dtype(dtype)).eval()
+    nn.set_fused(root, not composed)
     shape = (seq_len, d_model) if model == "mlp" else (1, seq_len, d_model)
     x = _tensor(rng, shape, dtype, requires_grad=True, name="x")
 
@@ -194,12 +197,13 @@ def _render_graph(loss, directory, index):
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
 @click.option("--loss", "loss_kind", type=click.Choice(LOSSES), default="mse", show_default=True,
               help="Loss against a random target.")
+@click.option("--composed", is_flag=True, help="Walk Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--interactive", "-i", is_flag=True, help="Wait at each step: Enter next, p print arrays, g graph, q quit.")
 @click.option("--check", is_flag=True, help="Relative error of each step against central differences of its op.")
 @click.option("--frames", type=click.Path(file_okay=False), default=None, help="Write one PNG per step into DIR.")
 @click.option("--gif", type=click.Path(dir_okay=False), default=None, help="Assemble the step pictures into an animated GIF.")
 @fail_cleanly
-def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, interactive, check, frames, gif):
+def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, interactive, check, frames, gif):
     """Walk the backward pass of a tiny seeded MODEL one node at a time.
 
     MODEL is attention (multi-head self-attention with a causal mask), mlp
@@ -222,7 +226,7 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, interactive, ch
     if model != "mlp" and d_model % heads:
         raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
 
-    setup = build(model, d_model, heads, seq_len, seed, dtype, loss_kind)
+    setup = build(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed)
     click.echo(click.style(f"{model}: {setup.description}", bold=True))
     values, loss = setup.forward()
 

@@ -3,7 +3,7 @@ from .attention import MultiHeadAttention, scaled_dot_product_attention
 from .decoder import Decoder, DecoderLayer
 from .encoder import Encoder, EncoderLayer
 from .feed_forward import FeedForward
-from .layers import Dropout, Embedding, LayerNorm, Linear
+from .layers import Dropout, Embedding, LayerNorm, Linear, set_fused
 from .module import Module, ModuleList, Parameter, clones
 from .positional import PositionalEncoding, sinusoid_table
 from .sublayer import SublayerConnection
@@ -13,5 +13,5 @@ __all__ = [
     "Decoder", "DecoderLayer", "Dropout", "Embedding", "Encoder", "EncoderLayer", "FeedForward",
     "LayerNorm", "Linear", "Module", "ModuleList", "MultiHeadAttention", "Parameter",
     "PositionalEncoding", "SublayerConnection", "Transformer", "clones",
-    "scaled_dot_product_attention", "sinusoid_table",
+    "scaled_dot_product_attention", "set_fused", "sinusoid_table",
 ]

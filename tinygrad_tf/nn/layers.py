@@ -13,11 +13,16 @@ class Linear(Module):
     """y = x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch.
 
     The weight starts Xavier/Glorot uniform, the bias at zero.
+
+    Args:
+        in_features, out_features: sizes of the input's and the output's last axis.
+        bias: whether to add a learned bias.
+        fused: one `linear` node (True) or the graph matmul(x, weight.T) + bias (False).
     """
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, fused=True):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features, self.out_features, self.fused = in_features, out_features, fused
         self.weight = Parameter(np.zeros((out_features, in_features)))
         self.bias = Parameter(np.zeros(out_features)) if bias else None
         self.reset_parameters()
@@ -30,8 +35,7 @@ class Linear(Module):
     def forward(self, x):
         if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) at {self.path}: input has last axis {x.shape[-1]} (shape {x.shape})")
-        y = ops.matmul(x, self.weight.T)  # (..., out_features)
-        return y if self.bias is None else y + self.bias
+        return ops.linear(x, self.weight, self.bias, fused=self.fused)  # (..., out_features)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -103,3 +107,16 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+def set_fused(module, fused=True):
+    """Run every Linear and LayerNorm in `module` as one fused node each, or as the graph of primitives.
+
+    The composed form gives the same numbers and shows every step (matmul and
+    add; mean, subtract, variance, ...), for pictures and step-by-step walks.
+    Returns `module`.
+    """
+    for m in module.modules():
+        if isinstance(m, (Linear, LayerNorm)):
+            m.fused = fused
+    return module

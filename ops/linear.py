@@ -1,0 +1,68 @@
+"""The affine map of a fully connected layer, x @ weight.T + bias, as one node.
+
+One node instead of a matmul and an add is what `torch.nn.functional.linear`
+(addmm) does too: the bias is added in place to the product just written,
+while it is still in cache, rather than in a second pass that writes a new
+array, and the backward needs no separate add node. The composed form
+(`fused=False`) draws the textbook graph and gives the same numbers.
+"""
+import math
+
+from autograd import Function
+
+from .matmul import matmul
+
+
+class Linear(Function):
+    name = "linear"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # every leading axis is a row: one GEMM
+        out = rows @ weight.T  # (rows, out_features)
+        if bias is not None:
+            if ctx.xp.result_type(out, bias) == out.dtype:
+                out += bias  # in place: out is new
+            else:
+                out = out + bias  # a wider bias widens the result, as in x @ w.T + b
+        return out.reshape(x.shape[:-1] + weight.shape[:1])
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        n_rows, (n_out, n_in) = math.prod(x.shape[:-1]), weight.shape
+        g = grad.reshape(n_rows, n_out)  # (rows, out_features)
+        grad_x = (g @ weight).reshape(x.shape) if ctx.needs_grad(0) else None
+        # (out, rows) @ (rows, in): the weight's gradient in the weight's own (out, in) layout
+        grad_w = g.T @ x.reshape(n_rows, n_in) if ctx.needs_grad(1) else None
+        # The bias was broadcast over every row: the engine sums the rows back (sum_to).
+        return grad_x, grad_w, grad if ctx.needs_grad(2) else None
+
+
+def linear(x, weight, bias=None, fused=True):
+    """x @ weight.T + bias, as `torch.nn.functional.linear`.
+
+    Args:
+        x: input of shape (..., in_features).
+        weight: (out_features, in_features), PyTorch's layout.
+        bias: (out_features,), or None.
+        fused: one `linear` node (True), or the graph matmul(x, weight.T) + bias (False).
+
+    Returns:
+        A tensor of shape (..., out_features).
+
+    Raises:
+        ValueError: naming linear and the shapes when they do not fit.
+    """
+    shapes = f"input {tuple(x.shape)}, weight {tuple(weight.shape)}" + (
+        "" if bias is None else f", bias {tuple(bias.shape)}"
+    )
+    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: needs input (..., in_features) and weight (out_features, in_features), got {shapes}")
+    if bias is not None and tuple(bias.shape) != tuple(weight.shape[:1]):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {shapes}")
+    if fused:
+        return Linear.apply(x, weight, bias)
+    y = matmul(x, weight.T)
+    return y if bias is None else y + bias
