@@ -78,6 +78,14 @@ def to_numpy(array):
 
 def scatter_add(xp, target, index, values):
     """target[index] += values, accumulating over repeated indices."""
+    if xp is np and _rows_of(target, index, values):
+        # Whole rows picked by one integer array (an embedding's backward): NumPy's
+        # add.at runs 1-D indices over 1-D arrays several times faster, so index
+        # every element of the flattened target instead.
+        width = target.size // target.shape[0]
+        flat = (index.reshape(-1, 1) * width + np.arange(width)).reshape(-1)
+        np.add.at(target.reshape(-1), flat, values.reshape(-1))
+        return target
     if xp is np or hasattr(xp.add, "at"):  # CuPy 13+ has ufunc.at (cupyx.scatter_add is deprecated)
         xp.add.at(target, index, values)
     else:
@@ -85,3 +93,13 @@ def scatter_add(xp, target, index, values):
 
         cupyx.scatter_add(target, index, values)
     return target
+
+
+def _rows_of(target, index, values):
+    """Whether `index` is an array of non-negative row numbers and `values` holds one full row per entry."""
+    return (
+        isinstance(index, np.ndarray) and index.dtype.kind in "iu" and target.ndim >= 1
+        and target.flags.c_contiguous and target.shape[0] > 0
+        and values.shape == index.shape + target.shape[1:] and index.size > 0
+        and index.min() >= 0 and index.max() < target.shape[0]
+    )
