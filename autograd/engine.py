@@ -187,8 +187,14 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
             gi = fit(gi, inp, ctx)  # anything but an array that already fits
         sent.append(gi)
         key = id(inp)
-        grads[key] = _add(grads[key], gi, ctx.xp) if key in grads else gi  # recorded only under create_graph
-        paths[key] = paths.get(key, 0) + 1
+        uses = paths.get(key, 0)
+        if uses == 0:
+            grads[key] = gi
+        elif uses >= 2 and not create_graph:
+            grads[key] += gi  # in place: a sum of two or more is the engine's own array, seen by no op
+        else:
+            grads[key] = _add(grads[key], gi, ctx.xp)  # a new array (recorded under create_graph)
+        paths[key] = uses + 1
     if check:
         anomaly.check_backward(ctx, _data(g), [None if s is None else _data(s) for s in sent])
     if not retain_graph:

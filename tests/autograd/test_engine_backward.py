@@ -424,3 +424,19 @@ def test_matmul_backward_with_an_empty_inner_axis(device):
         (a @ b).sum().backward()
         assert a.grad.shape == sa and b.grad.shape == sb
         assert not a.grad.numpy().any() and not b.grad.numpy().any()
+
+
+def test_summing_many_uses_in_place_leaves_every_recorded_gradient_intact(device):
+    """A tensor used five times: its gradient is summed in place from the third use on,
+    into the engine's own array, never into an array an op returned or a step recorded."""
+    x = Tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True, dtype="float64", device=device)
+    h = x * 2.0  # h is used five times below; each Add sends the same array to both inputs
+    y = (h + h) * (h + h) + h
+    records = []
+    for step in backward_steps(y.sum()):
+        records.append([(g, g.numpy().copy()) for g in step.grad_inputs if g is not None])
+    for sent in records:
+        for g, value_then in sent:
+            np.testing.assert_array_equal(g.numpy(), value_then)  # not changed by a later step
+    # y = 4h^2 + h, so dy/dx = (8h + 1) * 2
+    np.testing.assert_allclose(x.grad.numpy(), (16.0 * x.numpy() + 1.0) * 2.0)
