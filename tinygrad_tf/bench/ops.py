@@ -37,6 +37,7 @@ def _cases(rng, torch, device="cpu"):
         for n in (256, 512, 1024)
     )
     yield ("matmul batched (64,12,64)@(64,64,12)", [(64, 12, 64), (64, 64, 12)], lambda a, b: a @ b, lambda a, b: a @ b)
+    yield ("linear (1024,512)->512 with bias", [(1024, 512), (512, 512), (512,)], ops.linear, lambda x, w, b: F.linear(x, w, b))
     yield ("softmax (64,8,32,32)", [(64, 8, 32, 32)], lambda x: ops.softmax(x, -1), lambda x: torch.softmax(x, -1))
     yield ("log_softmax (1024,8000)", [(1024, 8000)], lambda x: ops.log_softmax(x, -1), lambda x: torch.log_softmax(x, -1))
     yield (
