@@ -6,11 +6,9 @@ while it is still in cache, rather than in a second pass that writes a new
 array, and the backward needs no separate add node. The composed form
 (`fused=False`) draws the textbook graph and gives the same numbers.
 """
-import math
-
 from autograd import Function
 
-from .matmul import matmul
+from .matmul import _product, _stack_rows, matmul
 
 
 class Linear(Function):
@@ -19,23 +17,20 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # every leading axis is a row: one GEMM
-        out = rows @ weight.T  # (rows, out_features)
+        out = _product(x, weight.T)  # (..., out_features): every leading axis is a row of one GEMM
         if bias is not None:
             if ctx.xp.result_type(out, bias) == out.dtype:
                 out += bias  # in place: out is new
             else:
                 out = out + bias  # a wider bias widens the result, as in x @ w.T + b
-        return out.reshape(x.shape[:-1] + weight.shape[:1])
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        n_rows, (n_out, n_in) = math.prod(x.shape[:-1]), weight.shape
-        g = grad.reshape(n_rows, n_out)  # (rows, out_features)
-        grad_x = (g @ weight).reshape(x.shape) if ctx.needs_grad(0) else None
+        grad_x = _product(grad, weight) if ctx.needs_grad(0) else None  # (..., in_features)
         # (out, rows) @ (rows, in): the weight's gradient in the weight's own (out, in) layout
-        grad_w = g.T @ x.reshape(n_rows, n_in) if ctx.needs_grad(1) else None
+        grad_w = _stack_rows(grad).T @ _stack_rows(x) if ctx.needs_grad(1) else None
         # The bias was broadcast over every row: the engine sums the rows back (sum_to).
         return grad_x, grad_w, grad if ctx.needs_grad(2) else None
 
