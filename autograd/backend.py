@@ -57,7 +57,7 @@ def xp_for(device):
 
 def device_of(array):
     """The device name an array lives on."""
-    if type(array) is np.ndarray or isinstance(array, np.ndarray) or np.isscalar(array):
+    if isinstance(array, np.ndarray) or np.isscalar(array):
         return "cpu"
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return "cuda"
