@@ -9,12 +9,12 @@ from .function import Context, Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
-from .scope import current_module, module_scope
+from .scope import current_module, mark, module_scope
 from .tensor import Tensor
 
 __all__ = [
     "AnomalyError", "Context", "Function", "GradcheckError", "Tensor", "backward_steps",
     "cuda_available", "current_module", "detect_anomaly", "enable_grad", "gradcheck",
-    "is_grad_enabled", "manual_seed", "module_scope", "no_grad", "set_grad_enabled",
+    "is_grad_enabled", "manual_seed", "mark", "module_scope", "no_grad", "set_grad_enabled",
     "topological_order",
 ]

@@ -14,6 +14,7 @@ from .function import Function
 
 
 class BroadcastTo(Function):
+    broadcasting = True
     name = "broadcast_to"
 
     @staticmethod

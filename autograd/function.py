@@ -55,6 +55,7 @@ class Context:
     # Class-level defaults: a node costs one small object, its attributes set only when used.
     inputs = ()
     module = None
+    role = None  # set by `scope.mark` where the model names the part this node plays
     site = None
     recording = False  # True while backward runs on Tensors (create_graph)
     last_use = False  # True while backward runs for the last time (no retain_graph)
@@ -129,6 +130,11 @@ class Function:
     once_differentiable = False
     differentiable = True  # False for comparisons: their output never requires grad
     tensor_backward = False  # True: backward always gets Tensors (slower; for Tensor-only methods)
+    # What pictures of the graph say about the op (tinygrad_tf.viz reads these):
+    broadcasting = False  # inputs broadcast to the output's shape; backward's gradient is summed back
+    commutative = False  # the order of its tensor inputs does not matter (no numbers on their edges)
+    role = None  # the part the op plays wherever it is used; a model names most roles at the call
+    rule = None  # its backward in one line, e.g. "dA = dC·Bᵀ, dB = Aᵀ·dC"
 
     @staticmethod
     def forward(ctx, *args, **kwargs):

@@ -30,3 +30,15 @@ def module_scope(path):
         yield path
     finally:
         _state.path = outer
+
+
+def mark(tensor, role):
+    """Name the part `tensor`'s op plays in the model ("Q", "scores QKᵀ") and return `tensor`.
+
+    Pictures of the graph and the backward stepper show the role beside the
+    op's name. A leaf or an unrecorded tensor (no gradient wanted) is returned
+    as it is: there is no node to name.
+    """
+    if tensor._ctx is not None:
+        tensor._ctx.role = role
+    return tensor

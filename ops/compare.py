@@ -27,6 +27,8 @@ LogicalNot = _comparison("logical_not", lambda xp, a, b: xp.logical_not(a))
 
 
 class Where(Function):
+    broadcasting = True
+
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.save_for_backward(condition)

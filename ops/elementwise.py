@@ -9,6 +9,9 @@ from autograd import Function
 
 
 class Add(Function):
+    commutative = True
+    broadcasting = True
+
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -19,6 +22,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    broadcasting = True
+
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -29,6 +34,9 @@ class Sub(Function):
 
 
 class Mul(Function):
+    commutative = True
+    broadcasting = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -41,6 +49,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    broadcasting = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -64,6 +74,8 @@ class Neg(Function):
 
 
 class Pow(Function):
+    broadcasting = True
+
     @staticmethod
     def forward(ctx, a, b):
         out = a**b
@@ -142,6 +154,8 @@ class Abs(Function):
 
 class _Extremum(Function):
     """maximum / minimum: the gradient goes to the chosen input, split in half on ties."""
+    commutative = True
+    broadcasting = True
 
     pick = None
 
@@ -168,6 +182,8 @@ class Minimum(_Extremum):
 
 
 class Clip(Function):
+    broadcasting = True
+
     @staticmethod
     def forward(ctx, a, low, high):
         xp = ctx.xp

@@ -12,6 +12,7 @@ from .matmul import _product, _stack_rows, matmul
 
 
 class Linear(Function):
+    broadcasting = True
     name = "linear"
 
     @staticmethod

@@ -5,6 +5,7 @@ from autograd import Function, Tensor
 
 
 class MaskedFill(Function):
+    broadcasting = True
     name = "masked_fill"
 
     @staticmethod
@@ -31,7 +32,9 @@ def masked_fill(x, mask, value):
 
 def causal_mask(n, device="cpu"):
     """Boolean (n, n): entry [i, j] is True where position j <= i may be attended."""
-    return Tensor(np.tril(np.ones((n, n), dtype=bool)), device=device)
+    mask = Tensor(np.tril(np.ones((n, n), dtype=bool)), device=device)
+    mask.name = "causal mask (True = may attend)"  # what pictures of the graph call it
+    return mask
 
 
 def padding_mask(tokens, pad_id):
@@ -43,4 +46,6 @@ def padding_mask(tokens, pad_id):
     tokens = tokens if isinstance(tokens, Tensor) else Tensor(np.asarray(tokens))
     if tokens.ndim != 2:
         raise ValueError(f"padding_mask: tokens must be (batch, len), got shape {tokens.shape}")
-    return (tokens != pad_id).reshape(tokens.shape[0], 1, 1, tokens.shape[1])
+    mask = (tokens != pad_id).reshape(tokens.shape[0], 1, 1, tokens.shape[1])
+    mask.name = "padding mask (True = real token)"  # what pictures of the graph call it
+    return mask

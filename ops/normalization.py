@@ -6,6 +6,7 @@ from ._rows import row_sum
 
 
 class LayerNorm(Function):
+    broadcasting = True
     name = "layer_norm"
     once_differentiable = True  # backward uses the saved normalised input
 

@@ -44,12 +44,16 @@ def test_attention_shows_the_whole_multi_head_attention(tmp_path, flags, linear,
     assert (ops.count("linear"), ops.count("matmul"), ops.count("add")) == (linear, matmul, add)
     assert ops.count("reshape") == 4  # head split of Q, K, V; concatenation
     assert ops.count("transpose") == 5 + matmul - 2  # the same swaps and K^T (and each W^T)
-    for name in ("div", "masked_fill", "softmax"):
+    for name in ("div", "where", "softmax"):
         assert name in ops
     assert sorted(clusters) == ["self_attn", "self_attn.k_proj", "self_attn.out_proj", "self_attn.q_proj", "self_attn.v_proj"]
     firsts = {texts[0] for texts in nodes.values()}
-    assert {"self_attn.q_proj.weight", "self_attn.out_proj.bias", "input", "constant", "output"} <= firsts
-    assert "div(2)" in firsts and "masked_fill(-inf)" in firsts  # the scale sqrt(d_k) and the mask
+    assert {"self_attn.q_proj.weight", "self_attn.out_proj.bias", "input", "output"} <= firsts
+    assert "div(2)" in firsts and "where(-inf)" in firsts  # the scale sqrt(d_k) and the mask
+    roles = {line[len("role: "):] for texts in nodes.values() for line in texts if line.startswith("role: ")}
+    assert {"Q", "K", "V", "Kᵀ", "split heads", "scores QKᵀ", "scale 1/√d_k", "mask (causal)",
+            "attention weights", "weights × V", "merge heads", "W_O (output projection)"} <= roles
+    assert "causal mask (True = may attend)" in firsts  # the constant, drawn as the API means it: True = may attend
 
 
 @needs_dot
@@ -57,7 +61,7 @@ def test_attention_shows_the_whole_multi_head_attention(tmp_path, flags, linear,
                                             ("decoder-layer", "decoder_layer.cross_attn.v_proj")])
 def test_layers(tmp_path, model, cluster):
     ops, _, clusters, _ = _svg(_draw(tmp_path, model))
-    assert cluster in clusters and "layer_norm" in ops and "softmax" in ops and "masked_fill" in ops
+    assert cluster in clusters and "layer_norm" in ops and "softmax" in ops and "where" in ops
 
 
 @needs_dot
@@ -133,3 +137,19 @@ def test_missing_dot_is_a_one_line_error_and_the_source_is_written(tmp_path, mon
     assert re.search(r"brew install graphviz.*graphviz\.org/download", line)
     assert (tmp_path / "attn.dot").read_text().startswith("digraph")
     assert not os.path.exists(tmp_path / "attn.svg")
+
+
+@needs_dot
+def test_backward_draws_the_gradients_of_a_real_loss(tmp_path):
+    out = _draw(tmp_path, "encoder-layer", "--backward")
+    source = (tmp_path / "out.dot").read_text(encoding="utf-8")
+    assert "backward seeded by loss = mse_loss(output, a fixed random target)" in source
+    norms = [float(n) for n in re.findall(r"grad \([^)]*\)\\nnorm ([-+0-9.e]+)", source)]
+    assert len(norms) > 20
+    # Through the layer's final layer norm, the gradient of sum(output) would be rounding noise (~1e-6)
+    # everywhere. One gradient is truly zero: K's bias adds the same q·b to a whole row of scores,
+    # which softmax ignores.
+    tiny = [n for n in norms if n < 1e-3]
+    assert len(tiny) == 1 and tiny[0] < 1e-6, sorted(norms)[:5]
+    assert re.search(r'-> tensor\d+ \[label="grad \(16,\)\\nnorm ' + re.escape(f"{tiny[0]:.4g}"), source)
+    assert out.exists()

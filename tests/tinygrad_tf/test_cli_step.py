@@ -9,12 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 import autograd
-from autograd import trace, trace_graph
 from helpers import assert_clean_error, needs_dot
 from tinygrad_tf.cli import main
 from tinygrad_tf.cli.step import build
+from tinygrad_tf.viz import frames as trace_graph
+from tinygrad_tf.viz import trace
 
-ROW = re.compile(r"^\s*(\d+)\s{2}(\S+)\s+(\S+)\s+(\(.*?\))\s+(\S+)")
+ROW = re.compile(r"^\s*(\d+)\s{2}(\S+)\s{2,}(\S.*?)\s{2,}(\S+)\s+(\(.*?\))\s+(\S+)")
 
 
 def _run(*args, input=None):
@@ -23,7 +24,12 @@ def _run(*args, input=None):
 
 def _rows(output):
     """(index, op, module) of every table row."""
-    return [(int(m.group(1)), m.group(2), m.group(3)) for m in map(ROW.match, output.splitlines()) if m]
+    return [(int(m.group(1)), m.group(2), m.group(4)) for m in map(ROW.match, output.splitlines()) if m]
+
+
+def _roles(output):
+    """{index: role} of every table row ('-' where a node has none)."""
+    return {int(m.group(1)): m.group(3) for m in map(ROW.match, output.splitlines()) if m}
 
 
 def test_step_attention_prints_forward_and_every_backward_step():
@@ -37,7 +43,7 @@ def test_step_attention_prints_forward_and_every_backward_step():
     rows = _rows(out)
     assert [i for i, _, _ in rows] == list(range(len(rows)))
     ops_seen = {op for _, op, _ in rows}
-    assert {"matmul", "softmax", "masked_fill", "div", "reshape", "transpose", "mean"} <= ops_seen
+    assert {"matmul", "softmax", "where", "div", "reshape", "transpose", "mean"} <= ops_seen
     assert ("softmax", "self_attn") in {(op, m) for _, op, m in rows}
     assert {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj"} <= {m for _, _, m in rows}
     assert "accumulate_grad(weight)" in ops_seen and "accumulate_grad(x)" in ops_seen
@@ -106,22 +112,38 @@ def test_interactive_stops_at_q_and_prints_full_arrays_on_p():
 
 
 def test_interactive_unknown_command_graph_and_end_of_input(monkeypatch, tmp_path):
-    monkeypatch.delattr(autograd, "graph", raising=False)
-    monkeypatch.setitem(sys.modules, "autograd.graph", None)  # as if autograd.graph did not exist
+    monkeypatch.setattr(trace_graph, "dot_available", lambda: False)  # as if Graphviz were missing
     result = _run("mlp", "--composed", "-i", input="x\ng\n")  # then end of input: the walk finishes
     assert result.exit_code == 0, result.output
     assert "unknown command 'x'" in result.output
-    assert "graph renderer (autograd.graph) is not available" in result.output
+    assert "g: " + trace_graph.DOT_MISSING in result.output
     assert "15 steps; every parameter" in result.output
 
 
+def _written(output):
+    return re.findall(r"g: the backward pass so far is drawn in (\S+)", output)
+
+
 @needs_dot
-def test_interactive_graph_so_far(tmp_path):
-    pytest.importorskip("autograd.graph")
-    result = _run("mlp", "-i", "--frames", str(tmp_path), input="\ng\nq\n")
+def test_interactive_graph_draws_the_backward_in_progress(tmp_path):
+    result = _run("mlp", "-i", "--frames", str(tmp_path), input="\ng\n\n\ng\nq\n")
     assert result.exit_code == 0, result.output
-    assert "graph written to" in result.output
-    assert os.path.exists(tmp_path / "graph-step-001.svg")
+    first, second = _written(result.output)
+    assert first.endswith("backward-step-001.svg") and second.endswith("backward-step-003.svg")
+    one, three = (open(p, encoding="utf-8").read() for p in (first, second))
+    assert one != three
+    # the current node is orange, the ones visited before it light blue, gradients sent are red edges
+    assert one.count('fill="orange"') == 1 and one.count('fill="lightblue"') == 1
+    assert three.count('fill="orange"') == 1 and three.count('fill="lightblue"') == 3
+    assert three.count('stroke="#c62828"') > one.count('stroke="#c62828"')
+
+
+@needs_dot
+def test_interactive_graph_files_are_temporary():
+    result = _run("mlp", "-i", input="g\nq\n")
+    assert result.exit_code == 0, result.output
+    (path,) = _written(result.output)
+    assert "tinygrad-tf-step-" in path and not os.path.exists(os.path.dirname(path))
 
 
 @needs_dot
@@ -138,6 +160,11 @@ def test_frames_and_gif(tmp_path):
     assert len(first.convert("RGB").getcolors(1 << 20)) > 2  # not blank
     with pil.open(gif) as animation:
         assert animation.n_frames == count
+        durations = []
+        for i in range(count):
+            animation.seek(i)
+            durations.append(animation.info["duration"])
+    assert durations[-1] > 2 * durations[0]  # the finished picture stays up longer
     assert f"{count} frames written" in result.output and "animation written" in result.output
 
 
@@ -189,3 +216,12 @@ def test_frames_path_that_is_a_file_is_a_clean_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert_clean_error(_run("mlp", "--frames", str(blocker)))
+
+
+def test_step_table_names_roles_and_tells_the_two_attention_matmuls_apart():
+    result = _run("attention")
+    assert result.exit_code == 0, result.output
+    rows, roles = _rows(result.output), _roles(result.output)
+    matmul_roles = {roles[i] for i, op, _ in rows if op == "matmul"}
+    assert matmul_roles == {"scores QKᵀ", "weights × V"}
+    assert {"Q", "K", "V", "split heads", "merge heads", "mask (causal)", "attention weights"} <= set(roles.values())

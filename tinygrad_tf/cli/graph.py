@@ -7,10 +7,10 @@ import numpy as np
 import autograd
 import ops
 from autograd import Tensor
-from autograd import graph as pictures
-from autograd.graph_walk import Walk
 
 from .. import nn
+from ..viz import graph as pictures
+from ..viz.description import GraphDescription
 from .common import fail_cleanly
 
 MODELS = ("attention", "encoder-layer", "decoder-layer", "transformer")
@@ -31,7 +31,8 @@ BATCH = 2
 @click.option("--seq-len", type=click.IntRange(1, 64), default=4, show_default=True, help="Length of the random input sequences.")
 @click.option("--collapse", type=click.IntRange(min=0), default=None, metavar="N",
               help="Draw modules deeper than N path components as one box each (2 suits a Transformer).")
-@click.option("--backward", is_flag=True, help="Also draw the gradients, on reversed red edges.")
+@click.option("--backward", is_flag=True,
+              help="Also draw the gradients of a real loss (MSE against a fixed random target), on reversed red edges.")
 @click.option("--composed", is_flag=True, help="Draw Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--values/--no-values", default=False, show_default=True, help="Print the values of tensors with at most 16 elements.")
 @click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
@@ -61,12 +62,15 @@ def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, 
             raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
         output, title = _random_model(model.lower(), d_model, heads, layers, seq_len, rng, not composed)
         title += f", random weights (seed {seed})"
+    if backward:  # a real loss: the gradient of a plain sum through a final layer norm is rounding noise
+        output = ops.mse_loss(output, Tensor(rng.normal(size=output.shape), dtype=output.dtype))
+        title += "\nbackward seeded by loss = mse_loss(output, a fixed random target)"
     try:
         path = pictures.render(output, out, format=fmt, collapse=collapse, show_backward=backward,
                                show_values=None if values else False, title=title)
     except ImportError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"wrote {path} ({len(Walk(output).ops)} ops; Graphviz source in {os.path.splitext(path)[0]}.dot)")
+    click.echo(f"wrote {path} ({len(GraphDescription(output).ops)} ops; Graphviz source in {os.path.splitext(path)[0]}.dot)")
 
 
 def _format(out, fmt):

@@ -1,5 +1,6 @@
 """`tinygrad-tf step`: walk the backward pass of a tiny model one node at a time."""
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -8,10 +9,11 @@ import click
 import numpy as np
 
 import ops
-from autograd import Tensor, manual_seed, trace
-from autograd import trace_graph
+from autograd import Tensor, manual_seed
 
 from .. import nn
+from ..viz import frames as backward_frames
+from ..viz import trace
 from .common import fail_cleanly
 
 MODELS = ("attention", "mlp", "encoder-layer")
@@ -114,7 +116,8 @@ def _norm(x):
     return f"{x:.3e}"
 
 
-COLUMNS = (("#", 3, ">"), ("op", 28, "<"), ("module", 28, "<"), ("shape", 14, "<"), ("|grad out|", 10, ">"))
+COLUMNS = (("#", 3, ">"), ("op", 24, "<"), ("role", 26, "<"), ("module", 28, "<"), ("shape", 14, "<"),
+           ("|grad out|", 10, ">"))
 
 
 def _header(check):
@@ -137,10 +140,12 @@ def _op_label(step):
 
 
 def _row(step, error=None, check=False):
+    """The step's row of the table, and under an op's row its backward rule."""
     index, op, module, shape, norm = (
         str(step.index), _op_label(step), step.module or "-", _shape(step.output_shape), _norm(step.grad_output_summary.norm))
     cells = [f"{index:>3}"]
-    cells.append(click.style(f"{op:<28}", fg="green" if step.is_leaf else "cyan", bold=not step.is_leaf))
+    cells.append(click.style(f"{op:<24}", fg="green" if step.is_leaf else "cyan", bold=not step.is_leaf))
+    cells.append(click.style(f"{step.role or '-':<26}", fg="magenta"))
     cells.append(click.style(f"{module:<28}", fg="blue"))
     cells.append(f"{shape:<14}")
     cells.append(f"{norm:>10}")
@@ -154,7 +159,10 @@ def _row(step, error=None, check=False):
         else:
             colour = "green" if error < 1e-4 else "yellow" if error < 1e-2 else "red"
             cells.append(click.style(f"{error:.1e}", fg=colour))
-    return "  ".join(cells).rstrip()
+    row = "  ".join(cells).rstrip()
+    if step.rule and not step.is_leaf:
+        row += "\n" + click.style(f"      backward: {step.rule}", dim=True)
+    return row
 
 
 def _print_arrays(step):
@@ -169,21 +177,18 @@ def _print_arrays(step):
             click.echo(f"  grad to input {i} {_shape(g.shape)} ({s}):\n{_indent(_array(g, full=True))}")
 
 
-def _render_graph(loss, directory, index):
-    """Render the whole graph with what backward has reached so far, via autograd.graph if it exists."""
-    try:
-        from autograd import graph
-    except ImportError:
-        click.echo("  g: the graph renderer (autograd.graph) is not available in this installation; "
-                   "use --frames DIR for step pictures")
+def _render_graph(picture, directory, index):
+    """`g`: draw the backward pass so far (current node, visited nodes, gradients sent) and say where."""
+    if not backward_frames.dot_available():
+        click.echo(f"  g: {backward_frames.DOT_MISSING}")
         return
-    path = os.path.join(directory(), f"graph-step-{index:03d}.svg")
+    path = os.path.join(directory(), f"backward-step-{index:03d}.svg")
     try:
-        written = graph.render(loss, path, format="svg")
-    except Exception as e:  # the renderer's own errors (e.g. dot missing) as one line
-        click.echo(f"  g: could not render the graph: {e}")
+        written = picture.write(path)
+    except (RuntimeError, ImportError) as e:  # the renderer's own errors (e.g. dot missing) as one line
+        click.echo(f"  g: could not draw the graph: {e}")
         return
-    click.echo(f"  g: graph written to {written or path}")
+    click.echo(f"  g: the backward pass so far is drawn in {written}")
 
 
 # ---- the command --------------------------------------------------------------
@@ -214,13 +219,13 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
     gradient was summed from several uses.
     """
     if frames or gif:
-        if not trace_graph.dot_available():
-            raise click.ClickException(trace_graph.DOT_MISSING)
+        if not backward_frames.dot_available():
+            raise click.ClickException(backward_frames.DOT_MISSING)
     if gif:
         try:
             import PIL  # noqa: F401
         except ImportError:
-            raise click.ClickException(trace_graph.PILLOW_MISSING) from None
+            raise click.ClickException(backward_frames.PILLOW_MISSING) from None
     if frames:
         os.makedirs(frames, exist_ok=True)
     if model != "mlp" and d_model % heads:
@@ -248,7 +253,7 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
             scratch["dir"] = tempfile.mkdtemp(prefix="tinygrad-tf-step-")
         return scratch["dir"]
 
-    picture = trace_graph.BackwardFrames(loss, title=f"backward through {model}") if (frames or gif) else None
+    picture = backward_frames.BackwardFrames(loss, title=f"backward through {model}")
     frame_paths = []
     click.echo(click.style("\nbackward", bold=True, underline=True) + "  (one row per node, in the order backward runs)")
     click.echo(click.style(
@@ -261,18 +266,26 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
     stopped = None
     count = 0
     steps = trace.backward_steps(loss)
-    for s in steps:
-        count += 1
-        error = trace.check_step(s, max_elements=1000) if check else None
-        click.echo(_row(s, error, check))
-        if picture is not None:
+    try:
+        for s in steps:
+            count += 1
+            error = trace.check_step(s, max_elements=1000) if check else None
+            click.echo(_row(s, error, check))
             picture.visit(s)
-            frame_paths.append(picture.write_png(os.path.join(scratch_dir(), f"step-{s.index:03d}.png")))
-        if interactive and not _wait(s, loss, scratch_dir):
-            stopped = s.index
-            break
-    steps.close()
+            if frames or gif:
+                frame_paths.append(picture.write_png(os.path.join(scratch_dir(), f"step-{s.index:03d}.png")))
+            if interactive and not _wait(s, picture, scratch_dir):
+                stopped = s.index
+                break
+        _report(setup, count, stopped, frames, frame_paths, gif)
+    finally:
+        steps.close()
+        if "dir" in scratch:  # pictures of `g` and the GIF's frames were only for this session
+            shutil.rmtree(scratch["dir"], ignore_errors=True)
 
+
+def _report(setup, count, stopped, frames, frame_paths, gif):
+    """What the walk left: the parameters' gradients, the frames and the animation written."""
     if stopped is not None:
         click.echo(f"stopped at step {stopped}; parameters reached so far have their .grad")
     else:
@@ -284,11 +297,11 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
     if frames and frame_paths:
         click.echo(f"{len(frame_paths)} frames written to {frames}")
     if gif:
-        trace_graph.assemble_gif(frame_paths, gif)
+        backward_frames.assemble_gif(frame_paths, gif)
         click.echo(f"animation written to {gif}")
 
 
-def _wait(s, loss, directory):
+def _wait(s, picture, directory):
     """Read commands for step `s` from stdin; False when the user quits."""
     while True:
         click.echo("  > ", nl=False)
@@ -306,6 +319,6 @@ def _wait(s, loss, directory):
         if command in ("p", "print"):
             _print_arrays(s)
         elif command in ("g", "graph"):
-            _render_graph(loss, directory, s.index)
+            _render_graph(picture, directory, s.index)
         else:
             click.echo(f"  unknown command {command!r}: {_HELP_KEYS}")

@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 import ops
+from autograd import mark
 
 from .layers import Dropout, Linear
 from .module import Module
@@ -23,17 +24,20 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout=None):
     Returns:
         (output (..., q_len, d_v), weights (..., q_len, k_len)).
     """
-    scores = ops.matmul(q, k.swapaxes(-1, -2)) / math.sqrt(q.shape[-1])  # (..., q_len, k_len)
+    scores = mark(ops.matmul(q, mark(k.swapaxes(-1, -2), "Kᵀ")), "scores QKᵀ")  # (..., q_len, k_len)
+    scores = mark(scores / math.sqrt(q.shape[-1]), "scale 1/√d_k")
     if mask is not None:
         try:
             np.broadcast_shapes(tuple(mask.shape), scores.shape)
         except ValueError:
             raise ValueError(f"attention: mask of shape {tuple(mask.shape)} does not broadcast to the scores {scores.shape} (batch, heads, q_len, k_len)") from None
-        scores = ops.masked_fill(scores, ~mask, -math.inf)
-    weights = ops.softmax(scores, axis=-1)
+        # keep the score where the mask says "may attend", -inf elsewhere (softmax gives those 0)
+        kind = (mask.name or "").partition(" mask")[0]  # "causal", "padding": see ops.causal_mask
+        scores = mark(ops.where(mask, scores, -math.inf), f"mask ({kind})" if kind else "mask")
+    weights = mark(ops.softmax(scores, axis=-1), "attention weights")
     if dropout is not None:
         weights = dropout(weights)
-    return ops.matmul(weights, v), weights  # (..., q_len, d_v)
+    return mark(ops.matmul(weights, v), "weights × V"), weights  # (..., q_len, d_v)
 
 
 class MultiHeadAttention(Module):
@@ -61,21 +65,23 @@ class MultiHeadAttention(Module):
 
     def _split_heads(self, x):
         batch, length, _ = x.shape
-        return x.reshape(batch, length, self.num_heads, self.d_k).swapaxes(1, 2)  # (batch, heads, len, d_k)
+        x = mark(x.reshape(batch, length, self.num_heads, self.d_k), "split heads")
+        return mark(x.swapaxes(1, 2), "split heads")  # (batch, heads, len, d_k)
 
     def forward(self, query, key, value, mask=None):
         """query (batch, q_len, d_model), key/value (batch, k_len, d_model) -> (batch, q_len, d_model)."""
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.ndim != 3 or x.shape[-1] != self.d_model:
                 raise ValueError(f"MultiHeadAttention: {name} must be (batch, len, {self.d_model}), got {x.shape}")
-        q = self._split_heads(self.q_proj(query))  # (batch, heads, q_len, d_k)
-        k = self._split_heads(self.k_proj(key))  # (batch, heads, k_len, d_k)
-        v = self._split_heads(self.v_proj(value))  # (batch, heads, k_len, d_k)
+        q = self._split_heads(mark(self.q_proj(query), "Q"))  # (batch, heads, q_len, d_k)
+        k = self._split_heads(mark(self.k_proj(key), "K"))  # (batch, heads, k_len, d_k)
+        v = self._split_heads(mark(self.v_proj(value), "V"))  # (batch, heads, k_len, d_k)
         out, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout)
         self.attention_weights = weights.detach()  # (batch, heads, q_len, k_len)
         batch, q_len = query.shape[0], query.shape[1]
-        out = out.swapaxes(1, 2).reshape(batch, q_len, self.d_model)  # concatenate the heads
-        return self.out_proj(out)
+        out = mark(out.swapaxes(1, 2), "merge heads")
+        out = mark(out.reshape(batch, q_len, self.d_model), "merge heads")  # the heads side by side
+        return mark(self.out_proj(out), "W_O (output projection)")
 
     def extra_repr(self):
         return f"d_model={self.d_model}, num_heads={self.num_heads}"

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, mark
 
 from .layers import Dropout
 from .module import Module
@@ -39,7 +39,9 @@ class PositionalEncoding(Module):
             raise ValueError(f"PositionalEncoding: sequence length {length} exceeds max_len={self.max_len}; build the model with a larger max_len")
         if x.shape[-1] != self.d_model:
             raise ValueError(f"PositionalEncoding: input has last axis {x.shape[-1]}, expected d_model={self.d_model}")
-        return self.dropout(x + self.pe[:length])  # (batch, len, d_model) + (len, d_model)
+        table = self.pe[:length]
+        table.name = "positional table"  # what pictures of the graph call it
+        return self.dropout(mark(x + table, "+ positional table"))  # (batch, len, d_model) + (len, d_model)
 
     def extra_repr(self):
         return f"d_model={self.d_model}, max_len={self.max_len}"

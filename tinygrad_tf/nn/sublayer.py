@@ -1,4 +1,6 @@
 """The residual connection around each sublayer (section 5.4 of the paper)."""
+from autograd import mark
+
 from .layers import Dropout
 from .module import Module
 
@@ -20,8 +22,8 @@ class SublayerConnection(Module):
 
     def forward(self, x, sublayer, norm):
         if self.norm_first:
-            return x + self.dropout(sublayer(norm(x)))
-        return norm(x + self.dropout(sublayer(x)))
+            return mark(x + self.dropout(sublayer(norm(x))), "residual x + sublayer")
+        return norm(mark(x + self.dropout(sublayer(x)), "residual x + sublayer"))
 
     def extra_repr(self):
         return "pre-norm" if self.norm_first else "post-norm"

@@ -2,6 +2,7 @@
 import math
 
 import ops
+from autograd import mark
 
 from .decoder import Decoder, DecoderLayer
 from .encoder import Encoder, EncoderLayer
@@ -44,22 +45,24 @@ class Transformer(Module):
 
     def tgt_mask(self, tgt):
         """(batch, 1, tgt_len, tgt_len): True where a target token may see a real, earlier-or-same token."""
-        return self.src_mask(tgt) & ops.causal_mask(tgt.shape[1], device=tgt.device)
+        mask = self.src_mask(tgt) & ops.causal_mask(tgt.shape[1], device=tgt.device)
+        mask.name = "causal and padding mask (True = may attend)"
+        return mask
 
     def encode(self, src, src_mask=None):
         """src (batch, src_len) ids -> memory (batch, src_len, d_model)."""
         src_mask = self.src_mask(src) if src_mask is None else src_mask
-        x = self.positional(self.src_embed(src) * math.sqrt(self.d_model))
-        return self.encoder(x, src_mask)
+        x = self.positional(mark(self.src_embed(src) * math.sqrt(self.d_model), "× √d_model"))
+        return mark(self.encoder(x, src_mask), "encoder output (memory)")
 
     def decode(self, memory, src_mask, tgt, tgt_mask=None):
         """Decoder states (batch, tgt_len, d_model) for target ids given the encoder memory."""
         tgt_mask = self.tgt_mask(tgt) if tgt_mask is None else tgt_mask
-        x = self.positional(self.tgt_embed(tgt) * math.sqrt(self.d_model))
+        x = self.positional(mark(self.tgt_embed(tgt) * math.sqrt(self.d_model), "× √d_model"))
         return self.decoder(x, memory, src_mask, tgt_mask)
 
     def forward(self, src, tgt, src_mask=None, tgt_mask=None):
         """Logits (batch, tgt_len, tgt_vocab) for each next target token."""
         src_mask = self.src_mask(src) if src_mask is None else src_mask
         memory = self.encode(src, src_mask)
-        return self.generator(self.decode(memory, src_mask, tgt, tgt_mask))
+        return mark(self.generator(self.decode(memory, src_mask, tgt, tgt_mask)), "logits")

@@ -1,6 +1,7 @@
-"""Pictures of the backward pass in progress: one `autograd.graph` picture per step.
+"""Pictures of the backward pass in progress: one `viz.graph` picture per step.
 
-Used by `tinygrad-tf step --frames/--gif`. Each frame is `graph.to_dot` of the
+Used by `tinygrad-tf step --frames/--gif` and by `g` in `step --interactive`.
+Each frame is `graph.to_dot` of the
 whole graph with the node backward is at highlighted, the nodes it has been
 through coloured (`highlight`, `visited`), and the gradients sent so far on
 red reversed edges labelled with their norms (`show_backward` given the steps
@@ -41,13 +42,22 @@ class BackwardFrames:
                             highlight=[s.tensor for s in self.steps[-1:]],
                             visited=[s.tensor for s in self.steps[:-1]])
 
+    def write(self, path):
+        """Render the current frame to `path`, in the format its extension names (svg, png, pdf)."""
+        fmt = path.rsplit(".", 1)[-1].lower()
+        return graph.write(self.to_dot(), path, fmt if fmt in graph.FORMATS else "svg", source=False)
+
     def write_png(self, path):
         """Render the current frame to a PNG file at `path` (needs Graphviz's `dot`)."""
         return graph.write(self.to_dot(), path, "png", source=False)
 
 
-def assemble_gif(paths, out, duration_ms=700):
-    """Join PNG frames into an animated GIF (needs Pillow); frames of other sizes are padded."""
+def assemble_gif(paths, out, duration_ms=700, last_ms=3000):
+    """Join PNG frames into an animated GIF (needs Pillow); frames of other sizes are padded.
+
+    Each frame shows for `duration_ms`, the last (every gradient in place) for
+    `last_ms` before the animation starts again.
+    """
     try:
         from PIL import Image
     except ImportError:
@@ -63,5 +73,6 @@ def assemble_gif(paths, out, duration_ms=700):
         canvas.paste(image, (0, 0))
         # a fast palette of its own per frame (Pillow's default quantizer is slow on big frames)
         frames.append(canvas.quantize(colors=64, method=_FAST_OCTREE, dither=0))
-    frames[0].save(out, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
+    durations = [duration_ms] * (len(frames) - 1) + [max(duration_ms, last_ms)]
+    frames[0].save(out, save_all=True, append_images=frames[1:], duration=durations, loop=0)
     return out

@@ -1,6 +1,6 @@
 """Pictures of a recorded graph, drawn with Graphviz.
 
-    from autograd import graph
+    from tinygrad_tf.viz import graph
     dot = graph.to_dot(loss)                              # a graphviz.Digraph
     graph.render(loss, "attention.svg")                   # or .png, .pdf
     graph.render(logits, "model.png", collapse=2)         # modules below depth 2 as boxes
@@ -23,7 +23,7 @@ gradient are dashed; an input broadcast by its op (its gradient is summed back
 to its shape in backward) has a blue edge labelled 'broadcast (d,) -> (b, t, d)'.
 
 `highlight` (orange, bold outline) and `visited` (light blue) mark the nodes of
-given tensors or ops over their kind's colours; `autograd.trace_graph` draws
+given tensors or ops over their kind's colours; `tinygrad_tf.viz.frames` draws
 each step of backward that way.
 
 Nodes are grouped in nested clusters by the module path their op recorded at
@@ -35,10 +35,10 @@ graph is deep). Graphviz is imported only here, when a picture is made.
 import os
 import shutil
 
-from .function import Context
-from .graph_walk import CONSTANT, INPUT, OUTPUT, PARAMETER, Walk, backward_gradients, depth, sent_gradients, truncate
-from .graph_walk import broadcast_note, grad_text, label, leaf_label, op_label, shape_text, value_limit
-from .tensor import Tensor
+from autograd import Context, Tensor
+
+from .description import CONSTANT, INPUT, OUTPUT, PARAMETER, GraphDescription, backward_gradients, depth, sent_gradients, truncate
+from .labels import broadcast_note, grad_text, label, leaf_label, op_label, shape_text, value_limit
 
 FORMATS = ("svg", "png", "pdf")
 MODULE = "module"
@@ -65,9 +65,6 @@ LEGEND_TEXT = {
     OUTPUT: "output", MODULE: "module (collapsed)",
     "visited": "light blue node: visited", "highlight": "orange node: highlighted",
 }
-# Ops whose result depends on the order of their tensor inputs: their input
-# edges carry a small position number (1 = first argument), e.g. matmul(q, k^T).
-ORDERED_OPS = frozenset({"matmul", "sub", "div", "pow", "concatenate", "where"})
 BROADCAST_COLOR, BACKWARD_COLOR = "#1f5fbf", "#c62828"
 CLUSTER_FILLS = ("#f7f9fc", "#eef3fa", "#e6edf7", "#dfe8f4")
 
@@ -200,9 +197,13 @@ class _Layout:
 
 
 def _position(ctx, i):
-    """'1', '2', ...: which tensor argument input i is, for ops where the order matters."""
+    """'1', '2', ...: which tensor argument input i is, for ops where the order matters.
+
+    An op whose inputs may be swapped says so (`Function.commutative`); the
+    others, like matmul(q, kᵀ), number their input edges.
+    """
     tensors = [j for j, a in enumerate(ctx.inputs) if isinstance(a, Tensor)]
-    if ctx.name not in ORDERED_OPS or len(tensors) < 2:
+    if getattr(ctx.fn, "commutative", False) or len(tensors) < 2:
         return None
     return str(tensors.index(i) + 1)
 
@@ -235,7 +236,7 @@ def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=
             gradient sent along each edge as a red reversed edge labelled with its
             shape and norm. A tensor with more than one element is seeded with
             ones (the gradient of its sum). Every `.grad` is restored afterwards.
-            Backward steps already taken (records of `trace.backward_steps` or
+            Backward steps already taken (records of `viz.trace.backward_steps` or
             `engine.backward_steps`, from the output on) draw only what those
             steps sent: a backward pass in progress.
         show_values: None shows the values of tensors with at most 16 elements;
@@ -252,7 +253,7 @@ def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=
     if collapse is not None and (isinstance(collapse, bool) or not isinstance(collapse, int) or collapse < 0):
         raise ValueError(f"collapse must be None or a module depth >= 0, got {collapse!r}")
     value_limit(show_values)  # check it early
-    walk = Walk(tensor)
+    walk = GraphDescription(tensor)
     in_progress = not (show_backward is None or isinstance(show_backward, bool))  # steps were given
     if in_progress:
         sent, seed = sent_gradients(walk.root, show_backward)
@@ -302,7 +303,8 @@ def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=
 def _node_text(name, info, layout, edges, show_values):
     kind = info["kind"]
     if kind == "op":
-        return op_label(info["ctx"], layout.walk.output_of[id(info["ctx"])], show_values)
+        ctx = info["ctx"]
+        return op_label(ctx, layout.walk.output_of[id(ctx)], show_values, layout.walk.node_of(ctx).role)
     if kind == MODULE:
         return layout.box_label(info, edges, name)
     return leaf_label(info["tensor"], kind, show_values)

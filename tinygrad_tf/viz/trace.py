@@ -1,6 +1,6 @@
 """Walk the backward pass one node at a time, with readable records.
 
-    from autograd import trace
+    from tinygrad_tf.viz import trace
     loss = model(x).sum()
     for step in trace.backward_steps(loss):
         print(step)                     # #3 softmax in self_attn: (1, 2, 4, 4) ...
@@ -20,9 +20,9 @@ from typing import Optional
 
 import numpy as np
 
-from . import backend, engine
-from .grad_mode import no_grad
-from .tensor import Tensor
+from autograd import Tensor, backend, engine, no_grad
+
+from .description import role_of
 
 LEAF_OP = "accumulate_grad"
 
@@ -74,6 +74,8 @@ class BackwardStep:
         accumulated: True when that is more than one (the tensor fed several ops,
             or one op twice).
         tensor: the tensor itself; ctx: its node (None for a leaf).
+        role: the part the node plays in the model ("scores QKᵀ", "Q"), or None.
+        rule: the op's backward in one line ("dA = dC·Bᵀ, dB = Aᵀ·dC"), or None.
     """
 
     index: int
@@ -90,6 +92,8 @@ class BackwardStep:
     accumulated: bool
     tensor: Tensor = field(repr=False)
     ctx: object = field(repr=False)
+    role: Optional[str] = None
+    rule: Optional[str] = None
 
     @property
     def is_leaf(self):
@@ -97,10 +101,10 @@ class BackwardStep:
 
     @property
     def label(self):
-        """The op, or `accumulate_grad(name)` for a named leaf."""
+        """The op with its role ('matmul [scores QKᵀ]'), or `accumulate_grad(name)` for a named leaf."""
         if self.is_leaf and self.name:
             return f"{self.op}({self.name})"
-        return self.op
+        return f"{self.op} [{self.role}]" if self.role else self.op
 
     def __str__(self):
         where = f" in {self.module}" if self.module else ""
@@ -119,6 +123,8 @@ def _record(index, step):
         op, inputs = LEAF_OP, ()
     else:
         name, module, op, inputs = None, ctx.module, ctx.name, ctx.inputs
+    role = None if ctx is None else role_of(ctx)
+    rule = "grad += upstream gradient" if ctx is None else ctx.fn.rule
     return BackwardStep(
         index=index,
         op=op,
@@ -134,6 +140,8 @@ def _record(index, step):
         accumulated=step.paths > 1,
         tensor=tensor,
         ctx=ctx,
+        role=role,
+        rule=rule,
     )
 
 

@@ -1,4 +1,4 @@
-"""autograd.trace: stepping through backward one node at a time.
+"""tinygrad_tf.viz.trace: stepping through backward one node at a time.
 
 The stepped gradients equal backward()'s, the records name ops and modules,
 come in a valid reverse-topological order, mark accumulated gradients exactly
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import ops
-from autograd import Tensor, engine, manual_seed, trace
+from autograd import Tensor, engine, manual_seed
 from helpers import wrong_square
 from tinygrad_tf import nn
+from tinygrad_tf.viz import trace
 
 
 def _attention(seed=0, d_model=8, heads=2, seq_len=4):
@@ -71,14 +72,14 @@ def test_steps_name_ops_and_modules():
     root, x, loss = _attention()
     steps = list(trace.backward_steps(loss))
     ops_seen = {s.op for s in steps}
-    assert {"linear", "matmul", "softmax", "masked_fill", "div", "reshape", "transpose", "mean", "accumulate_grad"} <= ops_seen
+    assert {"linear", "matmul", "softmax", "where", "div", "reshape", "transpose", "mean", "accumulate_grad"} <= ops_seen
     modules = {s.module for s in steps}
     for path in ("self_attn", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj"):
         assert path in modules, modules
     by_op = {}
     for s in steps:
         by_op.setdefault(s.op, set()).add(s.module)
-    assert by_op["softmax"] == {"self_attn"} and by_op["masked_fill"] == {"self_attn"}
+    assert by_op["softmax"] == {"self_attn"} and by_op["where"] == {"self_attn"}
     assert by_op["mean"] == {None}  # the loss is made outside any module
     # every parameter gets exactly one accumulate_grad record, named and placed in its module
     leaves = [s for s in steps if s.op == trace.LEAF_OP]

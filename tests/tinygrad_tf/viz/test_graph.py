@@ -1,4 +1,4 @@
-"""Graph pictures (autograd.graph): real SVGs drawn by Graphviz's dot, parsed and checked against the traced graph."""
+"""Graph pictures (tinygrad_tf.viz.graph): real SVGs drawn by Graphviz's dot, parsed and checked against the traced graph."""
 import collections
 import math
 import os
@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 import ops
-from autograd import Tensor, graph, module_scope, trace
+from autograd import Tensor, module_scope
 from helpers import needs_dot, parse_svg
+from tinygrad_tf.viz import graph, trace
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))  # the repository
 
 
 @pytest.fixture(autouse=True)
@@ -379,13 +380,13 @@ def test_write_without_source_and_without_dot_says_how_to_install(tmp_path, monk
     assert sorted(os.listdir(tmp_path)) == ["bin"]  # neither the picture nor its source
 
 
-def test_autograd_imports_without_the_graphviz_package():
+def test_viz_imports_without_the_graphviz_package():
     code = (
         "import sys; sys.modules['graphviz'] = None\n"
-        "import autograd, autograd.graph\n"
+        "import autograd, tinygrad_tf.viz.graph\n"
         "from autograd import Tensor\n"
         "try:\n"
-        "    autograd.graph.to_dot(Tensor([1.0], requires_grad=True) * 2)\n"
+        "    tinygrad_tf.viz.graph.to_dot(Tensor([1.0], requires_grad=True) * 2)\n"
         "except ImportError as e:\n"
         "    print('ImportError:', e)\n"
     )
