@@ -181,7 +181,10 @@ def test_frame_highlights_current_node_and_visited_part():
     assert source.count("fillcolor=lightblue") == 2  # the two visited before it
     assert "cluster_linear2" in source and "step 2: sub" in source
     sent = sum(g is not None for s in frames.steps for g in s.grad_inputs)
-    assert source.count('xlabel="norm ') == 1 + sent  # the output's gradient, and each one sent so far
+    shown = re.findall(r'label="(\d\.\d\de[-+]\d\d)" color="#c62828"', source)
+    assert len(shown) == 1 + sent  # the output's gradient, and each one sent so far
+    hidden = re.findall(r'label="0\.00e\+00" constraint=false style=invis', source)
+    assert len(shown) + len(hidden) == len(re.findall(r"constraint=false", source))  # every edge laid out from the start
     steps.close()
 
 

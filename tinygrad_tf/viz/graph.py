@@ -38,7 +38,7 @@ import shutil
 from autograd import Context, Tensor
 
 from .description import CONSTANT, INPUT, OUTPUT, PARAMETER, GraphDescription, backward_gradients, depth, sent_gradients, truncate
-from .labels import broadcast_note, grad_text, label, leaf_label, op_label, shape_text, value_limit
+from .labels import broadcast_note, grad_text, label, leaf_label, norm, op_label, shape_text, value_limit
 
 FORMATS = ("svg", "png", "pdf")
 MODULE = "module"
@@ -346,9 +346,10 @@ def _draw_clusters(dot, by_cluster, draw_node):
 def _draw_backward(dot, edges, sent, seed, in_progress):
     """Reversed red edges: the gradient each consumer sent back to each input.
 
-    A backward pass `in_progress` keeps one layout from step to step: the edges
-    still to come are laid out but invisible, and the norms are external labels
-    (`xlabel`), placed after the layout.
+    A backward pass `in_progress` keeps one layout from step to step: every
+    edge is laid out from the first frame, those still to come invisible, and
+    each carries a label of the same width in every frame (a norm written
+    `6.51e-01`), which Graphviz places beside its edge, not on top of it.
     """
     import numpy as np
 
@@ -360,10 +361,10 @@ def _draw_backward(dot, edges, sent, seed, in_progress):
             grad = np.sum(parts, axis=0) if parts else None
         if grad is None:
             if in_progress and e["grad"]:
-                dot.edge(e["dst"], e["src"], style="invis", constraint="false")
+                dot.edge(e["dst"], e["src"], label=f"{0.0:.2e}", style="invis", constraint="false")
             continue
         if in_progress:
-            text = dict(xlabel=grad_text(grad))
+            text = dict(label=f"{norm(grad):.2e}")
         else:
             text = dict(label=label([f"grad {shape_text(np.shape(grad))}", grad_text(grad)]))
         dot.edge(e["dst"], e["src"], **text, color=BACKWARD_COLOR, fontcolor=BACKWARD_COLOR, style="dashed",
