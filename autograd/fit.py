@@ -14,6 +14,7 @@ from .function import Function
 
 
 class BroadcastTo(Function):
+    rule = "dx = dy summed back over the broadcast axes"
     broadcasting = True
     name = "broadcast_to"
 
@@ -27,6 +28,7 @@ class BroadcastTo(Function):
 
 
 class SumTo(Function):
+    rule = "dx = broadcast dy back to x's shape"
     name = "sum_to"
 
     @staticmethod
@@ -40,6 +42,8 @@ class SumTo(Function):
 
 
 class Cast(Function):
+    rule = "dx = dy cast back to x's dtype"
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = x.dtype

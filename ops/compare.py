@@ -27,6 +27,7 @@ LogicalNot = _comparison("logical_not", lambda xp, a, b: xp.logical_not(a))
 
 
 class Where(Function):
+    rule = "y = where(c, a, b):  da = where(c, dy, 0),  db = where(c, 0, dy)"
     broadcasting = True
 
     @staticmethod

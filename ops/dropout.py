@@ -8,6 +8,8 @@ from autograd.random import generator
 
 
 class Dropout(Function):
+    rule = "y = x·m/(1-p):  dx = dy·m/(1-p)  (m: the same random mask)"
+
     @staticmethod
     def forward(ctx, x, p, rng):
         keep, scale = _keep_mask(ctx.xp, rng, x.shape, p)

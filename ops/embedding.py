@@ -6,6 +6,7 @@ from .shape import GetItem
 
 class Embedding(GetItem):
     """weight[indices]; backward scatter-adds, so a repeated token collects every gradient."""
+    rule = "y = W[ids]:  dW[i] = Σ of dy over the positions holding id i"
 
     name = "embedding"
 

@@ -12,6 +12,7 @@ from .matmul import _product, _stack_rows, matmul
 
 
 class Linear(Function):
+    rule = "y = x·Wᵀ + b:  dx = dy·W,  dW = dyᵀ·x,  db = Σ_rows dy"
     broadcasting = True
     name = "linear"
 

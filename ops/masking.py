@@ -5,6 +5,7 @@ from autograd import Function, Tensor
 
 
 class MaskedFill(Function):
+    rule = "y = where(mask, value, x):  dx = where(mask, 0, dy)"
     broadcasting = True
     name = "masked_fill"
 

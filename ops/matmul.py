@@ -7,6 +7,8 @@ from autograd import Function
 
 
 class MatMul(Function):
+    rule = "C = A·B:  dA = dC·Bᵀ,  dB = Aᵀ·dC"
+
     @staticmethod
     def forward(ctx, a, b):
         _check_shapes(a.shape, b.shape)

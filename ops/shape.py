@@ -6,6 +6,8 @@ from autograd.fit import broadcast_to  # noqa: F401  (re-exported: broadcasting 
 
 
 class Reshape(Function):
+    rule = "dx = reshape(dy, x.shape)"
+
     @staticmethod
     def forward(ctx, a, shape):
         ctx.in_shape = a.shape
@@ -17,6 +19,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    rule = "dx = transpose(dy, inverse axes)"
+
     @staticmethod
     def forward(ctx, a, axes):
         ctx.axes = axes
@@ -28,6 +32,8 @@ class Transpose(Function):
 
 
 class Concatenate(Function):
+    rule = "dx_i = the slice of dy that x_i filled"
+
     @staticmethod
     def forward(ctx, axis, *arrays):
         ctx.axis = axis
@@ -42,6 +48,7 @@ class Concatenate(Function):
 
 class GetItem(Function):
     """x[index]; backward adds the gradient back at the indexed places."""
+    rule = "dx = zeros, with dy added at the indices"
 
     name = "getitem"
 
@@ -59,6 +66,7 @@ class GetItem(Function):
 
 class IndexAdd(Function):
     """zeros(shape) with `values` added at `index` (repeated indices accumulate)."""
+    rule = "dx = dy;  dvalues = dy[indices]"
 
     name = "index_add"
 
@@ -73,6 +81,8 @@ class IndexAdd(Function):
 
 
 class Pad(Function):
+    rule = "dx = dy without the padding"
+
     @staticmethod
     def forward(ctx, a, widths, value):
         ctx.inside = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
