@@ -5,7 +5,7 @@ broadcast shape and the engine sums them back to each input's shape.
 """
 import math
 
-from autograd import Function
+from autograd import Function, Tensor
 
 
 class Add(Function):
@@ -64,6 +64,14 @@ class Neg(Function):
 
 
 class Pow(Function):
+    """a ** b, with PyTorch's gradients at the edges.
+
+    d/da = b * a^(b-1), taken as exactly 0 where b == 0: a^0 is the constant 1,
+    even at a == 0, where b * a^(b-1) would be 0 * inf. d/db = a^b log a, taken
+    as 0 where a == 0 and b >= 0 (a^b is 0 or 1 there), and left to the formula
+    elsewhere (-inf for b < 0, NaN for a < 0), as PyTorch does.
+    """
+
     @staticmethod
     def forward(ctx, a, b):
         out = a**b
@@ -73,21 +81,44 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        grad_a = grad * b * a ** (b - 1) if ctx.needs_grad(0) else None
-        grad_b = None
-        if ctx.needs_grad(1):
-            # d(a^b)/db = a^b log a; taken as 0 where a == 0 (as PyTorch does)
-            if isinstance(a, (int, float)):  # a Python number as base: log a is a number too
-                grad_b = grad * out * _log_base(a)
-            else:
-                F = ctx.F
-                grad_b = F.where(a == 0, 0.0, grad * out * F.log(F.where(a == 0, 1.0, a)))
+        grad_a = _pow_grad_base(ctx, grad, a, b) if ctx.needs_grad(0) else None
+        grad_b = _pow_grad_exponent(ctx, grad, a, b, out) if ctx.needs_grad(1) else None
         return grad_a, grad_b
 
 
-def _log_base(a):
-    """log a for a number base: 0 at a == 0 (the gradient PyTorch gives), NaN below 0."""
-    return 0.0 if a == 0 else math.log(a) if a > 0 else math.nan
+def _is_number(x):
+    return isinstance(x, (int, float))
+
+
+def _pow_grad_base(ctx, grad, a, b):
+    """grad * b * a^(b-1), and 0 where b == 0."""
+    F = ctx.F
+    if _is_number(b):
+        if b == 0:  # x ** 0 is constant: no NaN at x == 0, and no node for a second derivative to trip on
+            return _zeros_like(ctx, grad)
+        return grad * b * a ** (b - 1)
+    # A tensor exponent: where b == 0 the power is taken with exponent 0 instead of -1, so
+    # neither this value nor its own derivative (create_graph) meets 0 * inf at a == 0.
+    at_zero = b == 0
+    return F.where(at_zero, 0.0, grad * b * a ** F.where(at_zero, 0.0, b - 1))
+
+
+def _zeros_like(ctx, grad):
+    """Zeros of grad's shape and dtype: an array, or a constant Tensor in a recorded backward."""
+    if ctx.recording:
+        return Tensor._wrap(ctx.xp.zeros_like(grad.data))
+    return ctx.xp.zeros_like(grad)
+
+
+def _pow_grad_exponent(ctx, grad, a, b, out):
+    """grad * a^b * log a, and 0 where a == 0 and b >= 0."""
+    F = ctx.F
+    if _is_number(a):  # a number as base: log a is a number too
+        if a == 0:
+            return F.where(b >= 0, 0.0, grad * out * -math.inf)
+        return grad * out * (math.log(a) if a > 0 else math.nan)
+    zero_base = (a == 0) & (b >= 0)
+    return F.where(zero_base, 0.0, grad * out * F.log(F.where(zero_base, 1.0, a)))
 
 
 class Exp(Function):

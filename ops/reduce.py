@@ -77,24 +77,24 @@ def _count(shape, axes):
 
 def sum(a, axis=None, keepdims=False):
     """Sum over `axis` (None: all axes; an int or a tuple)."""
-    return Sum.apply(a, normalize_axes(axis, a.ndim), keepdims)
+    return Sum.apply(a, normalize_axes(axis, a.shape, "sum"), keepdims)
 
 
 def mean(a, axis=None, keepdims=False):
     """Arithmetic mean over `axis`."""
-    return Mean.apply(a, normalize_axes(axis, a.ndim), keepdims)
+    return Mean.apply(a, normalize_axes(axis, a.shape, "mean"), keepdims)
 
 
 def var(a, axis=None, keepdims=False, ddof=0):
     """Variance over `axis`; `ddof=0` is the biased (population) variance, as in NumPy."""
-    return Var.apply(a, normalize_axes(axis, a.ndim), keepdims, ddof)
+    return Var.apply(a, normalize_axes(axis, a.shape, "var"), keepdims, ddof)
 
 
 def max(a, axis=None, keepdims=False):
     """Maximum over `axis`; tied maxima share the gradient equally."""
-    return Max.apply(a, normalize_axes(axis, a.ndim), keepdims)
+    return Max.apply(a, normalize_axes(axis, a.shape, "max"), keepdims)
 
 
 def min(a, axis=None, keepdims=False):
     """Minimum over `axis`; tied minima share the gradient equally."""
-    return Min.apply(a, normalize_axes(axis, a.ndim), keepdims)
+    return Min.apply(a, normalize_axes(axis, a.shape, "min"), keepdims)
