@@ -186,9 +186,9 @@ class Function:
         if out.base is not None:  # a view (reshape, transpose, slice): maybe of an input's memory
             _share_version_counter(result, args, raw)
         if anomaly.is_anomaly_enabled():
-            ctx.site = anomaly.creation_site()
+            ctx.site, ctx.module = anomaly.creation_site(), scope.current_module()
             if not anomaly.in_backward():  # inside a backward, check_backward names the op
-                anomaly.check_forward(ctx, raw, out)
+                anomaly.check_forward(ctx, args, raw, out)
         if needs_grad:
             ctx.inputs = args
             ctx._raw = raw  # what forward saw, to map saved arrays back to inputs (_as_tensor)

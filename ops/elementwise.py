@@ -1,11 +1,13 @@
 """Elementwise arithmetic and math functions.
 
-Binary ops broadcast like NumPy; their backward returns gradients in the
-broadcast shape and the engine sums them back to each input's shape.
+Binary ops broadcast like NumPy and promote dtypes like PyTorch
+(`autograd.dtypes`); their backward returns gradients in the broadcast shape
+and the engine sums them back to each input's shape.
 """
 import math
 
 from autograd import Function, Tensor
+from autograd.dtypes import promote
 
 
 class Add(Function):
@@ -217,23 +219,23 @@ class Clip(Function):
 
 
 def add(a, b):
-    """a + b, broadcasting."""
-    return Add.apply(a, b)
+    """a + b, broadcasting; dtypes promote as in PyTorch (float32 + int64 -> float32)."""
+    return Add.apply(*promote("add", a, b))
 
 
 def sub(a, b):
     """a - b, broadcasting."""
-    return Sub.apply(a, b)
+    return Sub.apply(*promote("sub", a, b))
 
 
 def mul(a, b):
     """a * b, broadcasting."""
-    return Mul.apply(a, b)
+    return Mul.apply(*promote("mul", a, b))
 
 
 def div(a, b):
-    """a / b, broadcasting."""
-    return Div.apply(a, b)
+    """a / b, broadcasting; true division, so integers give float32 as in PyTorch."""
+    return Div.apply(*promote("div", a, b, floating=True))
 
 
 def neg(a):
@@ -243,7 +245,7 @@ def neg(a):
 
 def pow(a, b):
     """a ** b; either may be a tensor."""
-    return Pow.apply(a, b)
+    return Pow.apply(*promote("pow", a, b))
 
 
 def exp(a):
@@ -268,12 +270,12 @@ def abs(a):
 
 def maximum(a, b):
     """Elementwise maximum; ties share the gradient equally."""
-    return Maximum.apply(a, b)
+    return Maximum.apply(*promote("maximum", a, b))
 
 
 def minimum(a, b):
     """Elementwise minimum; ties share the gradient equally."""
-    return Minimum.apply(a, b)
+    return Minimum.apply(*promote("minimum", a, b))
 
 
 def clip(a, min=None, max=None):
