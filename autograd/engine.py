@@ -172,6 +172,8 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
         _store_grad(tensor, g, create_graph)
     if ctx is None:
         return Step(tensor, None, g, (), paths.pop(id(tensor)))
+    if ctx._versions is not None:
+        _check_versions(ctx, tensor)
     check = anomaly.is_anomaly_enabled()
     if not retain_graph:
         ctx.last_use = True  # the saved values are freed right after: the op may overwrite its own
@@ -200,6 +202,42 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
     if not retain_graph:
         ctx.free()  # the saved arrays go now, not when the whole graph is dropped
     return Step(tensor, ctx, g, tuple(sent), paths.pop(id(tensor)))
+
+
+def _check_versions(ctx, output):
+    """Raise if a tensor this op saved for backward was changed in place after forward.
+
+    Each saved tensor's version was noted in forward (`Function.apply`); a
+    moved version means its values were changed in place, and a gradient from
+    them would belong to values the forward never saw. Only a changed tensor
+    whose memory the op actually saved counts: Linear's bias may change, its
+    weight may not. The engine's own in-place work (summing gradients, ops
+    reusing their own buffers) changes no tensor and needs no check.
+    """
+    tensors = ctx.inputs + (output,)
+    for i, (t, seen) in enumerate(zip(tensors, ctx._versions)):
+        if seen is None or t._version == seen:
+            continue
+        array = ctx._raw[i] if i < len(ctx._raw) else t._data
+        if _saved_memory_of(ctx, array):
+            which = "its output" if t is output else f"its input {i}"
+            named = f" '{t.name}'" if t.name else ""
+            where = f" (in {ctx.module})" if ctx.module else ""
+            raise RuntimeError(
+                f"backward of op '{ctx.name}'{where}: one of the variables needed for gradient computation "
+                f"has been modified by an inplace operation: {which}{named}, a tensor of shape {t.shape} and "
+                f"dtype {t.dtype}, is at version {t._version}; expected version {seen}. It was changed after "
+                "the forward pass saved it (a .data assignment, an optimizer step, bump_version()); "
+                "call backward() before changing it, or run the forward pass again"
+            )
+
+
+def _saved_memory_of(ctx, array):
+    """Whether any array the op saved for backward shares memory with `array`."""
+    for value in ctx._saved:
+        if hasattr(value, "shape") and ctx.xp.may_share_memory(value, array):
+            return True
+    return False
 
 
 def _call_backward(ctx, output, g, create_graph, check_anomaly):

@@ -61,6 +61,7 @@ class Context:
     last_use = False  # True while backward runs for the last time (no retain_graph)
     _saved = ()
     _raw = ()
+    _versions = None  # each input's and the output's version when forward saved them
     _freed = False
     _output = None
 
@@ -110,7 +111,7 @@ class Context:
         for inp, seen in zip(self.inputs, self._raw):
             if seen is value and isinstance(inp, Tensor):
                 return inp
-        if self._output is not None and self._output.data is value:
+        if self._output is not None and self._output._data is value:
             return self._output
         return Tensor._wrap(self.xp.asarray(value)) if _is_array(value) else value
 
@@ -156,7 +157,7 @@ class Function:
         raw, kind, wants_grad, first, first_data = [], None, False, None, None
         for a in args:
             if isinstance(a, Tensor):
-                data = a.data
+                data = a._data
                 if first is None:
                     kind, first, first_data = type(data), a, data
                 else:
@@ -188,15 +189,19 @@ class Function:
 
         needs_grad = wants_grad and cls.differentiable and grad_mode.is_grad_enabled()
         result = Tensor._wrap(out, needs_grad)
+        if out.base is not None:  # a view (reshape, transpose, slice): maybe of an input's memory
+            _share_version_counter(result, args, raw)
         if anomaly.is_anomaly_enabled():
-            ctx.site = anomaly.creation_site()
+            ctx.site, ctx.module = anomaly.creation_site(), scope.current_module()
             if not anomaly.in_backward():  # inside a backward, check_backward names the op
-                anomaly.check_forward(ctx, raw, out)
+                anomaly.check_forward(ctx, args, raw, out)
         if needs_grad:
             ctx.inputs = args
             ctx._raw = raw  # what forward saw, to map saved arrays back to inputs (_as_tensor)
             ctx.module = scope.current_module()
             result._ctx = ctx
+            if ctx._saved:  # backward checks that nothing it reads was changed in place since (engine)
+                ctx._versions = [a._version if isinstance(a, Tensor) else None for a in args + (result,)]
         return result
 
 
@@ -216,6 +221,15 @@ def _separate_shared_data(args, raw):
             owner = seen.setdefault(id(raw[i]), a)
             if owner is not a:
                 raw[i] = raw[i].view()
+
+
+def _share_version_counter(result, args, raw):
+    """Let `result`, a view of an input's array, count that input's in-place changes (as in PyTorch)."""
+    owner = result._data.base  # NumPy and CuPy point a view at the array that owns the memory
+    for a, array in zip(args, raw):
+        if isinstance(a, Tensor) and (array is owner or array.base is owner):
+            result._version_counter = a._shared_version_counter()
+            return
 
 
 def _is_array(a):

@@ -31,6 +31,15 @@ def _default_dtype(array):
     raise TypeError(f"Tensor: unsupported dtype {array.dtype} (floats, integers and booleans only)")
 
 
+class _VersionCounter:
+    """The number of in-place changes to one array, shared by every Tensor that views it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
 class Tensor:
     """An n-dimensional array that can record the operations made from it.
 
@@ -50,7 +59,10 @@ class Tensor:
                 [6. 8.]], shape=(2, 2), dtype=float32, device=cpu)
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad", "name", "__weakref__")
+    __slots__ = (
+        "_data", "grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad", "name",
+        "_version_counter", "__weakref__",
+    )
 
     # NumPy on the left of an operator (`array / x`, `np.float64(2) * x`) defers to
     # our reflected operators instead of turning `x` into a plain array (NEP 13),
@@ -64,10 +76,11 @@ class Tensor:
         array = backend.move(data, "cpu") if device == "cpu" else backend.move(data, "cuda")
         xp = backend.xp_for(device)
         dtype = np.dtype(dtype) if dtype is not None else _default_dtype(xp.asarray(array))
-        self.data = xp.array(array, dtype=dtype, copy=True)
+        self._data = xp.array(array, dtype=dtype, copy=True)
         self._init(requires_grad)
 
     def _init(self, requires_grad):
+        self._version_counter = None
         self.grad = None
         self._ctx = None
         self._hooks = None
@@ -80,7 +93,8 @@ class Tensor:
     def _wrap(cls, array, requires_grad=False):
         """A Tensor around an existing backend array (no copy, no dtype change)."""
         t = cls.__new__(cls)
-        t.data = array
+        t._data = array
+        t._version_counter = None
         t.grad = None
         t._ctx = None
         t._hooks = None
@@ -89,6 +103,49 @@ class Tensor:
         t._requires_grad = requires_grad
         return t
 
+    # ---- the values, and the count of their in-place changes --------------
+    @property
+    def data(self):
+        """The backend array (numpy.ndarray or cupy.ndarray) holding the values."""
+        return self._data
+
+    @data.setter
+    def data(self, array):
+        # New values count as an in-place change: an op that saved the old ones for
+        # backward must not differentiate at values no longer there. The tensor no
+        # longer views what it viewed before, so it takes a counter of its own.
+        counter = _VersionCounter()
+        counter.value = self._version + 1
+        self._data, self._version_counter = array, counter
+
+    @property
+    def _version(self):
+        """How many times the values were changed in place (PyTorch's `tensor._version`).
+
+        Tensors that view one array (`x.detach()`, a reshape of `x`) share one
+        count. Every op that saves a tensor for backward remembers its version,
+        and backward raises if it has moved since.
+        """
+        counter = self._version_counter
+        return 0 if counter is None else counter.value
+
+    def bump_version(self):
+        """Record that the values were changed in place.
+
+        `x.data = array` and the optimizers' updates call it. Writes into the
+        array itself (`x.data[...] = v`, `x.data += v`, NumPy's `out=`) go past
+        the Tensor and cannot be seen, as with `.data` in PyTorch: call this
+        after such a write if a graph that saved `x` may still be backpropagated,
+        so that backward raises instead of using the changed values.
+        """
+        self._shared_version_counter().value += 1
+
+    def _shared_version_counter(self):
+        """This tensor's version counter, made on first use (most tensors never need one)."""
+        if self._version_counter is None:
+            self._version_counter = _VersionCounter()
+        return self._version_counter
+
     # ---- attributes -----------------------------------------------------
     @property
     def requires_grad(self):
@@ -96,10 +153,10 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
-        if value and self.data.dtype.kind != "f":
+        if value and self._data.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients; this tensor is "
-                f"{self.data.dtype} with shape {self.shape}"
+                f"{self._data.dtype} with shape {self.shape}"
             )
         if not value and self._ctx is not None:
             raise RuntimeError("requires_grad can only be turned off on a leaf tensor; use detach()")
@@ -107,23 +164,23 @@ class Tensor:
 
     @property
     def shape(self):
-        return tuple(self.data.shape)
+        return tuple(self._data.shape)
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self):
-        return backend.device_of(self.data)
+        return backend.device_of(self._data)
 
     @property
     def grad_fn(self):
@@ -139,12 +196,12 @@ class Tensor:
         return self.transpose()
 
     def __len__(self):
-        return len(self.data)
+        return len(self._data)
 
     # ---- conversions ----------------------------------------------------
     def numpy(self):
         """A NumPy copy of the values, whatever the device."""
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self._data)
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
@@ -154,7 +211,7 @@ class Tensor:
         """The single value as a Python number."""
         if self.size != 1:
             raise ValueError(f"item(): tensor has {self.size} elements, expected 1 (shape {self.shape})")
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
         return self.numpy().tolist()
@@ -173,11 +230,13 @@ class Tensor:
         device = backend.check_device(device)
         if device == self.device:
             return self
-        return Tensor._wrap(backend.move(self.data, device), self.requires_grad)
+        return Tensor._wrap(backend.move(self._data, device), self.requires_grad)
 
     def detach(self):
-        """The same values, cut from the graph (shares memory)."""
-        return Tensor._wrap(self.data)
+        """The same values, cut from the graph (shares memory and the version count)."""
+        t = Tensor._wrap(self._data)
+        t._version_counter = self._shared_version_counter()
+        return t
 
     def astype(self, dtype):
         """The values as another dtype (differentiable between float types)."""

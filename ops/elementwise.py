@@ -1,14 +1,17 @@
 """Elementwise arithmetic and math functions.
 
-Binary ops broadcast like NumPy; their backward returns gradients in the
-broadcast shape and the engine sums them back to each input's shape.
+Binary ops broadcast like NumPy and promote dtypes like PyTorch
+(`autograd.dtypes`); their backward returns gradients in the broadcast shape
+and the engine sums them back to each input's shape.
 """
 import math
 
-from autograd import Function
+from autograd import Function, Tensor
+from autograd.dtypes import promote
 
 
 class Add(Function):
+    rule = "y = a + b:  da = dy,  db = dy"
     commutative = True
     broadcasting = True
 
@@ -22,6 +25,7 @@ class Add(Function):
 
 
 class Sub(Function):
+    rule = "y = a − b:  da = dy,  db = −dy"
     broadcasting = True
 
     @staticmethod
@@ -34,6 +38,7 @@ class Sub(Function):
 
 
 class Mul(Function):
+    rule = "y = a·b:  da = dy·b,  db = dy·a"
     commutative = True
     broadcasting = True
 
@@ -49,6 +54,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    rule = "y = a/b:  da = dy/b,  db = −dy·a/b²"
     broadcasting = True
 
     @staticmethod
@@ -64,6 +70,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    rule = "y = −x:  dx = −dy"
+
     @staticmethod
     def forward(ctx, a):
         return -a
@@ -74,6 +82,14 @@ class Neg(Function):
 
 
 class Pow(Function):
+    """a ** b, with PyTorch's gradients at the edges.
+
+    d/da = b * a^(b-1), taken as exactly 0 where b == 0: a^0 is the constant 1,
+    even at a == 0, where b * a^(b-1) would be 0 * inf. d/db = a^b log a, taken
+    as 0 where a == 0 and b >= 0 (a^b is 0 or 1 there), and left to the formula
+    elsewhere (-inf for b < 0, NaN for a < 0), as PyTorch does.
+    """
+    rule = "y = aᵇ:  da = dy·b·aᵇ⁻¹,  db = dy·aᵇ·ln a"
     broadcasting = True
 
     @staticmethod
@@ -85,24 +101,49 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        grad_a = grad * b * a ** (b - 1) if ctx.needs_grad(0) else None
-        grad_b = None
-        if ctx.needs_grad(1):
-            # d(a^b)/db = a^b log a; taken as 0 where a == 0 (as PyTorch does)
-            if isinstance(a, (int, float)):  # a Python number as base: log a is a number too
-                grad_b = grad * out * _log_base(a)
-            else:
-                F = ctx.F
-                grad_b = F.where(a == 0, 0.0, grad * out * F.log(F.where(a == 0, 1.0, a)))
+        grad_a = _pow_grad_base(ctx, grad, a, b) if ctx.needs_grad(0) else None
+        grad_b = _pow_grad_exponent(ctx, grad, a, b, out) if ctx.needs_grad(1) else None
         return grad_a, grad_b
 
 
-def _log_base(a):
-    """log a for a number base: 0 at a == 0 (the gradient PyTorch gives), NaN below 0."""
-    return 0.0 if a == 0 else math.log(a) if a > 0 else math.nan
+def _is_number(x):
+    return isinstance(x, (int, float))
+
+
+def _pow_grad_base(ctx, grad, a, b):
+    """grad * b * a^(b-1), and 0 where b == 0."""
+    F = ctx.F
+    if _is_number(b):
+        if b == 0:  # x ** 0 is constant: no NaN at x == 0, and no node for a second derivative to trip on
+            return _zeros_like(ctx, grad)
+        return grad * b * a ** (b - 1)
+    # A tensor exponent: where b == 0 the power is taken with exponent 0 instead of -1, so
+    # neither this value nor its own derivative (create_graph) meets 0 * inf at a == 0.
+    at_zero = b == 0
+    return F.where(at_zero, 0.0, grad * b * a ** F.where(at_zero, 0.0, b - 1))
+
+
+def _zeros_like(ctx, grad):
+    """Zeros of grad's shape and dtype: an array, or a constant Tensor in a recorded backward."""
+    if ctx.recording:
+        return Tensor._wrap(ctx.xp.zeros_like(grad.data))
+    return ctx.xp.zeros_like(grad)
+
+
+def _pow_grad_exponent(ctx, grad, a, b, out):
+    """grad * a^b * log a, and 0 where a == 0 and b >= 0."""
+    F = ctx.F
+    if _is_number(a):  # a number as base: log a is a number too
+        if a == 0:
+            return F.where(b >= 0, 0.0, grad * out * -math.inf)
+        return grad * out * (math.log(a) if a > 0 else math.nan)
+    zero_base = (a == 0) & (b >= 0)
+    return F.where(zero_base, 0.0, grad * out * F.log(F.where(zero_base, 1.0, a)))
 
 
 class Exp(Function):
+    rule = "y = eˣ:  dx = dy·y"
+
     @staticmethod
     def forward(ctx, a):
         out = ctx.xp.exp(a)
@@ -116,6 +157,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    rule = "y = ln x:  dx = dy/x"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -128,6 +171,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    rule = "y = √x:  dx = dy/(2y)"
+
     @staticmethod
     def forward(ctx, a):
         out = ctx.xp.sqrt(a)
@@ -141,6 +186,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    rule = "y = |x|:  dx = dy·sign(x)"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(ctx.xp.sign(a))
@@ -154,6 +201,7 @@ class Abs(Function):
 
 class _Extremum(Function):
     """maximum / minimum: the gradient goes to the chosen input, split in half on ties."""
+    rule = "the gradient goes to the larger (smaller) input; ties split it"
     commutative = True
     broadcasting = True
 
@@ -182,6 +230,7 @@ class Minimum(_Extremum):
 
 
 class Clip(Function):
+    rule = "dx = dy where lo ≤ x ≤ hi, else 0"
     broadcasting = True
 
     @staticmethod
@@ -202,23 +251,23 @@ class Clip(Function):
 
 
 def add(a, b):
-    """a + b, broadcasting."""
-    return Add.apply(a, b)
+    """a + b, broadcasting; dtypes promote as in PyTorch (float32 + int64 -> float32)."""
+    return Add.apply(*promote("add", a, b))
 
 
 def sub(a, b):
     """a - b, broadcasting."""
-    return Sub.apply(a, b)
+    return Sub.apply(*promote("sub", a, b))
 
 
 def mul(a, b):
     """a * b, broadcasting."""
-    return Mul.apply(a, b)
+    return Mul.apply(*promote("mul", a, b))
 
 
 def div(a, b):
-    """a / b, broadcasting."""
-    return Div.apply(a, b)
+    """a / b, broadcasting; true division, so integers give float32 as in PyTorch."""
+    return Div.apply(*promote("div", a, b, floating=True))
 
 
 def neg(a):
@@ -228,7 +277,7 @@ def neg(a):
 
 def pow(a, b):
     """a ** b; either may be a tensor."""
-    return Pow.apply(a, b)
+    return Pow.apply(*promote("pow", a, b))
 
 
 def exp(a):
@@ -253,12 +302,12 @@ def abs(a):
 
 def maximum(a, b):
     """Elementwise maximum; ties share the gradient equally."""
-    return Maximum.apply(a, b)
+    return Maximum.apply(*promote("maximum", a, b))
 
 
 def minimum(a, b):
     """Elementwise minimum; ties share the gradient equally."""
-    return Minimum.apply(a, b)
+    return Minimum.apply(*promote("minimum", a, b))
 
 
 def clip(a, min=None, max=None):

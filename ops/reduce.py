@@ -5,6 +5,8 @@ from ._axes import expand_reduced, normalize_axes
 
 
 class Sum(Function):
+    rule = "y = Σx:  dx = dy broadcast back over the summed axes"
+
     @staticmethod
     def forward(ctx, a, axes, keepdims):
         ctx.in_shape, ctx.axes = a.shape, axes
@@ -16,6 +18,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    rule = "y = Σx/n:  dx = dy/n broadcast back"
+
     @staticmethod
     def forward(ctx, a, axes, keepdims):
         ctx.in_shape, ctx.axes = a.shape, axes
@@ -28,6 +32,8 @@ class Mean(Function):
 
 
 class Var(Function):
+    rule = "y = Σ(x−μ)²/n:  dx = dy·2(x−μ)/n"
+
     @staticmethod
     def forward(ctx, a, axes, keepdims, ddof):
         ctx.save_for_backward(a)
@@ -44,6 +50,7 @@ class Var(Function):
 
 class _Extreme(Function):
     """max / min: the gradient is shared equally among the elements that tie for the extreme."""
+    rule = "dx = dy at the max (min) positions, shared among ties"
 
     @classmethod
     def forward(cls, ctx, a, axes, keepdims):
@@ -77,24 +84,24 @@ def _count(shape, axes):
 
 def sum(a, axis=None, keepdims=False):
     """Sum over `axis` (None: all axes; an int or a tuple)."""
-    return Sum.apply(a, normalize_axes(axis, a.ndim), keepdims)
+    return Sum.apply(a, normalize_axes(axis, a.shape, "sum"), keepdims)
 
 
 def mean(a, axis=None, keepdims=False):
     """Arithmetic mean over `axis`."""
-    return Mean.apply(a, normalize_axes(axis, a.ndim), keepdims)
+    return Mean.apply(a, normalize_axes(axis, a.shape, "mean"), keepdims)
 
 
 def var(a, axis=None, keepdims=False, ddof=0):
     """Variance over `axis`; `ddof=0` is the biased (population) variance, as in NumPy."""
-    return Var.apply(a, normalize_axes(axis, a.ndim), keepdims, ddof)
+    return Var.apply(a, normalize_axes(axis, a.shape, "var"), keepdims, ddof)
 
 
 def max(a, axis=None, keepdims=False):
     """Maximum over `axis`; tied maxima share the gradient equally."""
-    return Max.apply(a, normalize_axes(axis, a.ndim), keepdims)
+    return Max.apply(a, normalize_axes(axis, a.shape, "max"), keepdims)
 
 
 def min(a, axis=None, keepdims=False):
     """Minimum over `axis`; tied minima share the gradient equally."""
-    return Min.apply(a, normalize_axes(axis, a.ndim), keepdims)
+    return Min.apply(a, normalize_axes(axis, a.shape, "min"), keepdims)

@@ -31,6 +31,7 @@ class Optimizer:
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
                 self._update(p.data, p.grad.data, state, backend.xp_for(p.device))
+                p.bump_version()  # in place: a graph that saved p can no longer be backpropagated
 
     def _update(self, param, grad, state, xp):
         raise NotImplementedError

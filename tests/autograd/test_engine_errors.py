@@ -25,6 +25,16 @@ def test_matmul_shape_mismatch(device):
         a @ b
 
 
+@pytest.mark.parametrize("name", ["sum", "mean", "var", "max", "min"])
+def test_reduction_with_a_bad_axis_names_op_axis_and_shape(name, device):
+    x = Tensor(np.ones((2, 3)), device=device)
+    for axis in (5, (0, -3)):
+        with pytest.raises((ValueError, IndexError), match=rf"{name}: axis -?\d+ is out of range .*shape \(2, 3\)"):
+            getattr(x, name)(axis=axis)
+    with pytest.raises(ValueError, match=rf"{name}: .*twice"):
+        getattr(x, name)(axis=(1, -1))
+
+
 def test_matmul_batch_mismatch(device):
     a, b = Tensor(np.ones((2, 3, 4)), device=device), Tensor(np.ones((5, 4, 2)), device=device)
     with pytest.raises(ValueError, match=r"matmul.*batch.*\(2, 3, 4\).*\(5, 4, 2\)"):
@@ -148,11 +158,46 @@ def test_anomaly_is_off_by_default(device):
     assert np.isnan(y.numpy()[0]) and np.isinf(x.grad.numpy()[1])
 
 
-def test_anomaly_does_not_blame_a_forward_op_for_nan_it_received(device):
+def test_anomaly_blames_where_a_nan_input_came_from_not_the_op_that_received_it(device):
     x = Tensor([np.nan, 1.0], requires_grad=True, device=device)
-    with detect_anomaly():
-        y = (x.exp() * 2).sum()   # NaN in, NaN out: not these ops' doing
-    assert np.isnan(y.item())
+    with detect_anomaly(), pytest.raises(AnomalyError) as info:
+        (x.exp() * 2).sum()
+    message = str(info.value)
+    assert "produced" not in message, message  # exp did not make the NaN
+    assert re.search(r"op 'exp'.*input 0, which was already NaN.*no recorded op made", message), message
+
+
+def test_anomaly_names_the_producing_op_with_its_module_and_shape(device):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        x = Tensor([[-1.0, 1.0]], requires_grad=True, device=device)
+        with autograd.module_scope("encoder.layers.0"):
+            y = ops.log(x)  # NaN made outside detect_anomaly()
+        with detect_anomaly(), pytest.raises(AnomalyError) as info:
+            y * 2
+    message = str(info.value)
+    assert re.search(r"op 'mul'.*already NaN.*op 'log' in encoder\.layers\.0 \(output of shape \(1, 2\)", message), message
+
+
+def test_anomaly_backward_says_the_forward_input_was_already_nan(device):
+    # the forward ran outside detect_anomaly(), so the NaN was never caught there; exp's backward then
+    # turns a finite gradient into NaN because its saved output is NaN: the cause is log, before it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        x = Tensor([-1.0, 1.0], requires_grad=True, device=device)
+        loss = (ops.log(x).exp() * 3).sum()
+        with detect_anomaly(), pytest.raises(AnomalyError) as info:
+            loss.backward()
+    message = str(info.value)
+    assert re.search(r"backward of op 'exp'.*input 0 was already NaN in the forward pass.*op 'log'", message), message
+
+
+def test_anomaly_nan_made_from_inf_blames_the_op_and_names_the_inf(device):
+    t = Tensor([np.inf, 1.0], device=device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with detect_anomaly(), pytest.raises(AnomalyError, match=r"forward of op 'sub' produced NaN.*already held Inf"):
+            t - t
 
 
 def test_anomaly_mode_restores_state():

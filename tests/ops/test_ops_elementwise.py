@@ -112,6 +112,65 @@ def test_pow_tensor_exponent_gradient_at_zero_base(device, torch):
     helper_test_op([a, b], ops.pow, torch.pow, device)
 
 
+def _grad_and_second(fn, x, device):
+    """(d/dx sum f(x), d/dx sum d/dx f(x)) at the array x, in float64, through create_graph."""
+    t = Tensor(x, dtype=np.float64, requires_grad=True, device=device)
+    fn(t).sum().backward(create_graph=True)
+    first = t.grad
+    t.grad = None
+    if first.requires_grad:
+        first.sum().backward()
+    second = t.grad.numpy() if t.grad is not None else np.zeros_like(x)
+    return first.numpy(), second
+
+
+@pytest.mark.parametrize("exponent", [0, 0.0, 1, 2, 3, 0.5, -1, -2.0])
+def test_pow_edges_first_and_second_derivative_match_torch(exponent, device, torch):
+    # x ** 0 is constant (gradient 0, even at x == 0), the second derivative of x ** 1 at 0 is 0,
+    # x ** 0.5 at 0 is inf, negative bases with integer exponents are fine: all as in torch
+    x = np.array([0.0, -2.0, -0.5, 1.5, 3.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first, second = _grad_and_second(lambda t: t**exponent, x, device)
+    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad((tx**exponent).sum(), tx, create_graph=True)
+    (g2,) = torch.autograd.grad(g.sum(), tx, allow_unused=True) if g.requires_grad else (None,)
+    np.testing.assert_array_equal(np.isnan(first), np.isnan(g.detach().numpy()))
+    np.testing.assert_allclose(first, g.detach().numpy(), rtol=1e-12)
+    expected_second = np.zeros_like(x) if g2 is None else g2.numpy()
+    np.testing.assert_allclose(second, expected_second, rtol=1e-12)
+
+
+def test_pow_zero_exponent_gradient_is_zero_everywhere(device):
+    x = Tensor([0.0, -3.0, 2.0, 0.0], requires_grad=True, device=device)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+    assert not np.signbit(x.grad.numpy()).any()
+
+
+def test_pow_tensor_exponent_edges_match_torch(device, torch):
+    # zero base with zero, negative and positive exponents, and a negative base (NaN d/db, as torch)
+    a = np.array([0.0, 0.0, 0.0, -2.0, -2.0, 2.0])
+    b = np.array([0.0, -1.0, 2.0, 2.0, 3.0, 0.5])
+    ours = [Tensor(v, dtype=np.float64, requires_grad=True, device=device) for v in (a, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (a, b)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        (ours[0] ** ours[1]).sum().backward()
+    (theirs[0] ** theirs[1]).sum().backward()
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("base", [0.0, 2.0, -2.0])
+def test_pow_number_base_exponent_gradient_matches_torch(base, device, torch):
+    b = np.array([0.0, -1.0, 2.0, 0.5])
+    ours = Tensor(b, dtype=np.float64, requires_grad=True, device=device)
+    theirs = torch.tensor(b, requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        (base**ours).sum().backward()
+    (base**theirs).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+
+
 def test_rpow_scalar_base(device, torch):
     helper_test_op([(2, 3)], lambda x: 3.0**x, lambda x: 3.0**x, device)
 

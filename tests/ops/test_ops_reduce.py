@@ -118,3 +118,20 @@ def test_reduce_hypothesis(case, name, keepdims, seed, device):
     fn = lambda x: ours(name, x, axis, keepdims)  # noqa: E731
     check_numpy_forward([shape], fn, lambda x: getattr(np, name)(x, axis=axis, keepdims=keepdims), device, seed=seed)
     check_gradcheck([shape], fn, device, seed=seed)
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("axis", [0, -1, None])
+def test_reduce_a_zero_dimensional_tensor_as_torch(name, axis, device, torch):
+    # a 0-d tensor takes axis 0 or -1, as in torch, and reduces nothing
+    if name == "var":
+        pytest.skip("the variance of one value divides by zero")
+    x = Tensor(2.5, requires_grad=True, device=device)
+    out = getattr(x, name)(axis=axis)
+    out.backward()
+    tx = torch.tensor(2.5, requires_grad=True)
+    tout = torch_reduce(torch, name, tx, axis if axis is None else (axis,), False)
+    tout.backward()
+    assert out.shape == tuple(tout.shape)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy())
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
