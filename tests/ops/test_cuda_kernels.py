@@ -13,7 +13,7 @@ import pytest
 import ops
 from autograd import Tensor, cuda_available
 from cuda_emulator import EmulatedCupy, compiler
-from ops import cuda
+from autograd import cuda_kernels as cuda
 
 TOLERANCE = {np.float32: dict(rtol=2e-5, atol=1e-6), np.float64: dict(rtol=1e-11, atol=1e-13)}
 # one column, fewer columns than threads, more columns than threads (each thread strides), a vocabulary
