@@ -11,7 +11,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["autograd", "autograd.*", "ops", "ops.*", "tinygrad_tf", "tinygrad_tf.*"]),
-    package_data={"tinygrad_tf": ["data/corpus/*"], "ops.cuda": ["*.cu"]},
+    package_data={"tinygrad_tf": ["data/corpus/*"], "autograd.cuda_kernels": ["*.cu"]},
     install_requires=["numpy>=1.24,<3", "click>=8.0", "graphviz>=0.20"],
     extras_require={
         "cuda": ["cupy-cuda12x>=13"],

@@ -12,6 +12,11 @@ import math
 from . import backend
 from .function import Function
 
+# A gradient summed over leading axes only (a bias's) is a matrix-vector product
+# with ones from this many elements up, which BLAS runs several times faster than
+# a reduction over the rows; below it, the call costs more than it saves.
+SUM_TO_GEMV_MIN_SIZE = 4096
+
 
 class BroadcastTo(Function):
     rule = "dx = dy summed back over the broadcast axes"
@@ -58,9 +63,8 @@ def sum_to_array(x, shape):
     """Sum a backend array over the axes that broadcasting added or stretched, giving `shape`."""
     lead = x.ndim - len(shape)
     stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
-    if lead and not stretched and x.dtype.kind == "f" and x.flags.c_contiguous and x.size >= 4096:
-        # only leading axes (a bias's gradient): a matrix-vector product with ones,
-        # which BLAS runs several times faster than a reduction over the rows
+    if lead and not stretched and x.dtype.kind == "f" and x.flags.c_contiguous and x.size >= SUM_TO_GEMV_MIN_SIZE:
+        # only leading axes (a bias's gradient): a matrix-vector product with ones
         rows = x.reshape(-1, math.prod(shape))
         return (backend.xp_for(backend.device_of(x)).ones(rows.shape[0], dtype=x.dtype) @ rows).reshape(shape)
     return x.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)

@@ -4,7 +4,9 @@
     y = ops.softmax(ops.matmul(q, k.swapaxes(-1, -2)) / 8.0, axis=-1)
 
 Each op is a `autograd.Function` with a forward on backend arrays and an
-analytic backward; the functions below are the way to call them.
+analytic backward; the functions below are the way to call them. The fused
+ops' files start with their math; the faster forms of the same math (in
+place, CUDA kernels) are in `ops.fast`, which picks one per call.
 """
 from autograd.fit import cast
 

@@ -1,12 +1,29 @@
-"""Losses: cross-entropy (fused and composed), negative log-likelihood, mean squared error."""
+"""Losses: cross-entropy (fused and composed), negative log-likelihood, mean squared error.
+
+Cross-entropy of a row of scores x (C classes) against target class t, with
+label smoothing s, as `torch.nn.functional.cross_entropy`:
+
+    log p = log_softmax(x)
+    q = (1 - s) * one_hot(t) + s / C                 (the target distribution)
+    loss = -sum_j q_j log p_j = -(1 - s) log p_t - s * mean_j log p_j
+
+Rows whose target is `ignore_index` add nothing; "mean" divides by the number
+of rows that count. Backward, with r the gradient that reaches the row:
+
+    dx = (softmax(x) - q) * r
+
+The Function below is that math; `cross_entropy()` runs it in fewer passes
+over memory (an in-place array form, or CUDA kernels on the GPU), picked by
+`ops.fast` and tested against the form written here. Those forms replace only
+the two row computations, `softmax_and_loss` and `softmax_minus_target`.
+"""
 import numpy as np
 
 from autograd import Function, Tensor, backend
 
-from . import cuda
-from ._rows import row_sum
+from . import fast
 from .compare import where
-from .softmax import log_softmax
+from .softmax import log_softmax, log_softmax_of
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -19,17 +36,9 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, logits, targets, ignore_index, smoothing, reduction):
-        xp = ctx.xp
-        classes = logits.shape[-1]
-        t = targets.reshape(-1)
-        valid = t != ignore_index if ignore_index is not None else xp.ones(t.shape, dtype=bool)
-        t = xp.where(valid, t, 0)
-        if xp is np and t.size and (t.min() < 0 or t.max() >= classes):
-            raise IndexError(f"target ids must lie in [0, {classes}), got values from {t.min()} to {t.max()}")
-        if cuda.applies(xp, logits):
-            probs, per_target = cuda.cross_entropy_forward(xp, logits, t, valid, smoothing)
-        else:
-            probs, per_target = _softmax_and_loss(xp, logits.reshape(-1, classes), t, valid, smoothing)
+        xp, classes = ctx.xp, logits.shape[-1]
+        t, valid = _flat_targets(xp, targets, ignore_index, classes)
+        probs, per_target = ctx.fn.softmax_and_loss(xp, logits.reshape(-1, classes), t, valid, smoothing)
         count = xp.asarray(valid.sum())
         ctx.save_for_backward(probs, t, valid, count)
         ctx.smoothing, ctx.reduction, ctx.logits_shape = smoothing, reduction, logits.shape
@@ -39,45 +48,41 @@ class CrossEntropy(Function):
         return total / count.astype(logits.dtype) if reduction == "mean" else total
 
     @staticmethod
+    def softmax_and_loss(xp, x, t, valid, smoothing):
+        """(softmax, loss per row) of (N, C) scores against targets `t`; the loss is 0 where not `valid`."""
+        log_p = log_softmax_of(xp, x, -1)  # (N, C)
+        loss = -(1.0 - smoothing) * log_p[xp.arange(t.size), t] - smoothing * log_p.mean(axis=-1)
+        return xp.exp(log_p), xp.where(valid, loss, 0).astype(x.dtype, copy=False)
+
+    @staticmethod
     def backward(ctx, grad):
-        # d loss / d logits = (softmax - q) * (the gradient reaching each row)
         probs, t, valid, count = ctx.saved_tensors  # arrays: a once-differentiable backward never records
-        xp, s, g = ctx.xp, ctx.smoothing, grad
         if ctx.reduction == "mean":
-            row_scale = valid * (g / count.astype(probs.dtype))
+            row_scale = valid * (grad / count.astype(probs.dtype))
         elif ctx.reduction == "sum":
-            row_scale = valid * g
+            row_scale = valid * grad
         else:
-            row_scale = valid * g.reshape(-1)
-        row_scale = row_scale.astype(probs.dtype, copy=False)  # (N,)
-        if cuda.applies(xp, probs):
-            return cuda.cross_entropy_backward(xp, probs, t, row_scale, s).reshape(ctx.logits_shape), None, None, None, None
-        row_scale = row_scale[:, None]  # (N, 1)
-        d = probs if ctx.last_use else probs.copy()  # the softmax is this op's own array
-        d *= row_scale
-        if s:
-            d -= row_scale * (s / probs.shape[-1])
-        d[xp.arange(t.size), t] -= (1.0 - s) * row_scale[:, 0]
-        return d.reshape(ctx.logits_shape), None, None, None, None
+            row_scale = valid * grad.reshape(-1)
+        row_scale = row_scale.astype(probs.dtype, copy=False)  # (N,): the gradient reaching each row
+        dx = ctx.fn.softmax_minus_target(ctx, probs, t, row_scale, ctx.smoothing)
+        return dx.reshape(ctx.logits_shape), None, None, None, None
+
+    @staticmethod
+    def softmax_minus_target(ctx, probs, t, row_scale, smoothing):
+        """(softmax - q) * row_scale for (N, C) `probs`, q the label-smoothed target distribution."""
+        q = ctx.xp.full_like(probs, smoothing / probs.shape[-1])
+        q[ctx.xp.arange(t.size), t] += 1.0 - smoothing
+        return (probs - q) * row_scale[:, None]
 
 
-def _softmax_and_loss(xp, x, t, valid, smoothing):
-    """(softmax, loss per row) of (N, C) scores against targets `t`, 0 where not `valid`.
-
-    log p = shifted - lse, with shifted = x - max(x) and lse = log(sum(exp(shifted))).
-    Only log p at the targets and the mean of log p are needed, so log p itself is
-    never built. One (N, C) array is made: shifted, turned in place into the
-    softmax that backward keeps. Row sums are matrix-vector products (BLAS).
-    """
-    probs = x - x.max(axis=-1)[:, None]  # shifted, (N, C)
-    target_shifted = probs[xp.arange(t.size), t]  # (N,)
-    mean_shifted = row_sum(xp, probs)[:, 0] / x.shape[-1]  # (N,)
-    xp.exp(probs, out=probs)
-    total = row_sum(xp, probs)[:, 0]  # (N,)
-    probs /= total[:, None]  # the softmax
-    # the target distribution is q = (1 - s) * one_hot + s / C, so -sum(q log p) is:
-    per_target = xp.log(total) - (1.0 - smoothing) * target_shifted - smoothing * mean_shifted
-    return probs, xp.where(valid, per_target, 0).astype(x.dtype, copy=False)
+def _flat_targets(xp, targets, ignore_index, classes):
+    """(t, valid): the targets as one flat axis, ignored ones replaced by class 0, and where they count."""
+    t = targets.reshape(-1)
+    valid = t != ignore_index if ignore_index is not None else xp.ones(t.shape, dtype=bool)
+    t = xp.where(valid, t, 0)
+    if xp is np and t.size and (t.min() < 0 or t.max() >= classes):
+        raise IndexError(f"target ids must lie in [0, {classes}), got values from {t.min()} to {t.max()}")
+    return t, valid
 
 
 def _targets(logits, targets, op):
@@ -107,7 +112,7 @@ def cross_entropy(logits, targets, ignore_index=None, label_smoothing=0.0, reduc
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     t = _targets(logits, targets, "cross_entropy")
     if fused:
-        return CrossEntropy.apply(logits, t.data, ignore_index, float(label_smoothing), reduction)
+        return fast.variant(CrossEntropy, logits).apply(logits, t.data, ignore_index, float(label_smoothing), reduction)
     logp = log_softmax(logits, -1, fused=False)
     nll = nll_loss(logp, t, ignore_index, reduction="none")
     if label_smoothing:

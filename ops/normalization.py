@@ -1,8 +1,24 @@
-"""Layer normalization over the last axis: a fused node, and composed from primitives."""
+"""Layer normalization over the last axis: the math, as a fused node, and composed from primitives.
+
+For each row x of d features (biased variance, as PyTorch):
+
+    mean = sum(x) / d,   var = sum((x - mean)^2) / d,   rstd = 1 / sqrt(var + eps)
+    x_hat = (x - mean) * rstd
+    y = x_hat * weight + bias
+
+Backward, with g the output's gradient and g_hat = g * weight:
+
+    d weight = sum over rows of g * x_hat,   d bias = sum over rows of g
+    dx = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat))
+
+(x_hat's Jacobian takes out the mean and the component along x_hat, then
+scales by 1/std.) The Function below is that math; `layer_norm()` runs it in
+fewer passes over memory (an in-place array form, or one CUDA kernel on the
+GPU), picked by `ops.fast` and tested against the form written here.
+"""
 from autograd import Function
 
-from . import cuda
-from ._rows import row_sum
+from . import fast
 
 
 class LayerNorm(Function):
@@ -12,45 +28,25 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        xp, d = ctx.xp, x.shape[-1]
-        if cuda.applies(xp, x):
-            out, x_hat, rstd = cuda.layer_norm_forward(xp, x, weight, bias, eps)
-            ctx.save_for_backward(x_hat, rstd, weight)
-            return out
-        rows = x.reshape(-1, d)  # (n, d)
-        x_hat = rows - row_sum(xp, rows) / d
-        var = xp.einsum("ij,ij->i", x_hat, x_hat)[:, None] / d  # biased variance, no (n, d) temporary
-        rstd = 1.0 / xp.sqrt(var + eps)  # (n, 1)
-        x_hat *= rstd  # in place: x_hat was the centred copy
+        xp = ctx.xp
+        centered = x - x.mean(axis=-1, keepdims=True)
+        var = (centered * centered).mean(axis=-1, keepdims=True)  # biased
+        rstd = 1 / xp.sqrt(var + eps)  # (..., 1)
+        x_hat = centered * rstd
         ctx.save_for_backward(x_hat, rstd, weight)
-        if weight is None:
-            out = x_hat.copy() if bias is None else x_hat + bias  # never x_hat itself: backward may reuse it
-        else:
-            out = x_hat * weight
-            if bias is not None:
-                out += bias
-        return out.reshape(x.shape)
+        y = x_hat if weight is None else x_hat * weight
+        return y if bias is None else y + bias
 
     @staticmethod
     def backward(ctx, grad):
         x_hat, rstd, weight = ctx.saved_tensors  # arrays: a once-differentiable backward never records
-        xp, d = ctx.xp, x_hat.shape[-1]
-        g = grad.reshape(-1, d)
-        grad_w = xp.einsum("ij,ij->j", g, x_hat) if ctx.needs_grad(1) else None  # summed over rows here
-        grad_b = g.sum(axis=0) if ctx.needs_grad(2) else None
-        if cuda.applies(xp, x_hat):
-            return cuda.layer_norm_backward(xp, grad, x_hat, rstd, weight), grad_w, grad_b, None
-        g_hat = g if weight is None else g * weight
-        # d x_hat / d x projects out the mean and the x_hat direction, then scales by 1/std:
-        # grad_x = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), row by row
-        mean_g = row_sum(xp, g_hat) / d
-        mean_gx = xp.einsum("ij,ij->i", g_hat, x_hat)[:, None] / d
-        grad_x = x_hat if ctx.last_use else x_hat.copy()  # x_hat is this op's own array
-        grad_x *= mean_gx
-        grad_x += mean_g
-        xp.subtract(g_hat, grad_x, out=grad_x)
-        grad_x *= rstd
-        return grad_x.reshape(grad.shape), grad_w, grad_b, None
+        g_hat = grad if weight is None else grad * weight
+        grad_x = rstd * (g_hat - g_hat.mean(axis=-1, keepdims=True)
+                         - x_hat * (g_hat * x_hat).mean(axis=-1, keepdims=True))
+        # (..., d) each: the engine sums them over the rows to the shape (d,)
+        grad_w = grad * x_hat if ctx.needs_grad(1) else None
+        grad_b = grad if ctx.needs_grad(2) else None
+        return grad_x, grad_w, grad_b, None
 
 
 def layer_norm(x, weight=None, bias=None, eps=1e-5, fused=True):
@@ -68,7 +64,7 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5, fused=True):
         if p is not None and tuple(p.shape) != (d,):
             raise ValueError(f"layer_norm: {name} has shape {tuple(p.shape)}, expected ({d},) for input {x.shape}")
     if fused:
-        return LayerNorm.apply(x, weight, bias, eps)
+        return fast.variant(LayerNorm, x).apply(x, weight, bias, eps)
     centered = x - x.mean(-1, keepdims=True)
     out = centered / (centered.var(-1, keepdims=True) + eps).sqrt()
     out = out if weight is None else out * weight

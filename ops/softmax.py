@@ -1,57 +1,59 @@
-"""softmax and log_softmax: fused single nodes, and the same math from primitives.
+"""softmax and log_softmax: the math, as single fused nodes, and composed from primitives.
 
-Both forms subtract the row maximum before exponentiating (so large scores do
-not overflow) and treat a row whose every entry is -inf (a fully masked
-attention row) as attending to nothing: softmax gives zeros there, not NaN,
-and the gradient is zero and finite.
+Along the normalised axis, with m = max_j x_j (subtracted so that exp never overflows):
+
+    softmax:      y_i = exp(x_i - m) / sum_j exp(x_j - m)
+    backward:     dx_i = y_i * (g_i - sum_j g_j y_j)        (the Jacobian diag(y) - y y^T applied to g)
+
+    log_softmax:  z_i = x_i - m - log(sum_j exp(x_j - m))
+    backward:     dx_i = g_i - exp(z_i) * sum_j g_j           (exp(z) is the softmax)
+
+A row whose every entry is -inf (a fully masked attention row) attends to
+nothing: softmax gives zeros there, not NaN, log_softmax -inf, and the
+gradient is zero and finite.
+
+The Functions below are that math, line by line. `softmax()` and
+`log_softmax()` run the same math in fewer passes over memory (an in-place
+array form, or one CUDA kernel on the GPU); `ops.fast` picks the form, and the
+tests hold each form to the one written here.
 """
 from autograd import Function
 
-from . import cuda
-from ._rows import row_max, row_sum
+from . import fast
 from .compare import where
 from .elementwise import exp, log
 
 
+def _row_shift(xp, x, axis):
+    """m = max(x) along `axis` (kept), with 0 for a row that is all -inf, so that x - m stays -inf, not NaN."""
+    m = x.max(axis=axis, keepdims=True)
+    return xp.where(xp.isfinite(m), m, 0)
+
+
+def log_softmax_of(xp, x, axis):
+    """z = x - m - log(sum(exp(x - m))) on a backend array; a fully masked row stays -inf."""
+    shifted = x - _row_shift(xp, x, axis)
+    s = xp.exp(shifted).sum(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.where(s == 0, 1, s))
+
+
 class Softmax(Function):
+    name = "softmax"
+
     @staticmethod
     def forward(ctx, x, axis):
         xp = ctx.xp
-        if cuda.applies(xp, x, axis):
-            out = cuda.softmax_forward(xp, x)
-        else:
-            m = row_max(xp, x, axis)
-            out = x - xp.where(xp.isfinite(m), m, 0)  # the one new array: exp and the division are in place
-            xp.exp(out, out=out)
-            s = row_sum(xp, out, axis)
-            out /= xp.where(s == 0, 1, s)
-        ctx.save_for_backward(out)
+        e = xp.exp(x - _row_shift(xp, x, axis))
+        s = e.sum(axis=axis, keepdims=True)
+        y = e / xp.where(s == 0, 1, s)  # a fully masked row: 0 / 1
+        ctx.save_for_backward(y)
         ctx.axis = axis
-        return out
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        # dx = y * (g - sum(g * y)): the Jacobian diag(y) - y y^T applied to g
         (y,) = ctx.saved_tensors
-        if ctx.recording:
-            return y * (grad - (grad * y).sum(ctx.axis, keepdims=True)), None
-        xp = ctx.xp
-        if cuda.applies(xp, y, ctx.axis):
-            return cuda.softmax_backward(xp, y, grad), None
-        dx = grad * y  # the one new array
-        s = row_sum(xp, dx, ctx.axis)
-        xp.subtract(grad, s, out=dx)
-        dx *= y
-        return dx, None
-
-
-def log_softmax_array(xp, x, axis):
-    """x - max - log(sum(exp(x - max))) on a backend array; a fully masked row stays -inf."""
-    m = row_max(xp, x, axis)
-    shifted = x - xp.where(xp.isfinite(m), m, 0)
-    s = row_sum(xp, xp.exp(shifted), axis)
-    shifted -= xp.log(xp.where(s == 0, 1, s))  # in place: shifted is new
-    return shifted
+        return y * (grad - (grad * y).sum(ctx.axis, keepdims=True)), None
 
 
 class LogSoftmax(Function):
@@ -59,25 +61,15 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        xp = ctx.xp
-        out = cuda.log_softmax_forward(xp, x) if cuda.applies(xp, x, axis) else log_softmax_array(xp, x, axis)
-        ctx.save_for_backward(out)
+        z = log_softmax_of(ctx.xp, x, axis)
+        ctx.save_for_backward(z)
         ctx.axis = axis
-        return out
+        return z
 
     @staticmethod
     def backward(ctx, grad):
-        # dx = g - softmax(x) * sum(g)
-        (out,) = ctx.saved_tensors
-        if ctx.recording:
-            return grad - ctx.F.exp(out) * grad.sum(ctx.axis, keepdims=True), None
-        xp = ctx.xp
-        if cuda.applies(xp, out, ctx.axis):
-            return cuda.log_softmax_backward(xp, out, grad), None
-        dx = xp.exp(out)  # the one new array
-        dx *= row_sum(xp, grad, ctx.axis)
-        xp.subtract(grad, dx, out=dx)
-        return dx, None
+        (z,) = ctx.saved_tensors
+        return grad - ctx.F.exp(z) * grad.sum(ctx.axis, keepdims=True), None
 
 
 def _safe_shift(x, axis):
@@ -96,7 +88,7 @@ def softmax(x, axis=-1, fused=True):
             primitives max, sub, exp, sum, div (False), to see how it is built.
     """
     if fused:
-        return Softmax.apply(x, axis)
+        return fast.variant(Softmax, x, axis).apply(x, axis)
     e = exp(x - _safe_shift(x, axis))
     s = e.sum(axis, keepdims=True)
     return e / where(s == 0, 1.0, s)
@@ -111,7 +103,7 @@ def log_softmax(x, axis=-1, fused=True):
         fused: one node (True) or the graph of primitives (False).
     """
     if fused:
-        return LogSoftmax.apply(x, axis)
+        return fast.variant(LogSoftmax, x, axis).apply(x, axis)
     shifted = x - _safe_shift(x, axis)
     s = exp(shifted).sum(axis, keepdims=True)
     return shifted - log(where(s == 0, 1.0, s))

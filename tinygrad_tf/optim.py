@@ -7,8 +7,11 @@ import math
 
 import numpy as np
 
-from autograd import Tensor, backend
-from ops import cuda
+from autograd import Tensor, backend, cuda_kernels
+
+# On the CPU Adam updates a parameter in pieces of this many elements, so that
+# its passes work in cache instead of streaming whole arrays through memory each time.
+ADAM_CHUNK = 32768
 
 
 class Optimizer:
@@ -80,10 +83,6 @@ class Adam(Optimizer):
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
         self._buffers = {}
 
-    # On the CPU the update runs over pieces of this many elements, so that its
-    # passes work in cache instead of streaming whole arrays through memory each time.
-    CHUNK = 32768
-
     def _update(self, param, grad, state, xp):
         if self.weight_decay:
             grad = grad + self.weight_decay * param
@@ -94,16 +93,16 @@ class Adam(Optimizer):
         step_size = self.lr * correction2 / (1 - b1**self.steps)
         eps = self.eps * correction2
         arrays = (param, grad, state["m"], state["v"])
-        if cuda.applies(xp, param):  # one fused kernel on the GPU
-            cuda.adam_update(xp, param, grad, state["m"], state["v"], b1, b2, step_size, eps)
+        if cuda_kernels.applies(xp, param):  # one fused kernel on the GPU
+            cuda_kernels.adam_update(xp, param, grad, state["m"], state["v"], b1, b2, step_size, eps)
             return
         if xp is not np or not all(a.flags.c_contiguous for a in arrays):
             self._update_piece(*arrays, self._scratch(param.size, param.dtype, xp), step_size, eps, xp)
             return
         flat = [a.reshape(-1) for a in arrays]  # views: the updates land in the arrays
-        scratch = self._scratch(min(param.size, self.CHUNK), param.dtype, xp)
-        for start in range(0, param.size, self.CHUNK):
-            piece = slice(start, start + self.CHUNK)
+        scratch = self._scratch(min(param.size, ADAM_CHUNK), param.dtype, xp)
+        for start in range(0, param.size, ADAM_CHUNK):
+            piece = slice(start, start + ADAM_CHUNK)
             p, g, m, v = (a[piece] for a in flat)
             self._update_piece(p, g, m, v, scratch[: p.size], step_size, eps, xp)
 

@@ -1,6 +1,6 @@
-"""Run the CuPy kernels of `ops/cuda` on the CPU, to test them where there is no GPU.
+"""Run the CuPy kernels of `autograd.cuda_kernels` on the CPU, to test them where there is no GPU.
 
-`EmulatedCupy` stands in for the `cupy` module that `ops.cuda` is handed: its
+`EmulatedCupy` stands in for the `cupy` module that `autograd.cuda_kernels` is handed: its
 arrays are NumPy arrays, and its `RawModule` and `ElementwiseKernel` compile
 the very same kernel source with g++, CUDA's built-ins emulated:
 
@@ -63,7 +63,7 @@ def compiler():
 
 
 class EmulatedCupy:
-    """The part of the `cupy` module that `ops.cuda` uses, on NumPy arrays and g++-compiled kernels."""
+    """The part of the `cupy` module that `autograd.cuda_kernels` uses, on NumPy arrays and g++-compiled kernels."""
 
     def __init__(self, build_dir):
         self.build_dir = build_dir

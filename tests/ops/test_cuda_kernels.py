@@ -1,4 +1,5 @@
-"""The fused CuPy kernels (`ops.cuda`) against the NumPy form of each op, forward and backward.
+"""The fused CuPy kernels (`autograd.cuda_kernels`) and the ops' kernel forms (`ops.fast.kernels`)
+against the readable form of each op, forward and backward.
 
 Each test runs twice: through `cuda_emulator` (the kernel source compiled with
 g++ and run on the CPU, so CI checks it without a GPU) and through CuPy on a
@@ -11,9 +12,11 @@ import numpy as np
 import pytest
 
 import ops
-from autograd import Tensor, cuda_available
+from autograd import Context, Tensor, cuda_available
+from autograd import cuda_kernels as cuda
 from cuda_emulator import EmulatedCupy, compiler
-from ops import cuda
+from ops import fast
+from ops.fast import kernels
 
 TOLERANCE = {np.float32: dict(rtol=2e-5, atol=1e-6), np.float64: dict(rtol=1e-11, atol=1e-13)}
 # one column, fewer columns than threads, more columns than threads (each thread strides), a vocabulary
@@ -38,15 +41,16 @@ def host(a):
 
 
 def reference(fn, arrays, grad, dtype):
-    """(output, input gradients) of `fn` on CPU Tensors: the NumPy form the kernels replace.
+    """(output, input gradients) of `fn` on CPU Tensors, every fused op in its readable form.
 
     Computed in float64 whatever `dtype` is, so a float32 kernel is held to the
     exact values (its own rounding within TOLERANCE), not to the float32 rounding
     of the NumPy form.
     """
     inputs = [Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]
-    out = fn(*inputs)
-    out.backward(Tensor(grad, dtype=np.float64))
+    with fast.readable_only():
+        out = fn(*inputs)
+        out.backward(Tensor(grad, dtype=np.float64))
     return out.numpy(), [t.grad.numpy() for t in inputs]
 
 
@@ -206,3 +210,53 @@ def test_cross_entropy_kernel_marks_a_target_out_of_range_with_nan(xp):
     loss = host(loss)
     np.testing.assert_allclose(loss[0], np.log(4))
     assert np.isnan(loss[1]) and np.isnan(loss[2])
+
+
+def _kernel_form(form, xp, arrays, args, grad, needs_grad):
+    """(output, gradients) of a kernel Function's forward and backward, run directly on `xp` arrays.
+
+    Function.apply would need CuPy Tensors; a Context of the emulated (or real)
+    `cupy` runs the same two methods.
+    """
+    ctx = Context(form, xp)
+    ctx.inputs = tuple(Tensor(np.zeros(1), requires_grad=wants) for wants in needs_grad)
+    out = form.forward(ctx, *[None if a is None else xp.asarray(a) for a in arrays], *args)
+    grads = form.backward(ctx, xp.asarray(grad))
+    return host(out), [None if g is None else host(g) for g in grads[: len(arrays)]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_forms_match_the_readable_forms(dtype, xp):
+    """Each op's kernel form (what `ops.fast.variant` picks on "cuda") against its readable Function."""
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((2, 3, 300)) * 2).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    w, b = rng.standard_normal(300).astype(dtype), rng.standard_normal(300).astype(dtype)
+    cases = [
+        (kernels.SoftmaxKernel, [x], (-1,), lambda x: ops.softmax(x)),
+        (kernels.LogSoftmaxKernel, [x], (-1,), lambda x: ops.log_softmax(x)),
+        (kernels.LayerNormKernel, [x, w, b], (1e-5,), lambda x, w, b: ops.layer_norm(x, w, b)),
+        (kernels.GELUKernel, [x], ("none",), lambda x: ops.gelu(x)),
+        (kernels.GELUKernel, [x], ("tanh",), lambda x: ops.gelu(x, "tanh")),
+    ]
+    for form, arrays, args, fn in cases:
+        out, grads = _kernel_form(form, xp, arrays, args, g, [True] * len(arrays))
+        expected_out, expected_grads = reference(fn, arrays, g, dtype)
+        np.testing.assert_allclose(out, expected_out, **TOLERANCE[dtype], err_msg=form.__name__)
+        for got, expected in zip(grads, expected_grads):
+            np.testing.assert_allclose(got, expected, rtol=TOLERANCE[dtype]["rtol"] * 10, atol=TOLERANCE[dtype]["atol"] * 100,
+                                       err_msg=form.__name__)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_cross_entropy_kernel_form_matches_the_readable_form(reduction, xp):
+    rng = np.random.default_rng(6)
+    logits = rng.standard_normal((3, 4, 50)) * 3
+    targets = rng.integers(0, 50, (3, 4))
+    targets[1, 2] = -100
+    g = rng.standard_normal(targets.shape) if reduction == "none" else np.array(0.7)
+    out, (dx,) = _kernel_form(kernels.CrossEntropyKernel, xp, [logits], (xp.asarray(targets), -100, 0.1, reduction), g, [True])
+    expected_out, (expected_dx,) = reference(
+        lambda x: ops.cross_entropy(x, targets, ignore_index=-100, label_smoothing=0.1, reduction=reduction), [logits], g, np.float64)
+    np.testing.assert_allclose(out, expected_out, **TOLERANCE[np.float64])
+    np.testing.assert_allclose(dx, expected_dx, **TOLERANCE[np.float64])

@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 import ops
 from autograd import Tensor, detect_anomaly
 from helpers import check_gradcheck, check_numpy_forward, helper_test_op
-from ops._rows import row_max
+from ops.fast.rows import row_max
 
 
 def np_softmax(x, axis):

@@ -1,21 +1,24 @@
-"""The benchmark suite (`tinygrad_tf.bench`, `tinygrad-tf bench`): FLOP count, like-for-like reference, smoke runs.
+"""The benchmark suite (`tinygrad_tf.bench`, `tinygrad-tf bench`): FLOP count, like-for-like reference,
+process isolation and rounds, smoke runs.
 
 No timing is asserted: these tests check that the comparison measures the
-same thing in both libraries and that the command runs and writes its
-results, not how fast anything is.
+same thing in both libraries, each in a process of its own, and that the
+command runs and writes its results, not how fast anything is.
 """
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tinygrad_tf.bench import common, get_config, roofline
+from tinygrad_tf.bench import common, get_config, isolated, roofline, train_step
 from tinygrad_tf.bench.common import BenchConfig, make_batch
 from tinygrad_tf.cli import main
 
-FAST = ["--steps", "2", "--warmup", "1", "--gemm-size", "128", "--memory-steps", "2", "--repeat", "1"]
+FAST = ["--rounds", "1", "--steps", "2", "--warmup", "1", "--gemm-size", "128", "--memory-steps", "2", "--repeat", "1"]
 
 
 def _invoke(*args):
@@ -87,34 +90,117 @@ def test_torch_reference_with_our_weights_gives_our_loss(torch, attention):
 
 
 def test_reference_takes_every_weight_from_ours(torch):
-    from tinygrad_tf.bench.torch_reference import from_config, load_from_ours
-
+    reference_module = train_step.torch_reference()
     config = get_config("tiny")
-    reference = from_config(config, attention="manual")
+    reference = reference_module.from_config(config, attention="manual")
     state = {name: p.detach().numpy() for name, p in reference.named_parameters()}
     state.pop("generator.bias")
     with pytest.raises(KeyError, match="generator.bias"):
-        load_from_ours(reference, state)
+        reference_module.load_from_ours(reference, state)
+
+
+# ---- isolation and rounds ------------------------------------------------------------------
+
+def _fake_workers(monkeypatch, records):
+    """Replace the worker processes by `records[(name, round)]`; returns the list of calls made."""
+    calls = []
+
+    def run_worker(module, args, timeout=None):
+        lib = args[args.index("--lib") + 1] if "--lib" in args else module
+        calls.append((module, lib))
+        return records(module, lib, sum(1 for _, seen in calls if seen == lib) - 1)
+
+    monkeypatch.setattr(isolated, "run_worker", run_worker)
+    return calls
+
+
+def test_libraries_take_turns_in_their_own_processes(monkeypatch):
+    calls = _fake_workers(monkeypatch, lambda module, lib, r: {"round": r})
+    jobs = {"ours": ("train_step", ["--lib", "ours"]), "torch": ("train_step", ["--lib", "torch"]),
+            "gemm": ("roofline", ["--device", "cpu"])}
+    records, note = isolated.run_rounds(jobs, 3)
+    assert calls == [("train_step", "ours"), ("train_step", "torch"), ("roofline", "roofline")] * 3
+    assert [r["round"] for r in records["torch"]] == [0, 1, 2] and note is None
+
+
+def test_a_library_that_cannot_run_is_dropped_with_its_reason(monkeypatch):
+    def records(module, lib, r):
+        return {"unavailable": "no CUDA here"} if lib == "torch" else {"round": r}
+
+    calls = _fake_workers(monkeypatch, records)
+    result, note = isolated.run_rounds({"ours": ("ops", ["--lib", "ours"]), "torch": ("ops", ["--lib", "torch"])}, 2)
+    assert set(result) == {"ours"} and note == "no CUDA here"
+    assert calls == [("ops", "ours"), ("ops", "torch"), ("ops", "ours")]
+
+
+def test_train_result_is_the_median_over_rounds(monkeypatch):
+    """Step times and the GEMM rate come from separate workers; medians, ratio and % of GEMM follow from them."""
+    ours_medians, torch_medians, gemm_rates = [0.30, 0.10, 0.20], [0.40, 0.30, 0.20], [1e9, 3e9, 2e9]
+
+    def records(module, lib, r):
+        if module == "roofline":
+            return {"size": 64, "library": "numpy", "seconds": 0.0, "flops_per_s": gemm_rates[r]}
+        median = (ours_medians if lib == "ours" else torch_medians)[r]
+        return {"lib": lib, "times_s": [median, median], "median_s": median, "first_loss": 4.0 + r}
+
+    monkeypatch.setattr(isolated, "torch_installed", lambda: True)
+    _fake_workers(monkeypatch, records)
+    config = get_config("tiny")
+    result = train_step.run(config, rounds=3)
+    ours, theirs = result["libraries"]["ours"], result["libraries"]["torch"]
+    assert ours["median_s"] == 0.20 and theirs["median_s"] == 0.30
+    assert ours["round_medians_s"]["min"] == 0.10 and ours["round_medians_s"]["max"] == 0.30
+    assert result["gemm"]["flops_per_s"] == 2e9
+    flops = roofline.step_flops(config)["total"]
+    assert ours["percent_of_gemm_rate"] == pytest.approx(100 * flops / 0.20 / 2e9)
+    assert result["speed_ratio_ours_over_torch"] == pytest.approx(1.5)
+    assert result["speed_ratio_rounds"]["rounds"] == pytest.approx([0.4 / 0.3, 3.0, 1.0])
+    assert ours["first_loss"] == 4.0
+    assert "3 rounds" in train_step.format_result(result)
+
+
+def test_summary_of_rounds():
+    s = isolated.summary([3.0, 1.0, 2.0])
+    assert (s["median"], s["min"], s["max"], s["spread"]) == (2.0, 1.0, 3.0, 1.0)
+    assert isolated.format_spread(s, 10) == "20.0 (10.0-30.0)"
+    assert isolated.format_spread(isolated.summary([2.0])) == "2.0"
+
+
+def test_a_failing_worker_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="benchmark worker no_such_worker .* failed"):
+        isolated.run_worker("no_such_worker", ["--lib", "ours"])
+
+
+def test_the_parent_process_never_imports_torch():
+    code = ("import sys\n"
+            "from tinygrad_tf.cli import main\n"
+            "from tinygrad_tf.bench import common, memory, ops, roofline, train_step\n"
+            "common.libraries(True)\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=isolated._child_env(), check=False)
+    assert done.returncode == 0, done.stderr
 
 
 # ---- the command -------------------------------------------------------------------------------
 
 def test_bench_train_smoke(torch, tmp_path):
-    out = _invoke("train", "--config", "toy", *FAST, "--out", str(tmp_path))
+    out = _invoke("train", "--config", "tiny", *FAST, "--out", str(tmp_path))
     assert "ours (numpy)" in out and "torch eager (mha)" in out and "ours/torch tokens/s" in out
-    result = _load(tmp_path / "train-toy-cpu.json")
-    assert result["config"]["d_model"] == 128 and result["steps"] == 2
+    result = _load(tmp_path / "train-tiny-cpu.json")
+    assert result["config"]["d_model"] == 16 and result["steps"] == 2
     assert set(result["libraries"]) == {"ours", "torch"}
+    assert result["rounds"] == 1 and "process of its own" in result["isolation"]
     for lib in result["libraries"].values():
-        assert len(lib["times_s"]) == 2
+        assert len(lib["times_s"]) == 2 and len(lib["round_medians_s"]["rounds"]) == 1
         for key in ("median_s", "target_tokens_per_s", "tokens_per_s", "percent_of_gemm_rate", "first_loss"):
             assert lib[key] > 0, key
     assert result["speed_ratio_ours_over_torch"] > 0
-    assert result["flops_per_step"]["total"] == roofline.step_flops(get_config("toy"))["total"]
+    assert result["flops_per_step"]["total"] == roofline.step_flops(get_config("tiny"))["total"]
     assert result["gemm"]["size"] == 128
     for key in ("platform", "processor", "cpu_count", "numpy", "torch", "cupy"):
         assert key in result["machine"], key
     assert result["machine"]["torch"] == torch.__version__.split("+")[0] or result["machine"]["torch"].startswith(torch.__version__.split("+")[0])
+    assert result["libraries"]["torch"]["torch_threads"] >= 1
 
 
 def test_bench_memory_smoke(torch, tmp_path):
@@ -129,7 +215,7 @@ def test_bench_memory_smoke(torch, tmp_path):
 
 
 def test_bench_without_torch_reports_our_numbers(monkeypatch, tmp_path):
-    monkeypatch.setattr(common, "torch_or_none", lambda: None)
+    monkeypatch.setattr(isolated, "torch_installed", lambda: False)
     runner = CliRunner()
     result = runner.invoke(main, ["bench", "all", "--config", "tiny", *FAST, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output + repr(result.exception)

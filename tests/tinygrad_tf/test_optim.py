@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from autograd import Tensor
+from tinygrad_tf import optim
 from tinygrad_tf.optim import SGD, Adam, NoamSchedule, clip_grad_norm
 
 SHAPES = [(3, 4), (4,), (2, 3, 2)]
@@ -57,6 +58,79 @@ def test_adam_matches_torch(torch, lr, weight_decay):
     theirs = _run_torch(torch, lambda ps: torch.optim.Adam(ps, lr=lr, betas=(0.9, 0.98), eps=1e-9, weight_decay=weight_decay), grads)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def _adam_reference(start, grads, lr, betas=(0.9, 0.98), eps=1e-9):
+    """The paper's Adam in float64, written out: bias-corrected moments, then the step."""
+    p, m, v = start.astype(np.float64), np.zeros(start.shape), np.zeros(start.shape)
+    for step, g in enumerate(grads, start=1):
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g * g
+        p = p - lr * (m / (1 - betas[0] ** step)) / (np.sqrt(v / (1 - betas[1] ** step)) + eps)
+    return p
+
+
+def _adam_steps(start, grads, dtype, lr=0.01):
+    param = Tensor(start, requires_grad=True, dtype=dtype)
+    opt = Adam([param], lr=lr)
+    for g in grads:
+        param.grad = Tensor(g, dtype=dtype)
+        opt.step()
+    return param.numpy(), opt
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adam_on_a_parameter_larger_than_a_chunk_matches_the_formula(dtype):
+    """Two full chunks and a partial one, at the real chunk size: every element is updated."""
+    rng = np.random.default_rng(3)
+    shape = (3, optim.ADAM_CHUNK * 2 // 3 + 17)  # 2 * ADAM_CHUNK + 51 elements
+    assert optim.ADAM_CHUNK * 2 < math.prod(shape) < optim.ADAM_CHUNK * 3
+    start = rng.standard_normal(shape)
+    grads = [rng.standard_normal(shape) for _ in range(3)]
+    ours, _ = _adam_steps(start, grads, dtype)
+    tolerance = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours, _adam_reference(start, grads, 0.01), **tolerance)
+
+
+def test_adam_on_a_parameter_larger_than_a_chunk_matches_torch(torch):
+    rng = np.random.default_rng(4)
+    start = rng.standard_normal(optim.ADAM_CHUNK + 1000).astype(np.float32)
+    grads = [rng.standard_normal(start.shape).astype(np.float32) for _ in range(3)]
+    ours, _ = _adam_steps(start, grads, "float32")
+    theirs = torch.tensor(start, requires_grad=True)
+    topt = torch.optim.Adam([theirs], lr=0.01, betas=(0.9, 0.98), eps=1e-9)
+    for g in grads:
+        theirs.grad = torch.tensor(g)
+        topt.step()
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [1, 4, 5, 23])
+def test_adam_in_small_chunks_equals_the_whole_array_update(size, monkeypatch):
+    """With a chunk of 5 elements: sizes below, at and across it give exactly the unchunked result."""
+    rng = np.random.default_rng(size)
+    start = rng.standard_normal(size)
+    grads = [rng.standard_normal(size) for _ in range(3)]
+    whole, whole_opt = _adam_steps(start, grads, "float64")
+    monkeypatch.setattr(optim, "ADAM_CHUNK", 5)
+    chunked, chunked_opt = _adam_steps(start, grads, "float64")
+    np.testing.assert_array_equal(chunked, whole)
+    np.testing.assert_array_equal(chunked_opt.state[0]["v"], whole_opt.state[0]["v"])
+
+
+def test_adam_with_a_strided_gradient_equals_the_contiguous_one():
+    """A transposed (not C-contiguous) gradient takes the unchunked path: the same update."""
+    rng = np.random.default_rng(5)
+    start, g = rng.standard_normal((40, 30)), rng.standard_normal((30, 40))
+    results = []
+    for grad in (np.ascontiguousarray(g.T), g.T):
+        param = Tensor(start, requires_grad=True, dtype="float64")
+        opt = Adam([param], lr=0.01)
+        param.grad = Tensor._wrap(grad)
+        opt.step()
+        results.append(param.numpy())
+    assert not g.T.flags.c_contiguous
+    np.testing.assert_array_equal(results[0], results[1])
 
 
 def test_adam_with_changing_lr_matches_torch(torch):

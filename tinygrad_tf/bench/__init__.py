@@ -1,14 +1,15 @@
-"""The benchmark suite behind `tinygrad-tf bench` and `benchmarks/*.py`.
+"""The benchmark suite behind `tinygrad-tf bench`.
 
 - `ops`: forward + backward of single ops against PyTorch.
 - `train_step`: a Transformer training step against a PyTorch eager model of
-  the same architecture (`torch_reference`), interleaved in one run.
-- `memory`: peak RSS of a step and RSS growth over many steps, each library in
-  a fresh subprocess.
-- `roofline`: the matmul FLOPs of a training step and this machine's measured
-  GEMM rate.
+  the same architecture (`torch_reference`).
+- `memory`: peak RSS of a step and RSS growth over many steps.
+- `roofline`: the matmul FLOPs of a training step and this machine's GEMM rate.
 
-PyTorch is optional: without it every benchmark still reports our numbers.
-Nothing here imports torch (or CuPy) until a benchmark asks for it.
+Every measurement runs in a process of its own, the libraries taking turns
+round after round (`isolated`), so neither library's threads slow the other
+and the GEMM rate is the rate of a GEMM alone. PyTorch is optional: without
+it every benchmark still reports our numbers. This process never imports torch
+(or CuPy); the workers do.
 """
-from .common import CONFIGS, BenchConfig, get_config, machine_info, torch_or_none, write_result  # noqa: F401
+from .common import CONFIGS, BenchConfig, get_config, libraries, machine_info, write_result  # noqa: F401

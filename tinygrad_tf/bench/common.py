@@ -52,6 +52,26 @@ def get_config(name, **overrides):
     return replace(CONFIGS[name], **{k: v for k, v in overrides.items() if v is not None})
 
 
+def worker_parser(description):
+    """The arguments every worker takes: the library, the configuration, the device, warm-up and seed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--lib", choices=("ours", "torch"), required=True)
+    parser.add_argument("--config", default="toy")
+    parser.add_argument("--config-json", default=None, help="the full BenchConfig, overriding --config")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def config_from_args(args):
+    """The BenchConfig a worker was given (--config, with --config-json's fields over it)."""
+    config = get_config(args.config)
+    return replace(config, **json.loads(args.config_json)) if args.config_json else config
+
+
 def make_batch(config, seed=0):
     """Random token ids with some padding, seeded: src (batch, src_len), tgt_in and tgt_out (batch, tgt_len).
 
@@ -76,23 +96,15 @@ def make_batch(config, seed=0):
     return src, tgt_in, tgt_out
 
 
-def torch_or_none():
-    """The torch module, or None when it is not installed."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
+def libraries(use_torch=True):
+    """(libraries to measure, note): ("ours", "torch") when torch is installed and wanted, else ("ours",) and why."""
+    from .isolated import torch_installed
 
-
-def torch_for(device="cpu"):
-    """(torch or None, why not): torch when it can run the comparison on `device`."""
-    torch = torch_or_none()
-    if torch is None:
-        return None, TORCH_HELP
-    if device == "cuda" and not torch.cuda.is_available():
-        return None, "this PyTorch build sees no CUDA device; showing our own numbers only."
-    return torch, None
+    if not use_torch:
+        return ("ours",), "PyTorch comparison skipped."
+    if not torch_installed():
+        return ("ours",), TORCH_HELP
+    return ("ours", "torch"), None
 
 
 def _dist_version(name):
@@ -132,11 +144,6 @@ def machine_info(device="cpu"):
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "commit": _source_commit(),
     }
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        info["torch_threads"] = torch.get_num_threads()
-        if device == "cuda" and torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name()
     return info
 
 

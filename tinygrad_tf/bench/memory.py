@@ -1,9 +1,10 @@
 """Memory of a training step: peak RSS of a step, and RSS after many steps against after the first few.
 
 Each library runs in a fresh Python process (`python -m tinygrad_tf.bench.memory
---lib ours|torch ...`, started with subprocess.run, no shell), so one
-library's peak never shows in the other's numbers and torch is never loaded
-into the process that measures ours. In the child:
+--lib ours|torch ...`, see `isolated`), so one library's peak never shows in
+the other's numbers and torch is never loaded into the process that measures
+ours; the libraries take turns for `rounds` rounds, and each number reported
+is the median over rounds. In the worker:
 
 1. build the model, the optimizer and the batch; run `warmup` steps (Adam's
    state exists after the first);
@@ -16,16 +17,14 @@ into the process that measures ours. In the child:
 Where /proc is missing the peak falls back to getrusage's lifetime maximum
 (marked "peak_is_lifetime").
 """
-import argparse
 import json
-import os
 import resource
-import subprocess
+import statistics
 import sys
 
-from .common import format_table, get_config, synchronizer, torch_for, torch_or_none
+from . import isolated
+from .common import format_table, synchronizer
 
-MARKER = "TINYGRAD_TF_MEMORY_RESULT "
 MB = 1024 * 1024
 
 
@@ -73,9 +72,9 @@ def measure(lib, config, device="cpu", steps=200, warmup=3, attention="mha", see
     """Run in the child process: the memory record of `lib` ("ours" or "torch")."""
     from .train_step import build_ours, build_torch
 
-    torch = torch_or_none() if lib == "torch" else None
-    if torch is not None and device == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
+    torch = isolated.torch_in_worker(device) if lib == "torch" else None
+    if lib == "torch" and torch is None:
+        return None  # reported as unavailable
     record = {"lib": lib, "rss_at_start": rss()}
     if lib == "ours":
         _, step, _ = build_ours(config, device, seed)
@@ -117,32 +116,29 @@ def _device_peak(lib, torch):
         return None
 
 
-def _child_env():
-    """The environment for the child: this checkout importable even when it is not installed."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    return env
+# the numbers of a record that are medians over rounds in the summary
+MEASURES = ("rss_at_start", "rss_after_build", "rss_after_warmup", "step_peak", "step_peak_above_before",
+            "rss_after_first", "rss_after_steps", "growth", "process_peak")
 
 
-def run(config, device="cpu", steps=200, warmup=3, attention="mha", seed=0, use_torch=True, log=None, timeout=None):
-    """Measure each library in its own fresh process; returns a JSON-ready dict (see `format_result`)."""
-    log = log or (lambda line: None)
-    torch, torch_note = torch_for(device) if use_torch else (None, "PyTorch comparison skipped.")
-    libs = ["ours"] + (["torch"] if torch is not None else [])
+def run(config, device="cpu", steps=200, warmup=3, rounds=1, attention="mha", seed=0, use_torch=True, log=None,
+        timeout=None):
+    """Measure each library in its own fresh process, `rounds` times taking turns; returns a JSON-ready dict."""
+    from .common import libraries
+
+    libs, torch_note = libraries(use_torch)
+    common_args = ["--config", config.name, "--config-json", json.dumps(config.to_dict()), "--device", device,
+                   "--steps", steps, "--warmup", warmup, "--attention", attention, "--seed", seed]
+    jobs = {lib: ("memory", ["--lib", lib, *common_args]) for lib in libs}
+    records, note = isolated.run_rounds(jobs, rounds, log, timeout)
     result = {"benchmark": "memory", "config": config.to_dict(), "device": device, "steps": steps, "warmup": warmup,
-              "torch_attention": attention if "torch" in libs else None, "torch_note": torch_note,
-              "libraries": {}}
-    for lib in libs:
-        log(f"{lib}: {warmup} + 1 + {steps} steps in a fresh process")
-        command = [sys.executable, "-m", "tinygrad_tf.bench.memory", "--lib", lib, "--config", config.name,
-                   "--config-json", json.dumps(config.to_dict()), "--device", device, "--steps", str(steps),
-                   "--warmup", str(warmup), "--attention", attention, "--seed", str(seed)]
-        done = subprocess.run(command, capture_output=True, text=True, env=_child_env(), timeout=timeout, check=False)
-        lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
-        if done.returncode != 0 or not lines:
-            raise RuntimeError(f"memory benchmark of {lib} failed (exit {done.returncode}):\n{done.stderr.strip()[-2000:]}")
-        result["libraries"][lib] = json.loads(lines[-1][len(MARKER):])
+              "rounds": rounds, "torch_attention": attention if "torch" in records else None,
+              "torch_note": torch_note or note, "libraries": {}}
+    for lib, rs in records.items():
+        summary = dict(rs[-1])  # samples and flags of the last round; the measures below are medians
+        summary.update({key: statistics.median(r[key] for r in rs) for key in MEASURES})
+        summary["rounds"] = {key: [r[key] for r in rs] for key in ("step_peak", "step_peak_above_before", "growth")}
+        result["libraries"][lib] = summary
     if "torch" in result["libraries"]:
         ours, theirs = result["libraries"]["ours"], result["libraries"]["torch"]
         result["step_peak_ratio_ours_over_torch"] = ours["step_peak"] / theirs["step_peak"]
@@ -161,7 +157,8 @@ def format_result(result):
                      f"{r['step_peak_above_before'] / MB:.1f}", f"{r['rss_after_first'] / MB:.0f}",
                      f"{r['rss_after_steps'] / MB:.0f}", f"{r['growth'] / MB:+.1f}"])
     lines = [
-        f"memory  {result['config']['name']}, {result['device']}; each library in a fresh process",
+        f"memory  {result['config']['name']}, {result['device']}; each library in a fresh process, "
+        f"median of {result['rounds']} round{'s' if result['rounds'] > 1 else ''}",
         "",
         format_table(["library", "RSS built MB", "step peak MB", "step rise MB", f"RSS @{first} MB",
                       f"RSS @{first + result['steps']} MB", "growth MB"], rows),
@@ -181,23 +178,15 @@ def format_result(result):
 
 
 def _main(argv=None):
-    from dataclasses import replace
+    from .common import config_from_args, worker_parser
 
-    parser = argparse.ArgumentParser(description="child process of the memory benchmark (one library)")
-    parser.add_argument("--lib", choices=("ours", "torch"), required=True)
-    parser.add_argument("--config", default="toy")
-    parser.add_argument("--config-json", default=None, help="the full BenchConfig, overriding --config")
-    parser.add_argument("--device", default="cpu")
+    parser = worker_parser("worker of the memory benchmark (one library, one round)")
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--attention", default="mha")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    config = get_config(args.config)
-    if args.config_json:
-        config = replace(config, **json.loads(args.config_json))
-    record = measure(args.lib, config, args.device, args.steps, args.warmup, args.attention, args.seed)
-    print(MARKER + json.dumps(record), flush=True)
+    record = measure(args.lib, config_from_args(args), args.device, args.steps, args.warmup, args.attention, args.seed)
+    if record is not None:
+        isolated.report(record)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
-"""Forward + backward time of single ops against PyTorch, in the same run.
+"""Forward + backward time of single ops against PyTorch.
 
-Each case builds the same inputs in both libraries, runs forward, a backward
-of sum(out * w) and reads the gradients, and reports the median time of each
-and the ratio ours / PyTorch (< 1 means faster than PyTorch). The last rows
-time the engine's own overhead on tiny tensors, where array work is nothing.
-Without torch only our times are measured.
+Each case builds the same seeded inputs in both libraries, runs forward, a
+backward of sum(out * w) and reads the gradients. Each library runs every case
+in a process of its own (`python -m tinygrad_tf.bench.ops --lib ours|torch`),
+the two taking turns for `rounds` rounds; a case's time is the median over
+rounds of its median over `repeat` runs, and the ratio is ours / PyTorch
+(< 1 means faster than PyTorch). The last rows time the engine's own overhead
+on tiny tensors, where array work is nothing. Without torch only our times
+are measured.
 """
-import os
+import argparse
 import statistics
 import time
 
@@ -15,19 +18,24 @@ import numpy as np
 import ops
 from autograd import Tensor
 
-from .common import TORCH_HELP, synchronizer
+from . import isolated
+from .common import synchronizer
 
 
 def _cases(rng, torch, device="cpu"):
-    """(name, input shapes, our function, torch function); torch functions are only called when torch is given."""
+    """(name, input shapes, our function, torch function): the torch functions when torch is given, else ours.
+
+    Both workers draw the same numbers from `rng`, so both get the same inputs.
+    """
     F = torch.nn.functional if torch is not None else None
     tdev = "cuda" if device == "cuda" else "cpu"
 
     ln_w = rng.standard_normal(512).astype(np.float32)
     ln_b = rng.standard_normal(512).astype(np.float32)
     targets = rng.integers(0, 8000, size=1024)
-    ours_ln = Tensor(ln_w, device=device), Tensor(ln_b, device=device)
-    ours_targets = Tensor(targets, device=device)
+    if torch is None:  # only the library measured is loaded into a worker
+        ours_ln = Tensor(ln_w, device=device), Tensor(ln_b, device=device)
+        ours_targets = Tensor(targets, device=device)
 
     def theirs(array):
         return torch.from_numpy(array).to(tdev)
@@ -55,11 +63,13 @@ def _cases(rng, torch, device="cpu"):
 
 
 def _mlp_step(rng, torch, device="cpu"):
-    """A two-layer MLP training step (forward, cross-entropy, backward, SGD update) in both libraries."""
+    """A two-layer MLP training step (forward, cross-entropy, backward, SGD update): torch's when torch is given, else ours."""
     x = rng.standard_normal((256, 512)).astype(np.float32)
     y = rng.integers(0, 10, size=256)
     w1 = (rng.standard_normal((512, 1024)) * 0.03).astype(np.float32)
     w2 = (rng.standard_normal((1024, 10)) * 0.03).astype(np.float32)
+    if torch is not None:
+        return _mlp_step_torch(torch, device, x, y, w1, w2)
     ours = [Tensor(w1, requires_grad=True, device=device), Tensor(w2, requires_grad=True, device=device)]
     xo, yo = Tensor(x, device=device), Tensor(y, device=device)
 
@@ -71,8 +81,10 @@ def _mlp_step(rng, torch, device="cpu"):
         for p in ours:
             p.data -= 0.01 * p.grad.data
 
-    if torch is None:
-        return step_ours, None
+    return step_ours
+
+
+def _mlp_step_torch(torch, device, x, y, w1, w2):
     tdev = "cuda" if device == "cuda" else "cpu"
     theirs = [torch.tensor(w1, requires_grad=True, device=tdev), torch.tensor(w2, requires_grad=True, device=tdev)]
     xt, yt = torch.from_numpy(x).to(tdev), torch.from_numpy(y).to(tdev)
@@ -86,7 +98,7 @@ def _mlp_step(rng, torch, device="cpu"):
             for p in theirs:
                 p -= 0.01 * p.grad
 
-    return step_ours, step_torch
+    return step_torch
 
 
 def _median_time(fn, repeat, sync=lambda: None):
@@ -142,58 +154,97 @@ def _chain(op, inputs, n):
     return run
 
 
-def run(repeat=20, torch=None, device="cpu"):
-    """Rows (case, our seconds, torch seconds or None); torch is the torch module or None."""
-    if torch is not None and device == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
-    sync_ours, sync_torch = synchronizer(device, torch)
+def measure(lib, repeat=20, device="cpu"):
+    """In a worker process: {case: median seconds} of every case in `lib` ("ours" or "torch")."""
+    torch = isolated.torch_in_worker(device) if lib == "torch" else None
+    if lib == "torch" and torch is None:
+        return None  # reported as unavailable
+    sync = synchronizer(device, torch)[0 if lib == "ours" else 1]
     tdev = "cuda" if device == "cuda" else "cpu"
-    rng = np.random.default_rng(0)
-    rows = []
+    rng = np.random.default_rng(0)  # the same draws in both workers: the same inputs
+    times = {}
     for name, shapes, ours_fn, torch_fn in _cases(rng, torch, device):
         arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-        ours_in = [Tensor(a, requires_grad=True, device=device) for a in arrays]
-        w = rng.standard_normal(ours_fn(*ours_in).shape).astype(np.float32)  # the loss is sum(out * w)
-        t_ours = _median_time(_fwd_bwd(ours_fn, ours_in, Tensor(w, device=device)), repeat, sync_ours)
-        t_torch = None
-        if torch is not None:
-            torch_in = [torch.tensor(a, requires_grad=True, device=tdev) for a in arrays]
-            t_torch = _median_time(_fwd_bwd(torch_fn, torch_in, torch.from_numpy(w).to(tdev)), repeat, sync_torch)
-        rows.append((name, t_ours, t_torch))
-    step_ours, step_torch = _mlp_step(rng, torch, device)
-    rows.append(("MLP step 256x512->1024->10", _median_time(step_ours, repeat, sync_ours),
-                 _median_time(step_torch, repeat, sync_torch) if torch is not None else None))
+        if lib == "ours":
+            inputs = [Tensor(a, requires_grad=True, device=device) for a in arrays]
+            w = rng.standard_normal(ours_fn(*inputs).shape).astype(np.float32)  # the loss is sum(out * w)
+            times[name] = _median_time(_fwd_bwd(ours_fn, inputs, Tensor(w, device=device)), repeat, sync)
+        else:
+            inputs = [torch.tensor(a, requires_grad=True, device=tdev) for a in arrays]
+            w = rng.standard_normal(tuple(torch_fn(*inputs).shape)).astype(np.float32)
+            times[name] = _median_time(_fwd_bwd(torch_fn, inputs, torch.from_numpy(w).to(tdev)), repeat, sync)
+    times["MLP step 256x512->1024->10"] = _median_time(_mlp_step(rng, torch, device), repeat, sync)
 
     n = 200
-    tiny = [Tensor(np.ones(4, np.float32), requires_grad=True, device=device) for _ in range(2)]
-    t_torch = None
-    if torch is not None:
-        tiny_t = [torch.ones(4, requires_grad=True, device=tdev) for _ in range(2)]
-        t_torch = _median_time(_chain(lambda a, b: a * b, tiny_t, n), repeat, sync_torch) / n
-    rows.append(("overhead: 200 tiny muls fwd+bwd (per op)",
-                 _median_time(_chain(lambda a, b: a * b, tiny, n), repeat, sync_ours) / n, t_torch))
-    # what of that is array work: the engine's own overhead is the difference
-    rows.append(("overhead: its array work alone (per op)",
-                 _median_time(_array_chain(tiny, n), repeat, sync_ours) / n, None))
-    return rows
+    if lib == "ours":
+        tiny = [Tensor(np.ones(4, np.float32), requires_grad=True, device=device) for _ in range(2)]
+        times[OVERHEAD] = _median_time(_chain(lambda a, b: a * b, tiny, n), repeat, sync) / n
+        # what of that is array work: the engine's own overhead is the difference
+        times[ARRAY_WORK] = _median_time(_array_chain(tiny, n), repeat, sync) / n
+    else:
+        tiny = [torch.ones(4, requires_grad=True, device=tdev) for _ in range(2)]
+        times[OVERHEAD] = _median_time(_chain(lambda a, b: a * b, tiny, n), repeat, sync) / n
+    return {"lib": lib, "seconds": times}
 
 
-def format_rows(rows):
-    """The table benchmarks/ops_bench.py has always printed (torch columns n/a without torch)."""
-    lines = [f"{'case':44s} {'ours ms':>10s} {'torch ms':>10s} {'ours/torch':>10s}"]
-    for name, ours, theirs in rows:
+OVERHEAD = "overhead: 200 tiny muls fwd+bwd (per op)"
+ARRAY_WORK = "overhead: its array work alone (per op)"
+
+
+def run(repeat=20, rounds=3, device="cpu", use_torch=True, log=None):
+    """Rows (case, our seconds, torch seconds or None, our summary, torch summary or None), each library in its own process.
+
+    The seconds are medians over rounds; the summaries (`isolated.summary`) hold every round's value.
+    """
+    from .common import libraries
+
+    libs, torch_note = libraries(use_torch)
+    jobs = {lib: ("ops", ["--lib", lib, "--repeat", repeat, "--device", device]) for lib in libs}
+    records, note = isolated.run_rounds(jobs, rounds, log)
+    summaries = {lib: {case: isolated.summary([r["seconds"][case] for r in rs]) for case in rs[0]["seconds"]}
+                 for lib, rs in records.items()}
+    rows = []
+    for case, ours in summaries["ours"].items():
+        theirs = summaries.get("torch", {}).get(case)
+        rows.append((case, ours["median"], theirs["median"] if theirs else None, ours, theirs))
+    return rows, torch_note or note
+
+
+def format_rows(rows, note=None):
+    """The table: our and torch's median time per case (range over rounds), and their ratio (torch columns n/a without torch)."""
+    lines = [f"{'case':44s} {'ours':>24s} {'torch':>24s} {'ours/torch':>10s}"]
+    for name, ours, theirs, ours_rounds, theirs_rounds in rows:
         unit, scale = ("us", 1e6) if name.startswith("overhead") else ("ms", 1e3)
+        digits = 2 if unit == "us" else 3
+        ours_text = isolated.format_spread(ours_rounds, scale, digits) + " " + unit
         if theirs is None:
-            lines.append(f"{name:44s} {ours * scale:8.3f}{unit} {'n/a':>10s} {'n/a':>10s}")
+            lines.append(f"{name:44s} {ours_text:>24s} {'n/a':>24s} {'n/a':>10s}")
         else:
-            lines.append(f"{name:44s} {ours * scale:8.3f}{unit} {theirs * scale:8.3f}{unit} {ours / theirs:10.2f}")
-    if rows and rows[0][2] is None:
-        lines.append(TORCH_HELP)
+            theirs_text = isolated.format_spread(theirs_rounds, scale, digits) + " " + unit
+            lines.append(f"{name:44s} {ours_text:>24s} {theirs_text:>24s} {ours / theirs:10.2f}")
+    if note:
+        lines.append(note)
     return "\n".join(lines)
 
 
-def to_json(rows, repeat, device="cpu"):
-    return {"benchmark": "ops", "device": device, "repeat": repeat,
-            "rows": [{"case": n, "ours_s": o, "torch_s": t, "ratio": (o / t if t else None)} for n, o, t in rows]}
+def to_json(rows, repeat, rounds, device="cpu", note=None):
+    return {"benchmark": "ops", "device": device, "repeat": repeat, "rounds": rounds, "torch_note": note,
+            "isolation": "each library in a process of its own, taking turns",
+            "rows": [{"case": n, "ours_s": o, "torch_s": t, "ratio": (o / t if t else None),
+                      "ours_rounds_s": os_["rounds"], "torch_rounds_s": ts["rounds"] if ts else None}
+                     for n, o, t, os_, ts in rows]}
 
 
+def _main(argv=None):
+    parser = argparse.ArgumentParser(description="worker of the ops benchmark (one library, one round)")
+    parser.add_argument("--lib", choices=("ours", "torch"), required=True)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    record = measure(args.lib, args.repeat, args.device)
+    if record is not None:
+        isolated.report(record)
+
+
+if __name__ == "__main__":
+    _main()

@@ -5,7 +5,13 @@ weighted values, the feed-forward, the generator); they are where the
 arithmetic is. A product of (m, k) by (k, n) costs 2*m*n*k FLOPs forward and
 twice that backward (a gradient for each operand), so a step costs 3x its
 forward. Padding positions are counted: the step computes them.
+
+The GEMM rate is measured by `python -m tinygrad_tf.bench.roofline` in a
+process of its own, so "% of GEMM" compares a step with a GEMM that had the
+machine to itself (next to another library's spinning threads it reads about
+half as fast).
 """
+import argparse
 import statistics
 import time
 
@@ -42,6 +48,11 @@ def step_flops(config):
     return {"forward": forward, "backward": 2 * forward, "total": 3 * forward}
 
 
+def gemm_worker_args(device="cpu", size=None):
+    """The arguments of the GEMM-rate worker (`isolated.run_worker("roofline", ...)`)."""
+    return ["--device", device] + (["--size", size] if size else [])
+
+
 def gemm_rate(device="cpu", size=None, repeat=5):
     """FLOP/s of a (size x size) @ (size x size) float32 product with NumPy (CuPy on "cuda"): the median of `repeat`."""
     size = size or (2048 if device == "cpu" else 8192)
@@ -66,3 +77,18 @@ def gemm_rate(device="cpu", size=None, repeat=5):
     del out
     return {"size": size, "seconds": statistics.median(times), "flops_per_s": 2 * size**3 / statistics.median(times),
             "library": "cupy" if device == "cuda" else "numpy"}
+
+
+def _main(argv=None):
+    from .isolated import report
+
+    parser = argparse.ArgumentParser(description="worker of the GEMM rate (one measurement, alone)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--size", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    report(gemm_rate(args.device, args.size, args.repeat))
+
+
+if __name__ == "__main__":
+    _main()

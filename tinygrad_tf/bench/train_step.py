@@ -1,19 +1,24 @@
-"""A Transformer training step, ours against a PyTorch eager model of the same architecture, in one run.
+"""A Transformer training step, ours against a PyTorch eager model of the same architecture.
 
 Both libraries get the same configuration, the same starting weights (ours
 copied into the reference), the same seeded batch, Adam(betas (0.9, 0.98),
 eps 1e-9) at a fixed learning rate, label-smoothed cross-entropy that ignores
-padding, and dropout in training mode. No gradient clipping in either. After
-`warmup` steps each, the two alternate in blocks of steps (which one goes
-first alternates too), so a change in the machine's load touches both; each
-step is timed on its own, with device synchronisation on "cuda".
+padding, and dropout in training mode. No gradient clipping in either.
+
+Each library runs in a process of its own (`python -m
+tinygrad_tf.bench.train_step --lib ours|torch ...`): `warmup` untimed steps,
+then `steps` steps each timed on its own (with device synchronisation on
+"cuda"). The parent runs rounds of ours, torch and the GEMM rate (a process of
+its own too, `roofline`), and reports the median over rounds of each
+round's median step, with the range.
 """
-import os
+import json
 import statistics
 import time
 
-from .common import PAD_ID, format_table, make_batch, synchronizer, torch_for
-from .roofline import gemm_rate, step_flops
+from . import isolated
+from .common import PAD_ID, format_table, make_batch, synchronizer
+from .roofline import gemm_worker_args, step_flops
 
 
 def build_ours(config, device="cpu", seed=0, dtype=None):
@@ -46,25 +51,34 @@ def build_ours(config, device="cpu", seed=0, dtype=None):
     return model, step, (src, tgt_in, tgt_out)
 
 
+def torch_reference():
+    """The module of the PyTorch reference Transformer (importing it imports torch).
+
+    The one place the benchmarks import it from.
+    """
+    from . import torch_reference as reference
+
+    return reference
+
+
 def build_torch(config, device="cpu", seed=0, state=None, attention="mha", dtype=None):
     """(model, step): the reference model (with our weights when `state` is given), torch Adam, a `step()` like ours."""
     import torch
 
-    from .torch_reference import from_config, load_from_ours, loss_fn
-
+    reference = torch_reference()
     torch.manual_seed(seed)
-    model = from_config(config, attention=attention)
+    model = reference.from_config(config, attention=attention)
     if dtype is not None:
         model = model.to(dtype=dtype)
     if state is not None:
-        load_from_ours(model, state)
+        reference.load_from_ours(model, state)
     model = model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-9)
     src, tgt_in, tgt_out = (torch.from_numpy(a).to(device) for a in make_batch(config, seed))
 
     def step():
         logits = model(src, tgt_in)
-        loss = loss_fn(logits, tgt_out, PAD_ID, config.label_smoothing)
+        loss = reference.loss_fn(logits, tgt_out, PAD_ID, config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -80,78 +94,91 @@ def tokens_per_step(config, seed=0):
     return target, target + int((src != PAD_ID).sum())
 
 
-def run(config, device="cpu", steps=30, warmup=3, block=None, attention="mha", seed=0, gemm_size=None,
+def measure(lib, config, device="cpu", steps=10, warmup=3, attention="mha", seed=0):
+    """In a worker process: time `steps` training steps of `lib` ("ours" or "torch") after `warmup` untimed ones."""
+    torch = isolated.torch_in_worker(device) if lib == "torch" else None
+    if lib == "torch" and torch is None:
+        return None  # reported as unavailable
+    model, step, _ = build_ours(config, device, seed)
+    sync = synchronizer(device, torch)[0]
+    if lib == "torch":  # our starting weights, copied into the reference
+        _, step = build_torch(config, device, seed, model.state_dict(), attention)
+        sync = synchronizer(device, torch)[1]
+        del model
+    first_loss = None
+    for i in range(warmup):
+        loss = step()
+        sync()
+        if i == 0:
+            first_loss = float(loss.item())
+    times = []
+    for _ in range(steps):
+        sync()
+        start = time.perf_counter()
+        loss = step()
+        sync()
+        times.append(time.perf_counter() - start)
+    if first_loss is None:
+        first_loss = float(loss.item())
+    record = {"lib": lib, "times_s": times, "median_s": statistics.median(times), "first_loss": first_loss}
+    if torch is not None:
+        record["torch_threads"] = torch.get_num_threads()
+    return record
+
+
+def run(config, device="cpu", steps=10, warmup=3, rounds=3, attention="mha", seed=0, gemm_size=None,
         use_torch=True, log=None):
-    """Time `steps` training steps of each library, interleaved; returns a JSON-ready dict (see `format_result`).
+    """Time training steps of each library, each in its own process, in rounds; returns a JSON-ready dict.
 
     Args:
         config: a `BenchConfig`.
         device: "cpu" (NumPy against torch CPU) or "cuda" (CuPy against torch CUDA).
-        steps: timed steps per library. warmup: untimed steps per library first.
-        block: steps per library before switching (default: steps // 4, between 1 and 5).
+        steps: timed steps per library in each round. warmup: untimed steps before them.
+        rounds: how many times each library (and the GEMM rate) is measured, taking turns.
         attention: the reference's attention ("mha": torch.nn.MultiheadAttention; "manual").
         gemm_size: side of the square matmul that measures the GEMM rate.
         use_torch: False skips the comparison even when torch is installed.
         log: a function taking a line of progress, or None.
     """
-    log = log or (lambda line: None)
-    torch, torch_note = torch_for(device) if use_torch else (None, "PyTorch comparison skipped.")
-    if torch is not None and device == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
-    log(f"building the models ({config.name}, {device})")
-    model, ours_step, _ = build_ours(config, device, seed)
-    sync_ours, sync_torch = synchronizer(device, torch)
-    libraries = {"ours": (ours_step, sync_ours)}
-    if torch is not None:
-        _, torch_step = build_torch(config, "cuda" if device == "cuda" else "cpu", seed, model.state_dict(), attention)
-        libraries["torch"] = (torch_step, sync_torch)
+    from .common import libraries
 
-    first_loss = {}
-    for name, (step, sync) in libraries.items():
-        log(f"warming up {name} ({warmup} steps)")
-        for i in range(warmup):
-            loss = step()
-            sync()
-            if i == 0:
-                first_loss[name] = float(loss.item())
-
-    log("measuring the GEMM rate")
-    gemm = gemm_rate(device, gemm_size)
-
-    block = block or max(1, min(5, steps // 4))
-    times = {name: [] for name in libraries}
-    names, round_ = list(libraries), 0
-    while any(len(t) < steps for t in times.values()):
-        for name in names if round_ % 2 == 0 else names[::-1]:
-            step, sync = libraries[name]
-            for _ in range(min(block, steps - len(times[name]))):
-                sync()
-                start = time.perf_counter()
-                step()
-                sync()
-                times[name].append(time.perf_counter() - start)
-        round_ += 1
-        log(f"timed {min(len(t) for t in times.values())}/{steps} steps")
-
+    libs, torch_note = libraries(use_torch)
+    common_args = ["--config", config.name, "--config-json", json.dumps(config.to_dict()), "--device", device,
+                   "--steps", steps, "--warmup", warmup, "--attention", attention, "--seed", seed]
+    jobs = {lib: ("train_step", ["--lib", lib, *common_args]) for lib in libs}
+    jobs["gemm"] = ("roofline", gemm_worker_args(device, gemm_size))
+    records, note = isolated.run_rounds(jobs, rounds, log)
+    torch_note = torch_note or note
+    gemm = records.pop("gemm")
+    gemm_rate = isolated.summary([g["flops_per_s"] for g in gemm])
     target_tokens, all_tokens = tokens_per_step(config, seed)
     flops = step_flops(config)
     result = {
         "benchmark": "train", "config": config.to_dict(), "device": device, "steps": steps, "warmup": warmup,
-        "block": block, "torch_attention": attention if torch is not None else None,
-        "torch_note": torch_note,
+        "rounds": rounds, "isolation": "each library and the GEMM rate in a process of its own, taking turns",
+        "torch_attention": attention if "torch" in records else None, "torch_note": torch_note,
         "tokens_per_step": {"target": target_tokens, "source_and_target": all_tokens},
-        "flops_per_step": flops, "gemm": gemm, "libraries": {},
+        "flops_per_step": flops,
+        "gemm": {"size": gemm[0]["size"], "library": gemm[0]["library"], "flops_per_s": gemm_rate["median"],
+                 "flops_per_s_rounds": gemm_rate},
+        "libraries": {},
     }
-    for name, t in times.items():
-        median = statistics.median(t)
-        result["libraries"][name] = {
-            "median_s": median, "min_s": min(t), "mean_s": statistics.fmean(t), "times_s": t,
-            "target_tokens_per_s": target_tokens / median, "tokens_per_s": all_tokens / median,
-            "flops_per_s": flops["total"] / median, "percent_of_gemm_rate": 100 * flops["total"] / median / gemm["flops_per_s"],
-            "first_loss": first_loss[name],
+    for lib, rs in records.items():
+        per_round = isolated.summary([r["median_s"] for r in rs])
+        times = [t for r in rs for t in r["times_s"]]
+        median = per_round["median"]
+        result["libraries"][lib] = {
+            "median_s": median, "round_medians_s": per_round, "min_s": min(times), "mean_s": statistics.fmean(times),
+            "times_s": times, "target_tokens_per_s": target_tokens / median, "tokens_per_s": all_tokens / median,
+            "flops_per_s": flops["total"] / median,
+            "percent_of_gemm_rate": 100 * flops["total"] / median / gemm_rate["median"],
+            "first_loss": rs[0]["first_loss"],
+            **({"torch_threads": rs[0]["torch_threads"]} if "torch_threads" in rs[0] else {}),
         }
-    if "torch" in times:
+    if "torch" in records:
+        ratios = [t["median_s"] / o["median_s"] for o, t in zip(records["ours"], records["torch"])]
         result["speed_ratio_ours_over_torch"] = result["libraries"]["torch"]["median_s"] / result["libraries"]["ours"]["median_s"]
+        result["speed_ratio_rounds"] = isolated.summary(ratios)
     return result
 
 
@@ -170,23 +197,42 @@ def format_result(result):
     labels = {"ours": ours_label, "torch": f"torch eager ({result['torch_attention']})"}
     rows = []
     for name, r in libs.items():
-        rows.append([labels[name], f"{r['median_s'] * 1e3:.1f}", f"{r['min_s'] * 1e3:.1f}", f"{r['target_tokens_per_s']:,.0f}",
+        rows.append([labels[name], isolated.format_spread(r["round_medians_s"], 1e3), f"{r['target_tokens_per_s']:,.0f}",
                      f"{r['tokens_per_s']:,.0f}", f"{r['flops_per_s'] / 1e9:.1f}", f"{r['percent_of_gemm_rate']:.1f}%",
                      f"{r['first_loss']:.3f}"])
     gemm = result["gemm"]
     lines = [
         f"train step  {describe(config)}",
-        f"device {device}; {result['steps']} timed steps per library after {result['warmup']} warm-up, "
-        f"interleaved in blocks of {result['block']}",
+        f"device {device}; {result['rounds']} rounds, each library in a process of its own per round "
+        f"({result['warmup']} warm-up + {result['steps']} timed steps), taking turns",
         "",
-        format_table(["library", "median ms", "min ms", "tgt tok/s", "src+tgt tok/s", "GFLOP/s", "% of GEMM", "first loss"], rows),
+        format_table(["library", "median ms (range over rounds)", "tgt tok/s", "src+tgt tok/s", "GFLOP/s", "% of GEMM",
+                      "first loss"], rows),
         "",
         f"matmul FLOPs per step: {result['flops_per_step']['total'] / 1e9:.2f} GFLOP (forward {result['flops_per_step']['forward'] / 1e9:.2f}, backward 2x)",
-        f"GEMM rate: {gemm['library']} float32 {gemm['size']}x{gemm['size']}: {gemm['flops_per_s'] / 1e9:.1f} GFLOP/s",
+        f"GEMM rate, alone in its own process: {gemm['library']} float32 {gemm['size']}x{gemm['size']}: "
+        f"{isolated.format_spread(gemm['flops_per_s_rounds'], 1e-9)} GFLOP/s",
     ]
     if "speed_ratio_ours_over_torch" in result:
-        ratio = result["speed_ratio_ours_over_torch"]
-        lines.append(f"ours/torch tokens/s: {ratio:.2f}x ({'ours faster' if ratio >= 1 else 'torch faster'})")
+        ratio, rounds = result["speed_ratio_ours_over_torch"], result["speed_ratio_rounds"]
+        spread = f" (rounds {rounds['min']:.2f}-{rounds['max']:.2f}x)" if len(rounds["rounds"]) > 1 else ""
+        lines.append(f"ours/torch tokens/s: {ratio:.2f}x{spread} ({'ours faster' if ratio >= 1 else 'torch faster'})")
     if result.get("torch_note"):
         lines.append(result["torch_note"])
     return "\n".join(lines)
+
+
+def _main(argv=None):
+    from .common import config_from_args, worker_parser
+
+    parser = worker_parser("worker of the training-step benchmark (one library, one round)")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--attention", default="mha")
+    args = parser.parse_args(argv)
+    record = measure(args.lib, config_from_args(args), args.device, args.steps, args.warmup, args.attention, args.seed)
+    if record is not None:
+        isolated.report(record)
+
+
+if __name__ == "__main__":
+    _main()

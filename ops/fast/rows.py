@@ -5,6 +5,10 @@ layer norm and the loss that is several times slower than the same sums as a
 matrix-vector product (BLAS), or the same maxima as a few whole-array steps.
 """
 
+# Rows at most this long take their maximum by pairwise halving (attention rows
+# are 10 to 50 long); longer rows are few enough per element for NumPy's own max.
+PAIRWISE_MAX_LONGEST_ROW = 64
+
 
 def row_sum(xp, a, axis=-1):
     """The sum along `axis`, kept as a size-1 axis."""
@@ -17,10 +21,10 @@ def row_sum(xp, a, axis=-1):
 def row_max(xp, a, axis=-1):
     """The maximum along `axis`, kept as a size-1 axis (NaN wins, as in `max`).
 
-    A short last axis (attention rows are 10 to 50 long) is halved pairwise:
-    the same comparisons as a handful of whole-array `maximum`s.
+    A short last axis is halved pairwise: the same comparisons as a handful of
+    whole-array `maximum`s.
     """
-    if axis not in (-1, a.ndim - 1) or not 1 < a.shape[-1] <= 64:
+    if axis not in (-1, a.ndim - 1) or not 1 < a.shape[-1] <= PAIRWISE_MAX_LONGEST_ROW:
         return a.max(axis=axis, keepdims=True)
     while a.shape[-1] > 1:
         half = a.shape[-1] // 2

@@ -6,8 +6,11 @@ On "cuda" these ops would otherwise run five to ten CuPy array operations each
 Each function takes the array module (`cupy`) and CuPy arrays and returns
 CuPy arrays; the reduced axis is the last one. Nothing here waits for the GPU.
 
-The ops call these only on CuPy arrays of float32/float64, and the tests check
-them against the NumPy form, on a GPU and, through a CPU emulation of the
+They belong to the "cuda" backend, not to one package of ops: `ops.fast`
+wraps the row kernels as the GPU forms of the fused ops, and
+`tinygrad_tf.optim.Adam` calls `adam_update` directly. They are used only on
+CuPy arrays of float32/float64 (`applies`), and the tests check them against
+the readable form of each op, on a GPU and, through a CPU emulation of the
 kernels (`tests/ops/cuda_emulator.py`), without one.
 """
 import functools
@@ -47,7 +50,12 @@ def applies(xp, array, axis=-1):
 
     The other arrays of the op are cast to `array`'s dtype by the functions below.
     """
-    return xp is not np and array.dtype.name in C_TYPES and axis in (-1, array.ndim - 1)
+    return xp is not np and takes(array.dtype, array.ndim, axis)
+
+
+def takes(dtype, ndim, axis=-1):
+    """Whether the kernels handle arrays of `dtype` and `ndim` axes reduced over `axis` (float32/float64, the last axis)."""
+    return np.dtype(dtype).name in C_TYPES and axis in (-1, ndim - 1)
 
 
 def softmax_forward(xp, x):

@@ -1,0 +1,219 @@
+"""The in-place forms of the fused ops (`ops.fast.in_place`) against the readable form of each op.
+
+The readable Function in each op's file is the math; the in-place form is what
+runs by default. Both run here on the same inputs, at sizes that reach every
+branch of the fast form: rows at, below and above the pairwise-max threshold,
+a reduced axis that is not the last one, non-contiguous inputs (no BLAS row
+sums), fully masked rows, and a backward that reuses the op's own saved array
+(`last_use`) or may not (`retain_graph=True`). The CUDA-kernel forms are held
+to the same readable forms in test_cuda_kernels.py.
+"""
+import contextlib
+import types
+
+import numpy as np
+import pytest
+
+import ops
+from autograd import Tensor
+from ops import fast
+from ops.activation import GELU
+from ops.fast import in_place, rows
+from ops.fast.kernels import CrossEntropyKernel, GELUKernel, LayerNormKernel, LogSoftmaxKernel, SoftmaxKernel
+from ops.loss import CrossEntropy
+from ops.normalization import LayerNorm
+from ops.softmax import LogSoftmax, Softmax
+
+LONGEST = rows.PAIRWISE_MAX_LONGEST_ROW
+# last-axis lengths: one, short (pairwise max), the threshold, just past it, long (NumPy's max)
+LENGTHS = [1, 7, LONGEST, LONGEST + 1, 300]
+TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-13), np.float32: dict(rtol=2e-5, atol=1e-6)}
+
+
+def _run(fn, arrays, grad, dtype, retain_graph=False):
+    """(output, input gradients) of fn(*Tensors) backpropagating `grad`."""
+    inputs = [Tensor(a, requires_grad=True, dtype=dtype) for a in arrays]
+    out = fn(*inputs)
+    out.backward(Tensor(grad, dtype=dtype), retain_graph=retain_graph)
+    return out.numpy(), [t.grad.numpy() for t in inputs]
+
+
+def _assert_same(fast_result, readable_result, dtype):
+    (out_f, grads_f), (out_r, grads_r) = fast_result, readable_result
+    np.testing.assert_allclose(out_f, out_r, **TOLERANCE[dtype])
+    for gf, gr in zip(grads_f, grads_r):
+        np.testing.assert_allclose(gf, gr, **TOLERANCE[dtype])
+
+
+def _scores(rng, shape, dtype, masked_row=True):
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    if masked_row and x.size:
+        np.moveaxis(x, -1, 0)[:, 0] = -np.inf  # one fully masked row (along the last axis)
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", LENGTHS)
+@pytest.mark.parametrize("fast_op,readable", [(in_place.SoftmaxInPlace, Softmax), (in_place.LogSoftmaxInPlace, LogSoftmax)],
+                         ids=["softmax", "log_softmax"])
+def test_softmax_forms_agree_over_the_last_axis(fast_op, readable, n, dtype, rng):
+    x = _scores(rng, (3, 4, n), dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    g[np.isinf(x)] = 0.0  # no gradient arrives at a masked score (as after masked_fill)
+    _assert_same(_run(lambda t: fast_op.apply(t, -1), [x], g, dtype),
+                 _run(lambda t: readable.apply(t, -1), [x], g, dtype), dtype)
+
+
+@pytest.mark.parametrize("n", LENGTHS)
+@pytest.mark.parametrize("fast_op,readable", [(in_place.SoftmaxInPlace, Softmax), (in_place.LogSoftmaxInPlace, LogSoftmax)],
+                         ids=["softmax", "log_softmax"])
+def test_softmax_forms_agree_over_another_axis_and_on_a_strided_input(fast_op, readable, n, rng):
+    x = rng.standard_normal((n, 5, 3))
+    g = rng.standard_normal(x.shape)
+    for axis in (0, 1):  # not the last axis: NumPy's own reductions
+        _assert_same(_run(lambda t: fast_op.apply(t, axis), [x], g, np.float64),
+                     _run(lambda t: readable.apply(t, axis), [x], g, np.float64), np.float64)
+    xt, gt = x.swapaxes(0, 2), g.swapaxes(0, 2)  # last axis of length n, not contiguous
+
+    def transposed(op):
+        return lambda t: op.apply(ops.swapaxes(t, 0, 2), -1)
+
+    _assert_same(_run(transposed(fast_op), [x], gt, np.float64), _run(transposed(readable), [x], gt, np.float64), np.float64)
+    assert not np.asarray(xt).flags.c_contiguous
+
+
+@pytest.mark.parametrize("fast_op,readable", [(in_place.SoftmaxInPlace, Softmax), (in_place.LogSoftmaxInPlace, LogSoftmax)],
+                         ids=["softmax", "log_softmax"])
+def test_second_derivatives_of_the_softmax_forms_agree(fast_op, readable, rng):
+    """A recorded backward (create_graph) of the in-place form is the readable one."""
+    x = rng.standard_normal((2, LONGEST + 3))
+    w = Tensor(rng.standard_normal(x.shape), dtype="float64")
+    results = []
+    for op in (fast_op, readable):
+        t = Tensor(x, requires_grad=True, dtype="float64")
+        (grad,) = _grad_of((op.apply(t, -1) * w).sum(), t)
+        (grad * grad).sum().backward()
+        results.append((grad.numpy(), t.grad.numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-11, atol=1e-12)
+
+
+def _grad_of(loss, t):
+    loss.backward(create_graph=True)
+    grad, t.grad = t.grad, None
+    return (grad,)
+
+
+@pytest.mark.parametrize("retain_graph", [False, True])
+@pytest.mark.parametrize("affine", ["weight and bias", "weight", "none"])
+@pytest.mark.parametrize("d", [1, 7, 300])
+def test_layer_norm_forms_agree(d, affine, retain_graph, rng):
+    x = rng.standard_normal((2, 3, d)) * 2 + 1
+    w, b = rng.standard_normal(d), rng.standard_normal(d)
+    g = rng.standard_normal(x.shape)
+    arrays = {"weight and bias": [x, w, b], "weight": [x, w], "none": [x]}[affine]
+
+    def run(op):
+        def fn(x, w=None, b=None):
+            return op.apply(x, w, b, 1e-5)
+
+        return _run(fn, arrays, g, np.float64, retain_graph)
+
+    _assert_same(run(in_place.LayerNormInPlace), run(LayerNorm), np.float64)
+
+
+@pytest.mark.parametrize("retain_graph", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("classes", [1, 7, 300])
+def test_cross_entropy_forms_agree(classes, smoothing, reduction, retain_graph, rng):
+    logits = rng.standard_normal((3, 4, classes)) * 4
+    targets = rng.integers(0, classes, (3, 4))
+    targets[0, 1] = targets[2, 3] = -100  # ignored
+    g = rng.standard_normal(targets.shape) if reduction == "none" else np.array(1.7)
+
+    def run(op):
+        return _run(lambda x: op.apply(x, targets, -100, smoothing, reduction), [logits], g, np.float64, retain_graph)
+
+    _assert_same(run(in_place.CrossEntropyInPlace), run(CrossEntropy), np.float64)
+
+
+def test_a_second_backward_after_retain_graph_gives_the_same_gradients(rng):
+    """The in-place backward may reuse its saved array only on the last use."""
+    for fn in (lambda x: ops.layer_norm(x), lambda x: ops.cross_entropy(x, np.array([1, 0, 2]))):
+        x = Tensor(rng.standard_normal((3, 5)), requires_grad=True, dtype="float64")
+        loss = (fn(x) * 1.5).sum()
+        loss.backward(retain_graph=True)
+        first = x.grad.numpy()
+        x.grad = None
+        loss.backward()
+        np.testing.assert_array_equal(x.grad.numpy(), first)
+
+
+def test_the_default_forms_are_the_in_place_ones_on_the_cpu():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    assert ops.softmax(x)._ctx.fn is in_place.SoftmaxInPlace
+    assert ops.log_softmax(x)._ctx.fn is in_place.LogSoftmaxInPlace
+    assert ops.layer_norm(x)._ctx.fn is in_place.LayerNormInPlace
+    assert ops.cross_entropy(x, np.array([0, 2]))._ctx.fn is in_place.CrossEntropyInPlace
+    assert ops.gelu(x)._ctx.fn is GELU  # its readable form is the NumPy form
+    with fast.readable_only():
+        assert ops.softmax(x)._ctx.fn is Softmax and ops.layer_norm(x)._ctx.fn is LayerNorm
+    assert ops.softmax(x)._ctx.fn is in_place.SoftmaxInPlace
+    assert ops.softmax(x)._ctx.name == "softmax"  # every form is drawn as the op it computes
+
+
+def test_the_kernel_forms_are_picked_for_cuda_floats_reduced_over_the_last_axis():
+    def tensor(device, dtype, ndim=2):
+        return types.SimpleNamespace(device=device, dtype=np.dtype(dtype), ndim=ndim)
+
+    cuda32 = tensor("cuda", "float32")
+    assert fast.variant(Softmax, cuda32) is SoftmaxKernel
+    assert fast.variant(LogSoftmax, cuda32, 1) is LogSoftmaxKernel
+    assert fast.variant(LayerNorm, tensor("cuda", "float64", 3)) is LayerNormKernel
+    assert fast.variant(CrossEntropy, cuda32) is CrossEntropyKernel
+    assert fast.variant(GELU, cuda32) is GELUKernel
+    assert fast.variant(Softmax, cuda32, 0) is in_place.SoftmaxInPlace  # not the last axis
+    assert fast.variant(Softmax, tensor("cuda", "float16")) is in_place.SoftmaxInPlace
+    assert fast.variant(GELU, tensor("cuda", "float16")) is GELU
+    assert fast.variant(Softmax, tensor("cpu", "float32")) is in_place.SoftmaxInPlace
+    with fast.readable_only():
+        assert fast.variant(Softmax, cuda32) is Softmax
+
+
+def test_the_whole_model_step_is_the_same_with_the_readable_forms():
+    """A Transformer's loss and gradients with every fused op in its readable form."""
+    from tinygrad_tf.nn import Transformer
+
+    rng = np.random.default_rng(0)
+    model = Transformer(20, 20, d_model=8, num_heads=2, num_encoder_layers=1, num_decoder_layers=1, d_ff=16,
+                        dropout=0.0, pad_id=0)
+    model.to("cpu", dtype="float64")
+    src, tgt = Tensor(rng.integers(1, 20, (2, 5))), Tensor(rng.integers(1, 20, (2, 4)))
+    results = []
+    targets = rng.integers(0, 20, (2, 4))
+    for context in (fast.readable_only, contextlib.nullcontext):
+        with context():
+            model.zero_grad()
+            loss = ops.cross_entropy(model(src, tgt), targets, label_smoothing=0.1)
+            loss.backward()
+            results.append([float(loss.item())] + [p.grad.numpy() for p in model.parameters()])
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    for readable, default in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_allclose(default, readable, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 8])
+def test_row_max_takes_the_pairwise_path_under_a_smaller_threshold(n, monkeypatch, rng):
+    """With the threshold lowered to 4, rows of 2 to 4 halve pairwise and longer ones use NumPy's max."""
+    monkeypatch.setattr(rows, "PAIRWISE_MAX_LONGEST_ROW", 4)
+    x = rng.standard_normal((3, 2, n))
+    x[0, 0, n // 2] = np.nan  # NaN wins, as in max
+    np.testing.assert_array_equal(rows.row_max(np, x), x.max(-1, keepdims=True))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_row_sum_matches_numpy_on_contiguous_and_strided_rows(order, rng):
+    x = np.asarray(rng.standard_normal((4, 6, 9)), order=order)
+    np.testing.assert_allclose(rows.row_sum(np, x), x.sum(-1, keepdims=True), rtol=1e-13)
+    np.testing.assert_allclose(rows.row_sum(np, x, 1), x.sum(1, keepdims=True), rtol=1e-13)
