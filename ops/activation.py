@@ -23,6 +23,8 @@ from ._special import erf
 
 
 class Tanh(Function):
+    rule = "y = tanh x:  dx = dy·(1 − y²)"
+
     @staticmethod
     def forward(ctx, a):
         out = ctx.xp.tanh(a)
@@ -36,6 +38,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    rule = "y = σ(x):  dx = dy·y(1 − y)"
+
     @staticmethod
     def forward(ctx, a):
         xp = ctx.xp
@@ -50,6 +54,8 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    rule = "y = max(x, 0):  dx = dy where x > 0"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a > 0)
@@ -63,6 +69,7 @@ class ReLU(Function):
 
 class GELU(Function):
     """x * Phi(x): exact with erf, or PyTorch's tanh approximation."""
+    rule = "y = x·Φ(x):  dx = dy·(Φ(x) + x·φ(x))"
 
     name = "gelu"
     once_differentiable = True

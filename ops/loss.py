@@ -30,6 +30,7 @@ REDUCTIONS = ("mean", "sum", "none")
 
 class CrossEntropy(Function):
     """log_softmax + label-smoothed NLL in one node; backward is softmax - target distribution."""
+    rule = "L = −mean log softmax(z)[t]:  dz = (softmax(z) − onehot(t)) / n"
 
     name = "cross_entropy"
     once_differentiable = True

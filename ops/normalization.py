@@ -22,6 +22,7 @@ from . import fast
 
 
 class LayerNorm(Function):
+    rule = "x̂ = (x−μ)/σ, y = x̂·w + b:  dx = (w·dy − mean(w·dy) − x̂·mean(w·dy·x̂))/σ,  dw = Σ dy·x̂,  db = Σ dy"
     broadcasting = True
     name = "layer_norm"
     once_differentiable = True  # backward uses the saved normalised input

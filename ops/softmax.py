@@ -38,6 +38,7 @@ def log_softmax_of(xp, x, axis):
 
 
 class Softmax(Function):
+    rule = "y = softmax(x):  dx = y ⊙ (dy − Σ dy⊙y)"
     name = "softmax"
 
     @staticmethod
@@ -57,6 +58,7 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    rule = "y = x − logΣeˣ:  dx = dy − softmax(x)·Σdy"
     name = "log_softmax"
 
     @staticmethod
