@@ -508,5 +508,6 @@
     select,
     toggleCluster,
     zoom,
+    readyMs: performance.now(), // when the page was ready to use, from the start of navigation
   };
 })();
