@@ -7,7 +7,7 @@
 
 The page holds everything inline: the graph drawn by `viz.graph` (Graphviz
 SVG, each drawn node carrying `data-node-id`), the style, one script
-(`explorer.js`, organised in small functions) and the data, embedded as
+(the files SCRIPTS joined into one, each a few small functions) and the data, embedded as
 `<script type="application/json" id="tinygrad-tf-graph">`: the description's
 `to_dict()` (nodes, edges, steps) plus what the page needs to show it:
 
@@ -35,7 +35,7 @@ from ..description import VALUE_LIMIT, GraphDescription
 
 DATA_ID = "tinygrad-tf-graph"
 ATTENTION_ROLE = "attention weights"
-ASSETS = ("explorer.css", "explorer.js", "page.html")
+SCRIPTS = ("data.js", "heatmap.js", "panel.js", "graph.js", "main.js")  # joined in this order into one script
 
 
 @dataclass
@@ -172,6 +172,13 @@ def _asset(name):
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
+def script():
+    """The page's one script: the SCRIPTS in order, sharing one function's scope (nothing leaks but
+    `window.explorer`)."""
+    body = "\n".join(_asset(name) for name in SCRIPTS)
+    return f'"use strict";\n(function () {{\n{body}}})();\n'
+
+
 def embed_json(data):
     """JSON safe inside a <script> element: no '</' can close it early."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -181,6 +188,6 @@ def embed_json(data):
 def page_html(data, svg):
     """The whole page: the template with its style, script, data and drawing inlined."""
     page = _asset("page.html")
-    parts = {"TITLE": html.escape(data["title"]), "STYLE": _asset("explorer.css"), "SCRIPT": _asset("explorer.js"),
+    parts = {"TITLE": html.escape(data["title"]), "STYLE": _asset("explorer.css"), "SCRIPT": script(),
              "DATA": embed_json(data), "DATA_ID": DATA_ID, "SVG": svg}
     return re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m.group(1)], page)
