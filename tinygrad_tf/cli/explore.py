@@ -9,6 +9,7 @@ from ..viz.description import VALUE_LIMIT
 from .common import fail_cleanly
 
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
+LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
 
 
 @click.command()
@@ -59,6 +60,8 @@ def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, s
     size = os.path.getsize(path)
     click.echo(f"wrote {path} ({len(page.data['nodes'])} nodes, {len(page.data['steps'])} backward steps, "
                f"{size / 1e6:.2f} MB); open it in a browser")
+    if size > LARGE_PAGE:
+        click.echo(f"the page is large: a lower --value-limit (now {value_limit}) embeds fewer values and loads faster")
     if open_page:
         webbrowser.open("file://" + os.path.abspath(path))
 

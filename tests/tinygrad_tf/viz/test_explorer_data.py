@@ -189,3 +189,19 @@ def test_checkpoint_layer_reads_the_embedded_sentence(copy_run):
     expected = model.src_embed.weight.numpy()[ids] * np.sqrt(d) + model.positional.pe.numpy()[: len(ids)]
     x = next(n for n in page.data["nodes"] if n["kind"] == "input")
     np.testing.assert_allclose(nested(x["value"])[0], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_an_ops_backward_rule_is_embedded_where_it_states_one(monkeypatch):
+    s = specimens.random_specimen("attention", d_model=8, heads=2, seq_len=3, batch=1)
+    loss = specimens.loss_of(s)
+    softmax = next(ctx for ctx in GraphDescription(loss).ops if ctx.name == "softmax").fn
+    monkeypatch.setattr(softmax, "rule", "dx = y ⊙ (dy − Σ dy ⊙ y)")
+    page = explorer.build(s, loss)
+    for node in page.data["nodes"]:
+        if node["op"] == "softmax":
+            assert node["rule"] == "dx = y ⊙ (dy − Σ dy ⊙ y)"
+        elif node["kind"] != "op":
+            assert node["rule"] is None, node["title"]  # leaves have no op
+    (step,) = [st for st in page.data["steps"] if st["op"] == "softmax"]
+    assert step["rule"] == "dx = y ⊙ (dy − Σ dy ⊙ y)"
+    assert "dx = y ⊙ (dy − Σ dy ⊙ y)" in page.html  # in the embedded data, for the panel to show
