@@ -8,8 +8,8 @@ import autograd
 import ops
 from autograd import Tensor
 
-from .. import nn
 from ..viz import graph as pictures
+from ..viz import specimens
 from ..viz.description import GraphDescription
 from .common import fail_cleanly
 
@@ -55,12 +55,14 @@ def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, 
         given = [f"--{name.replace('_', '-')}" for name, v in (("d_model", d_model), ("heads", heads), ("layers", layers)) if v is not None]
         if given:
             raise click.UsageError(f"{', '.join(given)} cannot be used with --checkpoint: the sizes come from the checkpoint")
-        output, title = _from_checkpoint(model.lower(), checkpoint_dir, seq_len, rng, not composed)
+        specimen = specimens.checkpoint_specimen(model.lower(), checkpoint_dir, seq_len, seed, not composed, batch=BATCH)
+        output, title = specimen.output, specimen.title
     else:
         d_model, heads, layers = (DEFAULTS[k] if v is None else v for k, v in (("d_model", d_model), ("heads", heads), ("layers", layers)))
         if d_model % heads:
             raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
-        output, title = _random_model(model.lower(), d_model, heads, layers, seq_len, rng, not composed)
+        specimen = specimens.random_specimen(model.lower(), d_model, heads, layers, seq_len, seed, not composed, BATCH, rng)
+        output, title = specimen.output, specimen.title
         title += f", random weights (seed {seed})"
     if backward:  # a real loss: the gradient of a plain sum through a final layer norm is rounding noise
         output = ops.mse_loss(output, Tensor(rng.normal(size=output.shape), dtype=output.dtype))
@@ -84,67 +86,3 @@ def _format(out, fmt):
     if ext and ext != fmt:
         raise click.BadParameter(f"{out} ends in .{ext} but --format is {fmt}", param_hint="'--out'")
     return fmt
-
-
-def _inputs(rng, length, d_model, requires_grad=True):
-    return Tensor(rng.normal(size=(BATCH, length, d_model)), requires_grad=requires_grad)
-
-
-def _tokens(rng, length, vocab, pad_id=0):
-    """Random ids, never `pad_id`, with the last position of the second sequence padded."""
-    ids = rng.integers(0, vocab - 1, size=(BATCH, length))
-    ids[ids >= pad_id] += 1
-    if length > 1:
-        ids[1, -1] = pad_id
-    return Tensor(ids)
-
-
-def _random_model(name, d_model, heads, layers, seq_len, rng, fused):
-    """(output tensor, title) for a freshly initialised model, dropout off (`fused`: see `nn.set_fused`)."""
-    holder = nn.Module()  # its child's dotted path ("self_attn", ...) labels the clusters
-    sizes = f"d_model={d_model}, heads={heads}, seq_len={seq_len}"
-    if name == "attention":
-        holder.self_attn = nn.MultiHeadAttention(d_model, heads)
-        x = _inputs(rng, seq_len, d_model)
-        return nn.set_fused(holder, fused).self_attn(x, x, x, ops.causal_mask(seq_len)), f"multi-head self-attention, causal mask: {sizes}"
-    pad = ops.padding_mask(_tokens(rng, seq_len, 8), 0)  # (batch, 1, 1, len)
-    if name == "encoder-layer":
-        holder.encoder_layer = nn.EncoderLayer(d_model, heads, 4 * d_model, dropout=0.0)
-        return nn.set_fused(holder, fused).encoder_layer(_inputs(rng, seq_len, d_model), pad), f"encoder layer: {sizes}"
-    if name == "decoder-layer":
-        holder.decoder_layer = nn.DecoderLayer(d_model, heads, 4 * d_model, dropout=0.0)
-        x, memory = _inputs(rng, seq_len, d_model), _inputs(rng, seq_len, d_model)
-        tgt_mask = pad & ops.causal_mask(seq_len)
-        return nn.set_fused(holder, fused).decoder_layer(x, memory, pad, tgt_mask), f"decoder layer: {sizes}"
-    vocab = 11
-    model = nn.Transformer(vocab, vocab, d_model, heads, layers, layers, 4 * d_model, dropout=0.0,
-                           max_len=max(16, seq_len), pad_id=0)
-    logits = nn.set_fused(model, fused)(_tokens(rng, seq_len, vocab), _tokens(rng, seq_len, vocab))
-    return logits, f"Transformer, {layers} + {layers} layers, vocabulary {vocab}: {sizes}"
-
-
-def _from_checkpoint(name, directory, seq_len, rng, fused):
-    """(output tensor, title) for the trained model in `directory`, on random inputs."""
-    from ..train import load_translator
-
-    model = nn.set_fused(load_translator(directory, "cpu").model.eval(), fused)
-    d_model = model.d_model
-    where = f"trained model in {directory}"
-    if name == "attention":  # the decoder's masked self-attention: the causal mask shows
-        attn = model.decoder.layers[0].self_attn
-        x = _inputs(rng, seq_len, d_model)
-        return attn(x, x, x, ops.causal_mask(seq_len)), f"{attn.path}: {where}"
-    vocab_src, vocab_tgt = model.src_embed.num_embeddings, model.tgt_embed.num_embeddings
-    src = _tokens(rng, seq_len, vocab_src, model.pad_id)
-    src_mask = model.src_mask(src)
-    if name == "encoder-layer":
-        layer = model.encoder.layers[0]
-        return layer(_inputs(rng, seq_len, d_model), src_mask), f"{layer.path}: {where}"
-    if name == "decoder-layer":
-        layer = model.decoder.layers[0]
-        tgt_mask = model.tgt_mask(_tokens(rng, seq_len, vocab_tgt, model.pad_id))
-        x, memory = _inputs(rng, seq_len, d_model), _inputs(rng, seq_len, d_model)
-        return layer(x, memory, src_mask, tgt_mask), f"{layer.path}: {where}"
-    logits = model(src, _tokens(rng, seq_len, vocab_tgt, model.pad_id))
-    return logits, f"Transformer: {where}"
-

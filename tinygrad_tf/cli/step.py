@@ -14,6 +14,7 @@ from autograd import Tensor, manual_seed
 from .. import nn
 from ..viz import frames as backward_frames
 from ..viz import trace
+from ..viz.specimens import make_module
 from .common import fail_cleanly
 
 MODELS = ("attention", "mlp", "encoder-layer")
@@ -57,16 +58,12 @@ def build(model, d_model, heads, seq_len, seed, dtype="float32", loss="mse", com
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     manual_seed(seed)
     rng = np.random.default_rng(seed)
-    root = nn.Module()
+    root = make_module(model, d_model, heads, 2 * d_model, child="layer")
     if model == "attention":
-        root.self_attn = nn.MultiHeadAttention(d_model, heads)
         description = f"MultiHeadAttention(d_model={d_model}, heads={heads}), causal self-attention"
     elif model == "mlp":
-        root.linear1 = nn.Linear(d_model, 2 * d_model)
-        root.linear2 = nn.Linear(2 * d_model, d_model)
         description = f"MLP: Linear({d_model}, {2 * d_model}) -> relu -> Linear({2 * d_model}, {d_model})"
     else:
-        root.layer = nn.EncoderLayer(d_model, heads, 2 * d_model, dropout=0.0)
         description = f"EncoderLayer(d_model={d_model}, heads={heads}, d_ff={2 * d_model}), post-norm"
     root.to(dtype=np.dtype(dtype)).eval()
     nn.set_fused(root, not composed)

@@ -12,6 +12,8 @@ Modules:
     graph        Graphviz pictures (`to_dot`, `render`)
     trace        backward step records (`backward_steps`, `check_step`, `summary`)
     frames       a picture per backward step, and GIFs of them
+    specimens    the small models the views draw and walk (random or from a checkpoint)
+    explorer     the backprop explorer: one self-contained HTML page (`tinygrad-tf explore`)
 
 This package sits above the engine: `autograd` records graphs and runs
 backward and knows nothing of pictures.

@@ -214,6 +214,14 @@ class GraphDescription:
         self.checks = [trace.check_step(s, max_elements=max_check_elements) if check else None for s in self.steps]
         return self
 
+    def node_title(self, node):
+        """What a view calls a node: the op with its arguments ('div(2.828)'), else the leaf's name or kind."""
+        from .labels import op_title
+
+        if node.ctx is not None:
+            return op_title(node.ctx)
+        return node.name or node.kind
+
     def step_node(self, step):
         """The node a backward step is at: its op's node, or the leaf's own."""
         return self.node_of(step.ctx if step.ctx is not None else step.tensor)
@@ -222,13 +230,16 @@ class GraphDescription:
     def to_dict(self, value_limit=VALUE_LIMIT):
         """Plain data for JSON (see `docs` of the explorer): nodes, edges, steps, modules.
 
-        Each node: id, op, role, module, kind, shape, dtype, name, value and grad
+        Each node: id, op, title (the op with its arguments, 'div(2.828)'; a
+        leaf's name or kind), role, module, kind, shape, dtype, name, rule (the
+        op's backward in one line, `Function.rule`, or None), value and grad
         (nested lists rounded to DECIMALS significant digits, or None when the
-        tensor has more than `value_limit` elements), and value_summary /
-        grad_summary (norm, min, max, mean; grad_summary None before backward
-        reached it). Each edge: source, target, input_index. Each step: index,
-        node, op, grad_output summary, grad_inputs (summaries, None where an input
-        got none), paths, check (relative error or None).
+        tensor has more than `value_limit` elements; infinities and NaN as the
+        strings 'inf', '-inf', 'nan'), and summary / grad_summary (norm, min,
+        max, mean; grad_summary and grad None until backward reached the node).
+        Each edge: source, target, input_index. Each step: index, node, op,
+        role, rule, grad_output summary, grad_inputs (summaries, None where an
+        input got none), paths, check (relative error or None).
         """
         from . import trace
 
@@ -237,8 +248,9 @@ class GraphDescription:
         for node in self.nodes:
             grad = grads.get(node.id)
             nodes.append(dict(
-                id=node.id, op=node.op, role=node.role, module=node.module, kind=node.kind,
-                shape=list(node.shape), dtype=str(node.tensor.dtype), name=node.name,
+                id=node.id, op=node.op, title=self.node_title(node), role=node.role, module=node.module,
+                kind=node.kind, shape=list(node.shape), dtype=str(node.tensor.dtype), name=node.name,
+                rule=None if node.ctx is None else node.ctx.fn.rule,
                 value=_values(node.tensor.numpy(), value_limit), summary=_summary(trace.summary(node.tensor)),
                 grad=None if grad is None else _values(grad, value_limit),
                 grad_summary=None if grad is None else _summary(trace.summary(grad)),
@@ -246,7 +258,8 @@ class GraphDescription:
         steps = []
         for step, check in zip(self.steps or (), self.checks or ()):
             steps.append(dict(
-                index=step.index, node=self.step_node(step).id, op=step.op, module=step.module,
+                index=step.index, node=self.step_node(step).id, op=step.op, role=step.role, rule=step.rule,
+                module=step.module,
                 grad_output=_summary(step.grad_output_summary),
                 grad_inputs=[None if s is None else _summary(s) for s in step.grad_input_summaries],
                 paths=step.paths, check=check,
@@ -295,6 +308,8 @@ def _finite(values):
     """JSON has no Infinity or NaN: they become the strings 'inf', '-inf', 'nan'."""
     if isinstance(values, list):
         return [_finite(v) for v in values]
+    if isinstance(values, dict):
+        return {k: _finite(v) for k, v in values.items()}
     if isinstance(values, float) and not np.isfinite(values):
         return "nan" if np.isnan(values) else ("inf" if values > 0 else "-inf")
     return values

@@ -34,6 +34,7 @@ graph is deep). Graphviz is imported only here, when a picture is made.
 """
 import os
 import shutil
+from dataclasses import dataclass
 
 from autograd import Context, Tensor
 
@@ -170,19 +171,37 @@ class _Layout:
                 key = (src, dst, id(inp)) if boxed else (id(ctx), i)
                 if key in merged:
                     merged[key]["slots"].append((id(ctx), i))
+                    merged[key]["targets"].append((self.walk.node_of(ctx).id, i))
                     continue
                 note = shape_text(inp.shape) if boxed else broadcast_note(ctx, inp, out)
-                merged[key] = dict(src=src, dst=dst, tensor=inp, slots=[(id(ctx), i)], note=note,
+                merged[key] = dict(src=src, dst=dst, tensor=inp, slots=[(id(ctx), i)], note=note, targets=[],
                                    broadcast=not boxed and note is not None, grad=inp.requires_grad,
                                    position=None if boxed else _position(ctx, i))
+                merged[key]["targets"].append((self.walk.node_of(ctx).id, i))
                 edges.append(merged[key])
         root = self.walk.root
         if root._ctx is not None:
             src = self.node_of(root)
             note = shape_text(root.shape) if self.nodes[src]["kind"] == MODULE else None
             edges.append(dict(src=src, dst="output", tensor=root, slots=[], note=note, broadcast=False,
-                              grad=True, position=None))
+                              grad=True, position=None, targets=[(self.walk.output_node.id, 0)]))
         return edges
+
+    def description_ids(self, name):
+        """The ids of the description's nodes that drawn node `name` stands for (a box: all of its)."""
+        info = self.nodes[name]
+        if info["kind"] == MODULE:
+            return [self.walk.node_of(obj).id for obj in info["ops"] + info["params"]]
+        if info["kind"] == "op":
+            return [self.walk.node_of(info["ctx"]).id]
+        if name == "output":
+            return [self.walk.output_node.id]
+        return [self.walk.node_of(info["tensor"]).id]
+
+    def element_id(self, name):
+        """The `id` of drawn node `name` in the picture: its description node's id, "box:<path>" for a box."""
+        info = self.nodes[name]
+        return f"box:{info['path']}" if info["kind"] == MODULE else self.description_ids(name)[0]
 
     def box_label(self, info, edges, name):
         ins = _distinct(e["tensor"] for e in edges if e["dst"] == name)
@@ -227,7 +246,8 @@ def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=
 
     Args:
         tensor: the output to draw back from; every Tensor reached through the
-            ops' inputs is drawn, constants included.
+            ops' inputs is drawn, constants included. A `GraphDescription`
+            (`viz.describe`) draws the graph it describes.
         collapse: None draws every op. An int N draws each module deeper than N
             path components as one box (labelled with its path, the shapes going
             in and out, and how many ops and parameters it holds): collapse=2 on
@@ -249,11 +269,48 @@ def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=
             (light blue). A tensor stands for the node it comes out of: its op's,
             or its own for a leaf. Anything not in the graph is a ValueError.
     """
+    return drawing(tensor, collapse, show_backward, show_values, legend, title, highlight, visited, ids=False).dot
+
+
+@dataclass
+class Drawing:
+    """`to_dot`'s picture and what each of its elements stands for in the graph's description.
+
+    Attributes:
+        dot: the `graphviz.Digraph`.
+        nodes: {element id: dict(nodes=[description node ids], kind, cluster, module)}
+            for every drawn node. The id is the description node's own ("n12")
+            for an op or a tensor, "box:<path>" for a collapsed module, which
+            stands for all its ops and the parameters used only inside it
+            (`module` is then its path).
+        edges: {element id: dict(source, target, uses=[[description node id,
+            input index], ...], backward)}: source and target are element ids;
+            a forward edge ("e3") carries a tensor into the uses listed (several
+            where a box reads one tensor in several ops); a backward edge ("g3")
+            is the gradient those uses sent back (drawn only with `show_backward`).
+        clusters: {element id: module path}, element id "cluster:<path>".
+    """
+
+    dot: object
+    nodes: dict
+    edges: dict
+    clusters: dict
+
+
+def drawing(tensor, collapse=None, show_backward=False, show_values=None, legend=True, title=None,
+            highlight=None, visited=None, ids=True):
+    """`to_dot`'s picture (same arguments) with the map from its elements to the description: a `Drawing`.
+
+    `ids` gives every drawn node, edge and cluster its element id (`Drawing`)
+    as the Graphviz `id` attribute, which SVG output writes on the element's
+    group. (`to_dot` leaves them out: they can swap tied nodes in the layout.)
+    """
+    ident = (lambda name: dict(id=name)) if ids else (lambda name: {})
     graphviz = _graphviz()
     if collapse is not None and (isinstance(collapse, bool) or not isinstance(collapse, int) or collapse < 0):
         raise ValueError(f"collapse must be None or a module depth >= 0, got {collapse!r}")
     value_limit(show_values)  # check it early
-    walk = GraphDescription(tensor)
+    walk = tensor if isinstance(tensor, GraphDescription) else GraphDescription(tensor)
     in_progress = not (show_backward is None or isinstance(show_backward, bool))  # steps were given
     if in_progress:
         sent, seed = sent_gradients(walk.root, show_backward)
@@ -263,10 +320,15 @@ def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=
     edges = layout.edges()
     marks = layout.marks(highlight, visited)
 
+    nodes, edge_ids, clusters = {}, {}, {}
+
     def draw_node(graph, name):
         info = layout.nodes[name]
         style = {**STYLES[info["kind"]], **MARKS.get(marks.get(name), {})}
-        graph.node(name, _node_text(name, info, layout, edges, show_values), **style)
+        element = layout.element_id(name)
+        nodes[element] = dict(nodes=layout.description_ids(name), kind=info["kind"], cluster=info["cluster"],
+                              module=info.get("path"))
+        graph.node(name, _node_text(name, info, layout, edges, show_values), **ident(element), **style)
 
     dot = graphviz.Digraph("graph", graph_attr=dict(rankdir="TB", ordering="in", fontname="Helvetica", fontsize="11",
                                                       nodesep="0.25", ranksep="0.35"),
@@ -279,9 +341,12 @@ def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=
         by_cluster.setdefault(info["cluster"], []).append(name)
     for name in by_cluster.get(None, ()):
         draw_node(dot, name)
-    _draw_clusters(dot, by_cluster, draw_node)
-    for e in edges:
-        attrs = {}
+    _draw_clusters(dot, by_cluster, draw_node, clusters, ident)
+    for k, e in enumerate(edges):
+        e["id"] = f"e{k}"
+        edge_ids[e["id"]] = dict(source=layout.element_id(e["src"]), target=layout.element_id(e["dst"]),
+                                 uses=[list(t) for t in e["targets"]], backward=False)
+        attrs = ident(e["id"])
         if e["note"]:
             attrs["label"] = e["note"]
         if e["position"]:
@@ -292,12 +357,16 @@ def to_dot(tensor, collapse=None, show_backward=False, show_values=None, legend=
             attrs.update(style="dashed", color="#888888")
         dot.edge(e["src"], e["dst"], **attrs)
     if show_backward or in_progress:
-        _draw_backward(dot, edges, sent, seed, in_progress)
+        for e in _draw_backward(dot, edges, sent, seed, in_progress, ident):
+            edge_ids["g" + e["id"][1:]] = dict(edge_ids[e["id"]], source=edge_ids[e["id"]]["target"],
+                                               target=edge_ids[e["id"]]["source"], backward=True)
     if legend:
         notes = ["red reversed edge: gradient sent back"] if show_backward or in_progress else []
         notes += [LEGEND_TEXT[mark] for mark in MARKS] if marks else []
         _draw_legend(dot, {info["kind"] for info in layout.nodes.values()}, notes)
-    return dot
+    return Drawing(dot, nodes, edge_ids, clusters)
+
+
 
 
 def _node_text(name, info, layout, edges, show_values):
@@ -310,8 +379,11 @@ def _node_text(name, info, layout, edges, show_values):
     return leaf_label(info["tensor"], kind, show_values)
 
 
-def _draw_clusters(dot, by_cluster, draw_node):
-    """Nested `cluster_` subgraphs, one per module path that holds a node (and their parents)."""
+def _draw_clusters(dot, by_cluster, draw_node, ids, ident):
+    """Nested `cluster_` subgraphs, one per module path that holds a node (and their parents).
+
+    Each gets the SVG id "cluster:<path>", kept in `ids` ({id: path}).
+    """
     children, paths = {}, {}  # paths: a dict as an ordered set, in order of first use
     for path in (p for p in by_cluster if p is not None):
         for d in range(1, depth(path) + 1):
@@ -332,7 +404,8 @@ def _draw_clusters(dot, by_cluster, draw_node):
 
     def emit(parent_graph, path):  # recursion is bounded by the module nesting depth
         with parent_graph.subgraph(name=cluster_name(path)) as sub:
-            sub.attr(label=path, labeljust="l", style="rounded,filled", color="#9aa7b8",
+            ids[f"cluster:{path}"] = path
+            sub.attr(label=path, labeljust="l", style="rounded,filled", color="#9aa7b8", **ident(f"cluster:{path}"),
                      fillcolor=CLUSTER_FILLS[(depth(path) - 1) % len(CLUSTER_FILLS)])
             for name in by_cluster.get(path, ()):
                 draw_node(sub, name)
@@ -343,16 +416,19 @@ def _draw_clusters(dot, by_cluster, draw_node):
         emit(dot, top)
 
 
-def _draw_backward(dot, edges, sent, seed, in_progress):
+def _draw_backward(dot, edges, sent, seed, in_progress, ident):
     """Reversed red edges: the gradient each consumer sent back to each input.
 
     A backward pass `in_progress` keeps one layout from step to step: every
     edge is laid out from the first frame, those still to come invisible, and
     each carries a label of the same width in every frame (a norm written
     `6.51e-01`), which Graphviz places beside its edge, not on top of it.
+    Each drawn edge's id is its forward edge's with "g" for "e"; the forward
+    edges drawn so are returned.
     """
     import numpy as np
 
+    drawn = []
     for e in edges:
         if e["dst"] == "output":
             grad = seed
@@ -361,14 +437,17 @@ def _draw_backward(dot, edges, sent, seed, in_progress):
             grad = np.sum(parts, axis=0) if parts else None
         if grad is None:
             if in_progress and e["grad"]:
-                dot.edge(e["dst"], e["src"], label=f"{0.0:.2e}", style="invis", constraint="false")
+                dot.edge(e["dst"], e["src"], label=f"{0.0:.2e}", style="invis", constraint="false",
+                         **ident("g" + e["id"][1:]))
             continue
         if in_progress:
             text = dict(label=f"{norm(grad):.2e}")
         else:
             text = dict(label=label([f"grad {shape_text(np.shape(grad))}", grad_text(grad)]))
         dot.edge(e["dst"], e["src"], **text, color=BACKWARD_COLOR, fontcolor=BACKWARD_COLOR, style="dashed",
-                 constraint="false")
+                 constraint="false", **ident("g" + e["id"][1:]))
+        drawn.append(e)
+    return drawn
 
 
 def _draw_legend(dot, kinds, notes):

@@ -1,0 +1,97 @@
+"""`tinygrad-tf explore`: the page it writes, --open, and one-line errors for bad options."""
+import json
+import re
+import webbrowser
+
+import pytest
+from click.testing import CliRunner
+
+from helpers import assert_clean_error, needs_dot
+from tinygrad_tf.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _graphviz():
+    return pytest.importorskip("graphviz")
+
+
+def _run(*args):
+    return CliRunner().invoke(main, ["explore", *map(str, args)])
+
+
+def _data(path):
+    text = path.read_text(encoding="utf-8")
+    return json.loads(re.search(r'id="tinygrad-tf-graph">(.*?)</script>', text, re.S).group(1))
+
+
+@needs_dot
+@pytest.mark.parametrize("args, ops", [
+    (("attention", "--d-model", 8, "--heads", 2, "--seq-len", 3), {"softmax", "linear", "mean"}),
+    (("mlp", "--composed", "--d-model", 4), {"relu", "matmul", "add"}),
+    (("decoder-layer", "--d-model", 8, "--heads", 4, "--seq-len", 2, "--no-check"), {"layer_norm", "softmax"}),
+])
+def test_writes_the_page(tmp_path, args, ops):
+    out = tmp_path / "sub" / "explore.html"
+    result = _run(*args, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(rf"wrote {re.escape(str(out))} \(\d+ nodes, \d+ backward steps, [\d.]+ MB\); open it in a browser\n",
+                        result.output)
+    data = _data(out)
+    assert ops <= {n["op"] for n in data["nodes"]}
+    assert data["steps"] and data["model"] == args[0]
+    checks = [s["check"] for s in data["steps"]]
+    assert any(c is not None for c in checks) == ("--no-check" not in args)
+
+
+@needs_dot
+def test_open_opens_the_written_page(tmp_path, monkeypatch):
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    out = tmp_path / "a.html"
+    assert _run("mlp", "--d-model", 2, "--seq-len", 2, "--out", out, "--open").exit_code == 0
+    assert opened == [f"file://{out}"]
+
+
+@needs_dot
+def test_checkpoint_and_sentence(tmp_path, copy_run):
+    out = tmp_path / "t.html"
+    result = _run("transformer", "--checkpoint", copy_run, "--sentence", "5 6 7", "--collapse", 2, "--out", out)
+    assert result.exit_code == 0, result.output
+    data = _data(out)
+    assert data["tokens"]["src"] == ["5", "6", "7", "<eos>"] and data["decoding"]
+    assert data["loss"]["op"] == "cross_entropy"
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (("attention", "--sentence", "1 2"), ("--sentence needs --checkpoint",)),
+    (("attention", "--d-model", 10, "--heads", 4), ("--d-model 10", "--heads 4")),
+    (("attention", "--seq-len", 0), ("--seq-len",)),
+    (("attention", "--collapse", -1), ("--collapse",)),
+    (("attention", "--value-limit", -5), ("--value-limit",)),
+    (("lstm",), ("lstm",)),
+])
+def test_bad_options_are_one_line_errors(tmp_path, args, fragments):
+    assert_clean_error(_run(*args, "--out", tmp_path / "x.html"), *fragments)
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_out_must_be_a_page(tmp_path):
+    assert_clean_error(_run("attention", "--out", tmp_path / "x.svg"), "x.svg", ".html")
+    assert_clean_error(_run("attention"), "--out")
+
+
+def test_checkpoint_errors(tmp_path, copy_run):
+    out = tmp_path / "x.html"
+    assert_clean_error(_run("attention", "--checkpoint", tmp_path / "nothing", "--out", out))
+    assert_clean_error(_run("attention", "--checkpoint", copy_run, "--heads", 4, "--out", out), "--heads", "checkpoint")
+    assert_clean_error(_run("mlp", "--checkpoint", copy_run, "--out", out), "mlp")
+    assert_clean_error(_run("attention", "--checkpoint", copy_run, "--sentence", "  ", "--out", out), "--sentence")
+    assert not out.exists()
+
+
+def test_missing_dot_is_a_one_line_error(tmp_path, monkeypatch):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert_clean_error(_run("attention", "--out", tmp_path / "x.html"), "apt-get install graphviz")
+    assert not (tmp_path / "x.html").exists()

@@ -1,0 +1,175 @@
+"""The explorer page in a real browser: headless Chromium driven by Selenium.
+
+Skips cleanly without selenium, Chromium or chromedriver (Debian: apt-get install chromium
+chromium-driver). The page must load from disk with no console error and no network request,
+draw one element per entry of its JSON's drawing, step with the arrow keys, show a clicked
+node's shape and values, collapse a cluster in place, and not be blank.
+"""
+import io
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import pytest
+
+from helpers import needs_dot
+from tinygrad_tf.viz import explorer, specimens
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+
+CHROMIUM = next((p for p in (shutil.which("chromium"), "/usr/bin/chromium", shutil.which("chromium-browser"))
+                 if p and os.path.exists(p)), None)
+DRIVER = next((p for p in (shutil.which("chromedriver"), "/usr/bin/chromedriver") if p and os.path.exists(p)), None)
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1400,900")
+
+pytestmark = [needs_dot, pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
+                                            reason="Chromium and chromedriver are not installed")]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    profile = tempfile.mkdtemp(prefix="tinygrad-tf-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + (f"--user-data-dir={profile}",):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    try:
+        driver = webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=options)
+    except WebDriverException as e:
+        shutil.rmtree(profile, ignore_errors=True)
+        pytest.skip(f"Chromium did not start: {str(e).splitlines()[0]}")
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """{name: (path, data)}: attention drawn whole, the Transformer with modules collapsed."""
+    out = tmp_path_factory.mktemp("pages")
+    made = {}
+    for name, model, collapse in (("attention", "attention", None), ("transformer", "transformer", 2)):
+        s = specimens.random_specimen(model, d_model=8, heads=2, layers=1, seq_len=4, batch=1)
+        page = explorer.build(s, specimens.loss_of(s), collapse=collapse)
+        made[name] = (page.write(out / f"{name}.html"), page.data)
+    return made
+
+
+def open_page(browser, path):
+    browser.get_log("browser")  # drop what earlier pages logged
+    browser.get_log("performance")
+    browser.get("file://" + os.path.abspath(path))
+    return browser
+
+
+def test_loads_without_console_errors_or_network_requests(browser, pages):
+    path, data = pages["transformer"]
+    open_page(browser, path)
+    assert browser.execute_script("return typeof window.explorer") == "object"
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
+    requests = [json.loads(e["message"])["message"] for e in browser.get_log("performance")]
+    sent = [m["params"] for m in requests if m["method"] == "Network.requestWillBeSent"]
+    assert not [p["request"]["url"] for p in sent if p["request"]["url"].split(":")[0] in ("http", "https", "ws", "wss")]
+    page_url = "file://" + os.path.abspath(path)
+    mine = [p["request"]["url"] for p in sent if p.get("documentURL") == page_url]
+    assert mine == [page_url]  # the page itself, then nothing: its script, style and pictures are inline
+
+
+@pytest.mark.parametrize("name", ["attention", "transformer"])
+def test_one_drawn_element_per_entry_of_the_drawing(browser, pages, name):
+    path, data = pages[name]
+    open_page(browser, path)
+    drawn = browser.execute_script(
+        "return [...document.querySelectorAll('[data-node-id]')].map(e => e.getAttribute('data-node-id'))")
+    assert sorted(drawn) == sorted(data["drawing"]["nodes"])
+    if name == "attention":  # nothing collapsed: one drawn node per node of the JSON
+        assert len(drawn) == len(data["nodes"])
+    else:
+        assert browser.find_elements(By.CSS_SELECTOR, "[data-node-ids]")  # module boxes list what they hold
+
+
+def test_right_arrow_steps_through_backward(browser, pages):
+    path, data = pages["attention"]
+    open_page(browser, path)
+    assert browser.execute_script("return explorer.current()") is None
+    body = browser.find_element(By.TAG_NAME, "body")
+    for n in (1, 2, 7):
+        while browser.execute_script("return explorer.index()") < n - 1:
+            body.send_keys(Keys.ARROW_RIGHT)
+        node = data["steps"][n - 1]["node"]
+        assert browser.execute_script("return explorer.current()") == node
+        marked = browser.find_element(By.CSS_SELECTOR, f'g.node[data-node-id="{data["drawn_as"][node]}"]')
+        assert "current" in marked.get_attribute("class")
+        shown = browser.execute_script(
+            "return [...document.querySelectorAll('g.edge[data-backward]')].filter(g => !g.classList.contains('pending'))"
+            ".map(g => g.dataset.edge)")
+        expected = [e for e, info in data["drawing"]["edges"].items() if info["backward"] and info["sent_at"] < n]
+        assert sorted(shown) == sorted(expected) and shown
+        assert f"step {n} / {len(data['steps'])}" in browser.find_element(By.ID, "step-count").text
+    body.send_keys(Keys.ARROW_LEFT)
+    assert browser.execute_script("return explorer.current()") == data["steps"][5]["node"]
+    summed = next(s for s in data["steps"] if s["paths"] > 1)
+    browser.execute_script(f"explorer.step({summed['index']})")
+    assert f"summed from {summed['paths']} uses" in browser.find_element(By.ID, "step-info").text
+
+
+def test_clicking_a_node_shows_its_shape_and_values(browser, pages):
+    path, data = pages["attention"]
+    open_page(browser, path)
+    weights = next(n for n in data["nodes"] if n["role"] == "attention weights")
+    element = browser.find_element(By.CSS_SELECTOR, f'g.node[data-node-id="{weights["id"]}"]')
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    ActionChains(browser).move_to_element(element.find_element(By.CSS_SELECTOR, "ellipse")).click().perform()
+    panel = browser.find_element(By.ID, "node-panel")
+    assert "(1, 2, 4, 4) float32" in panel.text and "attention weights" in panel.text
+    assert "not yet: backward reaches it" in panel.text
+    canvases = panel.find_elements(By.TAG_NAME, "canvas")
+    assert len(canvases) == 2  # one heatmap per head
+    # hover near the bottom-right corner of the first head's map (offsets are from its centre): cell [0, 0, 3, 3]
+    first = canvases[0]
+    ActionChains(browser).move_to_element_with_offset(first, first.size["width"] // 2 - 3,
+                                                      first.size["height"] // 2 - 3).perform()
+    tip = browser.find_element(By.ID, "tooltip").text
+    assert tip.startswith("[0, 0, 3, 3] = ")
+    assert float(tip.split("= ")[1].split()[0]) == pytest.approx(weights["value"][0][0][3][3], rel=1e-3)
+    browser.execute_script(f"explorer.step({weights['step']})")
+    assert "gradient (of the loss" in panel.text and len(panel.find_elements(By.TAG_NAME, "canvas")) == 4
+
+
+def test_a_cluster_collapses_in_place_and_expands(browser, pages):
+    path, data = pages["transformer"]
+    open_page(browser, path)
+    inner = [e for e, info in data["drawing"]["nodes"].items() if (info["cluster"] or "").startswith("encoder")]
+    assert inner
+    cluster = browser.find_element(By.CSS_SELECTOR, 'g.cluster[data-cluster="encoder"]')
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", cluster)
+    for element in inner:
+        assert not browser.find_element(By.CSS_SELECTOR, f'g.node[data-node-id="{element}"]').is_displayed()
+    (box,) = browser.find_elements(By.CSS_SELECTOR, "g.collapsed-box")
+    assert box.is_displayed() and "encoder" in box.text
+    held = set(box.get_attribute("data-node-ids").split())
+    assert held == {n for e in inner for n in data["drawing"]["nodes"][e]["nodes"]}
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", box)
+    assert not browser.find_elements(By.CSS_SELECTOR, "g.collapsed-box")
+    assert all(browser.find_element(By.CSS_SELECTOR, f'g.node[data-node-id="{e}"]').is_displayed() for e in inner)
+
+
+def test_screenshot_is_not_blank(browser, pages):
+    image_module = pytest.importorskip("PIL.Image")
+    path, data = pages["attention"]
+    open_page(browser, path)
+    browser.execute_script("explorer.step(5)")
+    image = image_module.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB")
+    pixels = np.asarray(image).reshape(-1, 3).astype(int)
+    coloured = np.count_nonzero(pixels.max(axis=1) - pixels.min(axis=1) > 40)  # not white, grey or black
+    assert len(np.unique(pixels, axis=0)) > 50 and coloured > 0.005 * len(pixels)

@@ -1,0 +1,88 @@
+"""`tinygrad-tf explore`: write the backprop explorer, one self-contained HTML page."""
+import os
+import webbrowser
+
+import click
+
+from ..viz import explorer, graph, specimens
+from ..viz.description import VALUE_LIMIT
+from .common import fail_cleanly
+
+DEFAULTS = dict(d_model=16, heads=2, layers=2)
+LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
+
+
+@click.command()
+@click.argument("model", metavar="MODEL", type=click.Choice(specimens.MODELS, case_sensitive=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The page to write (.html).")
+@click.option("--d-model", type=click.IntRange(1, 256), default=None, help="Model width.  [default: 16]")
+@click.option("--heads", type=click.IntRange(1, 64), default=None, help="Attention heads.  [default: 2]")
+@click.option("--layers", type=click.IntRange(1, 6), default=None,
+              help="transformer: encoder and decoder layers (each).  [default: 2]")
+@click.option("--seq-len", type=click.IntRange(1, 32), default=4, show_default=True,
+              help="Length of the random input sequences.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights, inputs and target.")
+@click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None, metavar="RUN",
+              help="Explore the trained model saved in RUN instead of random weights.")
+@click.option("--sentence", default=None, help="With --checkpoint: the sentence the model reads (tokens label the axes).")
+@click.option("--composed", is_flag=True, help="Show Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
+@click.option("--collapse", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Draw modules deeper than N path components as one box each (2 suits a Transformer).")
+@click.option("--value-limit", type=click.IntRange(0, 1_000_000), default=VALUE_LIMIT, show_default=True,
+              help="Embed the values of tensors with at most this many elements (larger ones: summaries only).")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Check every backward step against central differences of its op.")
+@click.option("--open", "open_page", is_flag=True, help="Open the page in the default browser.")
+@fail_cleanly
+def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed, collapse,
+            value_limit, check, open_page):
+    """Write an interactive page that steps through the backward pass of MODEL, node by node.
+
+    MODEL is attention, encoder-layer, decoder-layer, transformer or mlp. The
+    page shows the computation graph (module clusters, as `tinygrad-tf graph`
+    draws it), every tensor's value and gradient as heatmaps, and steps through
+    backward from the loss (MSE against a fixed random target; cross-entropy for
+    the transformer) with next/previous/play and the arrow keys. It is one file
+    with everything inline: it opens from disk, offline, in any current browser.
+    """
+    model = model.lower()
+    ext = os.path.splitext(out)[1].lower()
+    if ext not in (".html", ".htm"):
+        raise click.BadParameter(f"{out} should end in .html: the explorer is a web page", param_hint="'--out'")
+    if os.path.isdir(out):
+        raise click.BadParameter(f"{out} is a directory", param_hint="'--out'")
+    if not graph.dot_available():
+        raise click.ClickException(graph.DOT_MISSING)
+    specimen = _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed)
+    page = explorer.build(specimen, specimens.loss_of(specimen, seed), collapse=collapse, value_limit=value_limit,
+                          check=check)
+    path = page.write(out)
+    size = os.path.getsize(path)
+    click.echo(f"wrote {path} ({len(page.data['nodes'])} nodes, {len(page.data['steps'])} backward steps, "
+               f"{size / 1e6:.2f} MB); open it in a browser")
+    if size > LARGE_PAGE:
+        click.echo(f"the page is large: a lower --value-limit (now {value_limit}) embeds fewer values and loads faster")
+    if open_page:
+        webbrowser.open("file://" + os.path.abspath(path))
+
+
+def _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed):
+    if checkpoint_dir is None:
+        if sentence is not None:
+            raise click.UsageError("--sentence needs --checkpoint: a random model has no vocabulary to read it with")
+        d_model, heads, layers = (DEFAULTS[k] if v is None else v
+                                  for k, v in (("d_model", d_model), ("heads", heads), ("layers", layers)))
+        if model != "mlp" and d_model % heads:
+            raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
+        specimen = specimens.random_specimen(model, d_model, heads, layers, seq_len, seed, fused=not composed, batch=1)
+        specimen.title += f", random weights (seed {seed})"
+        return specimen
+    given = [f"--{name.replace('_', '-')}" for name, v in (("d_model", d_model), ("heads", heads), ("layers", layers))
+             if v is not None]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} cannot be used with --checkpoint: the sizes come from the checkpoint")
+    if model == "mlp":
+        raise click.BadParameter("mlp is not part of a Transformer checkpoint; choose attention, encoder-layer, "
+                                 "decoder-layer or transformer", param_hint="'MODEL'")
+    return specimens.checkpoint_specimen(model, checkpoint_dir, seq_len, seed, fused=not composed, sentence=sentence,
+                                         batch=1)

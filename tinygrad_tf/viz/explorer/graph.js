@@ -1,0 +1,114 @@
+// The drawn graph: marks for the current step, clusters collapsed in place, zoom.
+
+// ---- the drawn graph: marks for the current step ------------------------------------------
+function stepOf(nodeId) {
+  const n = NODES.get(nodeId);
+  return n && n.step !== null && n.step !== undefined ? n.step : null;
+}
+
+function current() {
+  return state.step >= 0 ? DATA.steps[state.step].node : null;
+}
+
+function markOf(nodeIds) {
+  const here = current();
+  if (here !== null && nodeIds.includes(here)) return "current";
+  if (nodeIds.some((id) => stepOf(id) !== null && stepOf(id) < state.step)) return "visited";
+  return null;
+}
+
+function setMark(g, mark) {
+  g.classList.toggle("current", mark === "current");
+  g.classList.toggle("visited", mark === "visited");
+}
+
+function markNodes() {
+  nodeElements.forEach((g, id) => setMark(g, markOf(DRAWN[id].nodes)));
+  SVG.querySelectorAll("g.collapsed-box").forEach((g) => setMark(g, markOf(g.dataset.nodeIds.split(" "))));
+}
+
+function markEdges() {
+  edgeElements.forEach((g, id) => {
+    const e = EDGES[id];
+    if (!e.backward) return;
+    g.classList.toggle("pending", e.sent_at === null || e.sent_at > state.step);
+    g.classList.toggle("fresh", e.sent_at === state.step);
+  });
+}
+
+function scrollToCurrent() {
+  const id = current();
+  if (id === null) return;
+  let g = nodeElements.get(DATA.drawn_as[id]);
+  if (!g || g.classList.contains("hidden")) g = SVG.querySelector("g.collapsed-box.current");
+  if (g) g.scrollIntoView({ block: "center", inline: "center" });
+}
+
+// ---- collapsing clusters in place -------------------------------------------------------------
+function inside(path, outer) {
+  return path !== null && path !== undefined && (path === outer || path.startsWith(outer + "."));
+}
+
+function applyCollapse() {
+  SVG.querySelectorAll("g.collapsed-box").forEach((g) => g.remove());
+  SVG.querySelectorAll("#graph .hidden").forEach((g) => g.classList.remove("hidden"));
+  const outer = [...state.collapsed].filter((p) => ![...state.collapsed].some((q) => q !== p && inside(p, q)));
+  const hidden = new Set();
+  outer.forEach((path) => {
+    const members = [];
+    nodeElements.forEach((g, id) => {
+      if (inside(DRAWN[id].cluster, path)) { g.classList.add("hidden"); hidden.add(id); members.push(...DRAWN[id].nodes); }
+    });
+    clusterElements.forEach((g, p) => { if (inside(p, path)) g.classList.add("hidden"); });
+    drawBox(path, members);
+  });
+  edgeElements.forEach((g, id) => {
+    if (hidden.has(EDGES[id].source) && hidden.has(EDGES[id].target)) g.classList.add("hidden");
+  });
+  markNodes();
+}
+
+function drawBox(path, members) {
+  const cluster = clusterElements.get(path);
+  const box = cluster.getBBox();
+  const ns = "http://www.w3.org/2000/svg";
+  const g = document.createElementNS(ns, "g");
+  g.setAttribute("class", "collapsed-box");
+  g.dataset.nodeIds = members.join(" ");
+  g.dataset.cluster = path;
+  const rect = document.createElementNS(ns, "rect");
+  Object.entries({ x: box.x, y: box.y, width: box.width, height: box.height, rx: 6 }).forEach(([k, v]) => rect.setAttribute(k, v));
+  const lines = [path, `${members.length} nodes`, "click to expand"].map((line, k) => {
+    const text = document.createElementNS(ns, "text");
+    text.setAttribute("x", box.x + box.width / 2);
+    text.setAttribute("y", box.y + Math.min(box.height / 2 - 14, 24) + 15 * k);
+    text.setAttribute("text-anchor", "middle");
+    text.textContent = line;
+    return text;
+  });
+  const title = document.createElementNS(ns, "title");
+  title.textContent = `${path} collapsed: click to expand`;
+  g.append(title, rect, ...lines);
+  g.addEventListener("click", () => toggleCluster(path));
+  cluster.parentNode.append(g);
+}
+
+function toggleCluster(path) {
+  if (!clusterElements.has(path)) throw new Error(`no module cluster ${path}`);
+  if (state.collapsed.has(path)) state.collapsed.delete(path);
+  else state.collapsed.add(path);
+  applyCollapse();
+}
+
+// ---- zoom --------------------------------------------------------------------------------------
+const natural = { width: parseFloat(SVG.getAttribute("width")), height: parseFloat(SVG.getAttribute("height")) };
+
+function zoom(factor) {
+  state.zoom = Math.max(0.2, Math.min(4, factor));
+  SVG.setAttribute("width", `${natural.width * state.zoom}pt`);
+  SVG.setAttribute("height", `${natural.height * state.zoom}pt`);
+}
+
+function fitWidth() {
+  zoom(Math.min(1, (GRAPH.clientWidth - 16) / (natural.width * 4 / 3)));
+}

@@ -1,0 +1,141 @@
+// The step bar and the side panel: a node's facts, value, gradient and step; a box's members;
+// the decoding view and the help.
+
+// ---- the step bar ---------------------------------------------------------------------
+function checkBadge(check, isLeaf) {
+  if (check === "nan") return el("span", { class: "check bad" }, "finite-difference check: nan ✗");
+  if (typeof check !== "number") {
+    const why = isLeaf ? "a leaf's step only adds into .grad" : "nothing to check";
+    return el("span", { class: "check none" }, `finite-difference check: — (${why})`);
+  }
+  const level = check < 1e-4 ? "good" : check < 1e-2 ? "fair" : "bad";
+  return el("span", { class: `check ${level}`, title: "relative error of this step's gradients against central " +
+    "differences of its op alone (float64)" }, `finite-difference check: rel. error ${check.toExponential(1)}` +
+    (level === "good" ? " ✓" : level === "bad" ? " ✗" : ""));
+}
+
+function inputsOf(nodeId) {
+  return DATA.edges.filter((e) => e.target === nodeId).sort((a, b) => a.input_index - b.input_index);
+}
+
+function stepInfo() {
+  const box = document.getElementById("step-info");
+  box.replaceChildren();
+  const total = DATA.steps.length;
+  document.getElementById("step-count").textContent = `step ${state.step + 1} / ${total}`;
+  document.getElementById("step-slider").value = String(state.step);
+  if (state.step < 0) {
+    box.append(`Forward pass done: loss = ${fmt(DATA.loss.value)} (${DATA.loss.op || "output"}). ` +
+      `Press → (or next) to walk backward from the loss, one node at a time; click a node for its values.`);
+    return;
+  }
+  const s = DATA.steps[state.step];
+  const n = NODES.get(s.node);
+  const where = s.module ? ` in ${s.module}` : "";
+  box.append(el("span", { class: "where" }, `${nodeName(n)}${where}`));
+  box.append(` — gradient arriving: ${shapeText(n.shape)}, norm ${fmt(s.grad_output.norm)}`);
+  if (s.paths > 1) box.append(el("span", { class: "summed" }, `summed from ${s.paths} uses`));
+  const sent = s.grad_inputs.map((g, i) => g ? `${NODES.get(inputsOf(s.node).find((e) => e.input_index === i)
+    ?.source)?.title ?? "input " + i}: norm ${fmt(g.norm)}` : null).filter((t) => t);
+  box.append(el("br"));
+  if (s.op === "accumulate_grad") box.append(`leaf: the gradient is added into ${n.name || "its"} .grad`);
+  else box.append(sent.length ? `sends back to ${sent.join("; ")}` : "sends nothing back (no input needs a gradient)");
+  box.append(checkBadge(s.check, s.op === "accumulate_grad"));
+}
+
+// ---- the side panel --------------------------------------------------------------------------
+function facts(rows) {
+  return el("table", { class: "facts" },
+    rows.filter(([, v]) => v !== null && v !== undefined && v !== "").map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))));
+}
+
+function showNode(id) {
+  const n = NODES.get(id);
+  const panel = document.getElementById("node-panel");
+  const step = stepOf(id);
+  const reached = step !== null && step <= state.step;
+  const stepLink = step === null ? "never (no gradient flows here)" :
+    el("a", { class: "node-link", onclick: () => go(step) }, `step ${step + 1}`);
+  panel.replaceChildren(
+    el("h2", {}, n.title, " ", n.role ? el("span", { class: "role" }, n.role) : null),
+    facts([["kind", n.kind], ["op", n.op], ["role", n.role], ["module", n.module || "(outside every module)"],
+      ["name", n.name], ["shape", `${shapeText(n.shape)} ${n.dtype}`], ["backward", stepLink], ["id", n.id]]),
+    el("h3", {}, "forward value"), ...tensorView(n.value, n.summary, n.shape, n.axes),
+    el("h3", {}, "gradient (of the loss with respect to this tensor)"), ...gradientView(n, step, reached),
+    ...ruleView(n), ...stepView(n, step, reached), ...inputsView(n));
+}
+
+function gradientView(n, step, reached) {
+  if (step === null) return [el("div", { class: "muted" }, "none: no gradient flows to this tensor")];
+  if (!reached) return [el("div", { class: "muted" }, `not yet: backward reaches it at step ${step + 1}`)];
+  return tensorView(n.grad, n.grad_summary, n.shape, n.axes);
+}
+
+function ruleView(n) {
+  if (!n.rule) return [];
+  return [el("h3", {}, "local backward rule"), el("div", { class: "rule" }, n.rule)];
+}
+
+function stepView(n, step, reached) {
+  if (step === null || !reached) return [];
+  const s = DATA.steps[step];
+  const rows = [el("div", {}, `gradient summed from ${s.paths} use${s.paths === 1 ? "" : "s"}`)];
+  inputsOf(n.id).forEach((e) => {
+    const g = s.grad_inputs[e.input_index];
+    rows.push(el("div", {}, "→ ", nodeLink(e.source), g ? `: norm ${fmt(g.norm)}` : ": no gradient"));
+  });
+  rows.push(checkBadge(s.check, s.op === "accumulate_grad"));
+  return [el("h3", {}, `backward step ${step + 1}: sent to the inputs`), ...rows];
+}
+
+function inputsView(n) {
+  const users = DATA.edges.filter((e) => e.source === n.id);
+  const ins = inputsOf(n.id);
+  if (!ins.length && !users.length) return [];
+  return [el("h3", {}, "neighbours"),
+    ins.length ? el("div", {}, "inputs: ", ...ins.flatMap((e, k) => [k ? ", " : "", nodeLink(e.source)])) : null,
+    users.length ? el("div", {}, "used by: ", ...users.flatMap((e, k) => [k ? ", " : "", nodeLink(e.target)])) : null];
+}
+
+function showBox(elementId) {
+  const info = DRAWN[elementId];
+  const panel = document.getElementById("node-panel");
+  panel.replaceChildren(el("h2", {}, info.module, " ", el("span", { class: "role" }, "module (collapsed)")),
+    el("div", { class: "muted" }, `${info.nodes.length} nodes drawn as one box; click one for its values:`),
+    el("ol", { class: "members" }, info.nodes.map((id) => el("li", {}, nodeLink(id),
+      ` ${shapeText(NODES.get(id).shape)}`))));
+}
+
+function select(id) {
+  state.selected = id;
+  SVG.querySelectorAll("g.selected").forEach((g) => g.classList.remove("selected"));
+  const g = nodeElements.get(DATA.drawn_as[id] ?? id);
+  if (g) g.classList.add("selected");
+  if (DRAWN[id] && DRAWN[id].nodes.length > 1 && !NODES.has(id)) showBox(id);
+  else showNode(id);
+}
+
+// ---- the decoding view and help ------------------------------------------------------------------
+function decodingView() {
+  const panel = document.getElementById("decoding-panel");
+  if (!DATA.decoding) return;
+  const src = DATA.tokens && DATA.tokens.src ? DATA.tokens.src.join(" ") : "";
+  panel.append(el("h3", {}, "greedy decoding: top probabilities at each output step"),
+    el("div", { class: "muted" }, `source: ${src}`));
+  DATA.decoding.forEach((s, t) => panel.append(el("div", { class: "decode-step" },
+    el("div", {}, `step ${t + 1}: chose "${s.token}"`),
+    s.top.map(([tok, p]) => el("div", { class: `bar-row${tok === s.token ? " chosen" : ""}` },
+      el("span", { class: "tok" }, tok), el("span", { class: "bar", style: `width:${Math.max(1, p * 200)}px` }),
+      el("span", { class: "p" }, p.toFixed(3)))))));
+}
+
+function helpView() {
+  const key = (c) => el("span", { class: "key", style: `background:${c}` });
+  document.getElementById("help-panel").append(el("h3", {}, "how to read it"), el("div", { class: "muted" },
+    key("#ffa726"), "where backward is now", key("#b9dcf0"), "already visited", el("br"),
+    "red dashed arrows: gradients sent back so far, labelled with their norm. ",
+    "Keys: → next, ← previous, space play/pause, Home reset. Click a node for its values, ",
+    "a module's background to collapse it (click the box to expand)."));
+  if (!state.selected) document.getElementById("node-panel").append(el("div", { class: "muted" },
+    "Click a node of the graph to see its op, role, shape, forward value and gradient."));
+}
