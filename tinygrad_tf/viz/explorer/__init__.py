@@ -32,6 +32,7 @@ from importlib import resources
 
 from .. import graph
 from ..description import VALUE_LIMIT, GraphDescription
+from ..layout import MODULE
 
 DATA_ID = "tinygrad-tf-graph"
 ATTENTION_ROLE = "attention weights"
@@ -147,7 +148,7 @@ def svg_of(picture, data):
             attrs = f' data-node-id="{html.escape(element)}"'
             tip = _tooltip(nodes[info["nodes"][0]]) if len(info["nodes"]) == 1 else (
                 f"{info['module']}: {len(info['nodes'])} nodes (click to list them)")
-            if info["kind"] == graph.MODULE:
+            if info["kind"] == MODULE:
                 attrs += f' data-node-ids="{" ".join(info["nodes"])}" data-module="{html.escape(info["module"])}"'
         elif cls == "edge" and element in edges:
             attrs = f' data-edge="{element}"' + (' data-backward="1"' if edges[element]["backward"] else "")
