@@ -219,7 +219,8 @@ class Trainer:
             self.optimizer.load_state_dict(dict(state["optimizer"], arrays=_prefixed(arrays, "optimizer/")))
             self.schedule.load_state_dict(state["schedule"])
             self.step, self.epoch, self.batch_index = state["step"], state["epoch"], state["batch_index"]
-            self.window = [float(state.get("window", (0.0, 0))[0]), int(state.get("window", (0.0, 0))[1])]
+            loss_sum, tokens = state.get("window", (0.0, 0))  # older checkpoints: saved at a log row
+            self.window = [float(loss_sum), int(tokens)]
         except (KeyError, ValueError, TypeError, IndexError) as e:
             raise checkpoint.CheckpointError(f"checkpoint in {directory} does not fit the model: {e}") from None
 

@@ -16,18 +16,19 @@ CONFIG_NAMES = ("toy", "base-small", "base")
               help="Model and batch sizes: toy, base-small, base (the paper's base, meant for --device cuda); tiny is for tests.")
 @click.option("--device", type=click.Choice(backend.DEVICES), default="cpu", show_default=True,
               help="cpu: NumPy against torch CPU; cuda: CuPy against torch CUDA.")
-@click.option("--steps", type=click.IntRange(1), default=30, show_default=True, help="Timed training steps per library.")
-@click.option("--warmup", type=click.IntRange(0), default=3, show_default=True, help="Untimed steps per library first.")
-@click.option("--memory-steps", type=click.IntRange(1), default=200, show_default=True,
+@click.option("--steps", type=click.IntRange(1, 10**6), default=30, show_default=True, help="Timed training steps per library.")
+@click.option("--warmup", type=click.IntRange(1, 10**6), default=3, show_default=True,
+              help="Untimed steps per library first (at least 1: its loss shows both libraries compute the same).")
+@click.option("--memory-steps", type=click.IntRange(1, 10**6), default=200, show_default=True,
               help="Steps after the first few over which memory growth is measured.")
-@click.option("--repeat", type=click.IntRange(1), default=20, show_default=True, help="Repetitions of each op (ops).")
+@click.option("--repeat", type=click.IntRange(1, 10**6), default=20, show_default=True, help="Repetitions of each op (ops).")
 @click.option("--torch-attention", type=click.Choice(("mha", "manual")), default="mha", show_default=True,
               help="The reference's attention: torch.nn.MultiheadAttention, or hand-written like ours.")
 @click.option("--no-torch", is_flag=True, help="Only our own numbers, even when PyTorch is installed.")
 @click.option("--out", type=click.Path(file_okay=False), default="benchmarks/results", show_default=True,
               help="Directory for the JSON results (<benchmark>-<config>-<device>.json).")
-@click.option("--gemm-size", type=click.IntRange(16), default=None, hidden=True, help="Side of the GEMM-rate matmul.")
-@click.option("--seed", type=int, default=0, hidden=True)
+@click.option("--gemm-size", type=click.IntRange(16, 16384), default=None, hidden=True, help="Side of the GEMM-rate matmul.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, hidden=True, help="Seed of weights and data.")
 @fail_cleanly
 def bench(what, config_name, device, steps, warmup, memory_steps, repeat, torch_attention, no_torch, out, gemm_size, seed):
     """Benchmark against PyTorch eager: WHAT is ops, train (default), memory or all.

@@ -31,8 +31,7 @@ def fail_cleanly(fn):
             _silence_stdout()
             sys.exit(1)
         except MemoryError:
-            raise click.ClickException("out of memory: choose smaller sizes (--d-model, --d-ff, --layers, "
-                                       "--batch-tokens)") from None
+            raise click.ClickException("out of memory: choose smaller sizes") from None
         except (CheckpointError, RunDirError, ValueError, RuntimeError, OSError) as e:
             raise click.ClickException(_one_line(e)) from None
         except Exception as e:

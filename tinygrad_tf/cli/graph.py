@@ -36,7 +36,7 @@ BATCH = 2
 @click.option("--values/--no-values", default=False, show_default=True, help="Print the values of tensors with at most 16 elements.")
 @click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Draw the trained model saved in DIR instead of random weights.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights and inputs.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the random weights and inputs.")
 @fail_cleanly
 def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, composed, values, checkpoint_dir, seed):
     """Draw the computation graph of a small model as a picture (Graphviz).

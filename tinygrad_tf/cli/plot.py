@@ -9,9 +9,9 @@ from .common import fail_cleanly
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Picture to write; the format follows the extension (png, svg, pdf).")
 @click.option("--positional", is_flag=True, help="Draw the sinusoidal positional encoding instead of a run's curves.")
-@click.option("--max-len", type=click.IntRange(1), default=50, show_default=True, help="Positions (with --positional).")
-@click.option("--d-model", type=click.IntRange(1), default=128, show_default=True, help="Dimensions (with --positional).")
-@click.option("--dpi", type=click.IntRange(10, 600), default=100, show_default=True)
+@click.option("--max-len", type=click.IntRange(1, 10000), default=50, show_default=True, help="Positions (with --positional).")
+@click.option("--d-model", type=click.IntRange(1, 10000), default=128, show_default=True, help="Dimensions (with --positional).")
+@click.option("--dpi", type=click.IntRange(10, 600), default=100, show_default=True, help="Resolution of png pictures.")
 @fail_cleanly
 def plot(run_dir, out, positional, max_len, d_model, dpi):
     """Draw a run's training curves, or the positional encoding.

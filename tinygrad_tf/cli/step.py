@@ -193,8 +193,9 @@ def _render_graph(loss, directory, index):
 @click.option("--d-model", type=click.IntRange(1, 512), default=8, show_default=True, help="Model width.")
 @click.option("--heads", type=click.IntRange(1, 64), default=2, show_default=True, help="Attention heads (must divide --d-model).")
 @click.option("--seq-len", type=click.IntRange(1, 256), default=4, show_default=True, help="Sequence length (rows of the MLP input).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights, input and target.")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the weights, input and target.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True,
+              help="Precision of weights and gradients.")
 @click.option("--loss", "loss_kind", type=click.Choice(LOSSES), default="mse", show_default=True,
               help="Loss against a random target.")
 @click.option("--composed", is_flag=True, help="Walk Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")

@@ -86,7 +86,7 @@ def _resumed(ctx, directory, out, overwrite, options):
         raise click.UsageError(f"{', '.join(given)} cannot be used with --resume: the run keeps its own settings "
                                f"(only {', '.join('--' + n.replace('_', '-') for n in RESUMABLE)} may change)")
     overrides = {k: options[k] for k in RESUMABLE if k in options}
-    trainer = Trainer.resume(directory, **overrides)
+    trainer = Trainer.resume(directory, log=click.echo, **overrides)
     if options["steps"] is not None and options["steps"] < trainer.step:
         raise click.BadParameter(f"{options['steps']} is below the step the run is at ({trainer.step})",
                                  param_hint="'--steps'")
@@ -95,10 +95,14 @@ def _resumed(ctx, directory, out, overwrite, options):
 
 
 def _new(task, out, overwrite, options):
+    defaults = TrainConfig.for_task(task)
+    d_model, heads = options["d_model"] or defaults.d_model, options["heads"] or defaults.heads
+    if d_model % heads:
+        raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
     replaced = rundir.check_new(out, overwrite)
     try:
         config = TrainConfig.for_task(task, **options)
-        trainer = Trainer(config, out=out)
+        trainer = Trainer(config, out=out, log=click.echo)
     except NoDataError as e:
         raise click.BadParameter(str(e), param_hint=f"'--{e.field.replace('_', '-')}'") from None
     if replaced:

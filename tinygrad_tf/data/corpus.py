@@ -106,6 +106,8 @@ def synthetic_splits(task="copy", seed=0, train_size=20000, valid_size=500, test
         raise ValueError(f"unknown synthetic task {task!r}; expected one of {SYNTHETIC_TASKS}")
     if train_size < 1:
         raise NoDataError("max_pairs", f"no training pairs: max_pairs={train_size}")
+    if max_len < min_len:
+        raise NoDataError("max_len", f"max_len={max_len} is below the shortest sequence ({min_len} digits)")
     distinct = sum(10**n for n in range(min_len, max_len + 1))
     if distinct < 2 * (valid_size + test_size):  # sampling the held-out sets would never finish
         raise NoDataError("max_len", f"max_len={max_len} leaves {distinct} distinct sequences of {min_len} to "
