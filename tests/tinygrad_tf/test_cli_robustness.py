@@ -3,6 +3,7 @@
 Also the run directory rules (one run each, a lock, stale temporaries
 cleaned) and the help text of every option.
 """
+import importlib
 import json
 import os
 import shutil
@@ -202,3 +203,14 @@ def test_log_rows_after_the_checkpoint_are_not_repeated(workdir):
     result = _run("train", "--resume", "run", "--steps", "9")
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["step"] for line in log.read_text(encoding="utf-8").splitlines()] == [3, 6, 9]
+
+
+def test_an_unexpected_error_is_one_line_with_a_hint(workdir, monkeypatch):
+    translate_command = importlib.import_module("tinygrad_tf.cli.translate")  # the module, not the command
+
+    def broken(*args, **kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(translate_command, "load_translator", broken)
+    line = assert_clean_error(_run("translate", "--checkpoint", "run", "1 2"), "internal error: KeyError", "surprise")
+    assert "TINYGRAD_TF_TRACEBACK=1" in line
