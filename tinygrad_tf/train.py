@@ -113,12 +113,13 @@ class Trainer:
         cfg = self.config
         if self.out and self.step:
             rundir.trim_log(self.out, self.step)  # rows a stopped run wrote after its checkpoint come again
-        window_start = time.time()
+        window_start, timed_tokens = time.time(), 0  # for tokens/s (the window itself may predate a resume)
         deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else math.inf
         bar = Progress(cfg.steps, self.step, f"training {cfg.task}", enabled=progress, interval=progress_every)
         self._updating = False
+        stop = StopRequests(note=self.log)
         try:
-            with StopRequests(note=self.log) as stop, bar:
+            with stop, bar:
                 for batch in self.batches():
                     if self.step >= cfg.steps or time.time() > deadline:
                         break
@@ -126,29 +127,34 @@ class Trainer:
                     loss = float(self.train_step(batch).item())  # the one host sync per step
                     self._check_finite(loss)
                     self.window = [self.window[0] + loss * batch.num_tokens, self.window[1] + batch.num_tokens]
-                    speed = self.window[1] / max(time.time() - window_start, 1e-9)
+                    timed_tokens += batch.num_tokens
+                    speed = timed_tokens / max(time.time() - window_start, 1e-9)
                     bar.update(self.step, loss, self.optimizer.lr, speed, deadline)
                     if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
                         self._report(speed)
-                        window_start = time.time()
+                        window_start, timed_tokens = time.time(), 0
                     self._updating = False
                     if stop.requested:
-                        self.save()
-                        self.log(f"\ninterrupted at step {self.step}: checkpoint saved to {self.out}; "
-                                 f"continue with --resume {self.out}")
+                        self._save_on_stop()
                         raise Interrupted(stop.signum, self.step)
         except Interrupted:
             raise
         except KeyboardInterrupt:
-            if self._updating:
-                self.log(f"\nstopped at once in step {self.step + 1}: the last checkpoint in {self.out} is kept")
+            if self._updating or stop.requested:  # mid-step, or a second signal: the user wants no more waiting
+                self.log(f"\nstopped at once: the last checkpoint in {self.out} is kept")
             else:
-                self.save()
-                self.log(f"\ninterrupted at step {self.step}: checkpoint saved to {self.out}")
+                self._save_on_stop()
             raise
         if self.step % cfg.eval_every and self.window[1]:  # stopped by epochs or time between evaluations
-            self._report(self.window[1] / max(time.time() - window_start, 1e-9))
+            self._report(timed_tokens / max(time.time() - window_start, 1e-9))
         return self
+
+    def _save_on_stop(self):
+        if self.out is None:
+            self.log(f"\ninterrupted at step {self.step}: nothing saved (the trainer has no `out` directory)")
+            return
+        self.save()
+        self.log(f"\ninterrupted at step {self.step}: checkpoint saved to {self.out}; continue with --resume {self.out}")
 
     def _check_finite(self, loss):
         if not math.isfinite(loss):

@@ -98,6 +98,7 @@ BAD = [
     (["train", "--resume", "missing"], "missing"),
     (["train", "--resume", "empty"], "empty"),
     (["train", "--resume", "afile"], "afile"),
+    (["train", *TINY, "--out", ""], "--out"),
     # translate, evaluate
     (["translate", "--checkpoint", "run", "--beam", "0", "1 2"], "--beam"),
     (["translate", "--checkpoint", "missing", "1 2"], "missing"),
@@ -106,11 +107,14 @@ BAD = [
     (["evaluate", "--checkpoint", "run", "--max-sentences", "0"], "--max-sentences"),
     (["evaluate", "--checkpoint", "run", "--beam", "100"], "--beam"),
     (["evaluate", "--checkpoint", "missing"], "missing"),
+    (["translate", "--checkpoint", "", "1 2"], "--checkpoint"),
     # plot, graph, step, bench
     (["plot", "--positional", "--out", "pe.png", "--max-len", "0"], "--max-len"),
     (["plot", "--positional", "--out", "pe.png", "--d-model", "100000000"], "--d-model"),
     (["plot", "--positional", "--out", "pe.png", "--dpi", "5"], "--dpi"),
     (["plot", "run"], "--out"),
+    (["plot", "run", "--out", ""], "--out"),
+    (["graph", "attention", "--out", " "], "--out"),
     (["plot", "empty", "--out", "curves.png"], "empty"),
     (["graph", "attention", "--out", "g.svg", "--d-model", "7", "--heads", "2"], "--heads"),
     (["graph", "attention", "--out", "g.svg", "--seed", "-1"], "--seed"),

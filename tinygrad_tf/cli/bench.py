@@ -4,7 +4,7 @@ import click
 from autograd import backend
 
 from ..bench import common
-from .common import fail_cleanly
+from .common import Path, fail_cleanly
 
 WHAT = ("ops", "train", "memory", "all")
 CONFIG_NAMES = ("toy", "base-small", "base")
@@ -25,7 +25,7 @@ CONFIG_NAMES = ("toy", "base-small", "base")
 @click.option("--torch-attention", type=click.Choice(("mha", "manual")), default="mha", show_default=True,
               help="The reference's attention: torch.nn.MultiheadAttention, or hand-written like ours.")
 @click.option("--no-torch", is_flag=True, help="Only our own numbers, even when PyTorch is installed.")
-@click.option("--out", type=click.Path(file_okay=False), default="benchmarks/results", show_default=True,
+@click.option("--out", type=Path(file_okay=False), default="benchmarks/results", show_default=True,
               help="Directory for the JSON results (<benchmark>-<config>-<device>.json).")
 @click.option("--gemm-size", type=click.IntRange(16, 16384), default=None, hidden=True, help="Side of the GEMM-rate matmul.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, hidden=True, help="Seed of weights and data.")

@@ -65,6 +65,15 @@ class FiniteFloatRange(click.FloatRange):
         return super().convert(rv, param, ctx)
 
 
+class Path(click.Path):
+    """click.Path that also refuses an empty name (which would otherwise mean the current directory or a file "")."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty name is not a path.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def field_type(name):
     """The click type of the config field `name`, built from its range in `config.LIMITS`."""
     low, high, low_open = LIMITS[name]

@@ -12,7 +12,7 @@ from autograd import Tensor, manual_seed, trace
 from autograd import trace_graph
 
 from .. import nn
-from .common import fail_cleanly
+from .common import Path, fail_cleanly
 
 MODELS = ("attention", "mlp", "encoder-layer")
 LOSSES = ("mse", "cross-entropy")
@@ -201,8 +201,8 @@ def _render_graph(loss, directory, index):
 @click.option("--composed", is_flag=True, help="Walk Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--interactive", "-i", is_flag=True, help="Wait at each step: Enter next, p print arrays, g graph, q quit.")
 @click.option("--check", is_flag=True, help="Relative error of each step against central differences of its op.")
-@click.option("--frames", type=click.Path(file_okay=False), default=None, help="Write one PNG per step into DIR.")
-@click.option("--gif", type=click.Path(dir_okay=False), default=None, help="Assemble the step pictures into an animated GIF.")
+@click.option("--frames", type=Path(file_okay=False), default=None, help="Write one PNG per step into DIR.")
+@click.option("--gif", type=Path(dir_okay=False), default=None, help="Assemble the step pictures into an animated GIF.")
 @fail_cleanly
 def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, interactive, check, frames, gif):
     """Walk the backward pass of a tiny seeded MODEL one node at a time.

@@ -10,7 +10,7 @@ from ..config import TASK_DEFAULTS, TrainConfig
 from ..data import TASKS, NoDataError
 from ..interrupt import Interrupted
 from ..train import Trainer
-from .common import field_type, fail_cleanly, require_device
+from .common import Path, fail_cleanly, field_type, require_device
 
 # What a resumed run may change; everything else is the checkpoint's.
 RESUMABLE = ("steps", "epochs", "device", "eval_every", "max_minutes", "progress_every")
@@ -36,10 +36,10 @@ def _option(field, help, **kwargs):
 @click.command()
 @click.option("--task", type=click.Choice(TASKS), default="spa-eng", show_default=True, help="What to learn.")
 @click.option("--device", type=click.Choice(backend.DEVICES), default=None, help="cpu (NumPy) or cuda (CuPy).  [default: cpu]")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=Path(file_okay=False), default=None,
               help="Run directory (one run each; refused if it holds one).  [default: runs/TASK]")
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out (its checkpoint and log).")
-@click.option("--resume", type=click.Path(file_okay=False), default=None,
+@click.option("--resume", type=Path(file_okay=False), default=None,
               help="Continue the run saved in DIR; only --steps, --epochs, --device, --eval-every, --max-minutes "
                    "and --progress-every may change.")
 @_option("steps", "Optimizer steps in all.")

@@ -8,15 +8,15 @@ from autograd import backend
 
 from ..data import detokenize, tokenize
 from ..train import Trainer, load_translator
-from .common import fail_cleanly, require_device
+from .common import Path, fail_cleanly, require_device
 
 
 @click.command()
-@click.option("--checkpoint", "checkpoint_dir", required=True, type=click.Path(file_okay=False), help="A run directory.")
+@click.option("--checkpoint", "checkpoint_dir", required=True, type=Path(file_okay=False), help="A run directory.")
 @click.option("--beam", type=click.IntRange(1, 64), default=1, show_default=True, help="Beam size (1 = greedy).")
 @click.option("--device", type=click.Choice(backend.DEVICES), default=None,
               help="cpu (NumPy) or cuda (CuPy).  [default: the run's]")
-@click.option("--attention-plot", type=click.Path(dir_okay=False), default=None,
+@click.option("--attention-plot", type=Path(dir_okay=False), default=None,
               help="Also draw every layer's and head's attention to FILE (matplotlib). With several sentences, "
                    "one file each, numbered from 1: out.png -> out-1.png, out-2.png, ...")
 @click.argument("sentences", nargs=-1)
@@ -95,7 +95,7 @@ def _stdin_lines():
 
 
 @click.command()
-@click.option("--checkpoint", "checkpoint_dir", required=True, type=click.Path(file_okay=False), help="A run directory.")
+@click.option("--checkpoint", "checkpoint_dir", required=True, type=Path(file_okay=False), help="A run directory.")
 @click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True,
               help="Held-out split to score.")
 @click.option("--beam", type=click.IntRange(1, 64), default=1, show_default=True, help="Beam size (1 = greedy).")
