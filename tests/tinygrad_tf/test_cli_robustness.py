@@ -218,3 +218,14 @@ def test_an_unexpected_error_is_one_line_with_a_hint(workdir, monkeypatch):
     monkeypatch.setattr(translate_command, "load_translator", broken)
     line = assert_clean_error(_run("translate", "--checkpoint", "run", "1 2"), "internal error: KeyError", "surprise")
     assert "TINYGRAD_TF_TRACEBACK=1" in line
+
+
+def test_resume_from_a_checkpoint_saved_before_the_first_step(workdir):
+    from tinygrad_tf import TrainConfig, Trainer
+
+    config = TrainConfig.for_task("copy", steps=3, d_model=16, heads=2, layers=1, d_ff=32, max_pairs=60, eval_every=3)
+    Trainer(config, out=str(workdir / "early"), log=lambda *a: None).save()  # as a Ctrl-C before step 1 leaves it
+    result = _run("train", "--resume", "early")
+    assert result.exit_code == 0, result.output
+    assert "resuming early at step 0 of 3" in result.output
+    assert checkpoint.load(str(workdir / "early"))[1]["state"]["step"] == 3

@@ -73,13 +73,13 @@ def train(ctx, task, out, resume, overwrite, progress_every, **options):
     """
     require_device(options["device"])
     if resume:
-        trainer = _resumed(ctx, resume, out, overwrite, options)
+        trainer = _resumed(ctx, resume, options)
     else:
         trainer = _new(task, out or f"runs/{task}", overwrite, options)
-    _fit(trainer, overwrite and not resume, progress_every)
+    _fit(trainer, not resume, overwrite, progress_every)
 
 
-def _resumed(ctx, directory, out, overwrite, options):
+def _resumed(ctx, directory, options):
     given = [f"--{p.name.replace('_', '-')}" for p in ctx.command.params
              if p.name not in RESUMABLE + ("resume",) and ctx.get_parameter_source(p.name).name == "COMMANDLINE"]
     if given:
@@ -99,26 +99,25 @@ def _new(task, out, overwrite, options):
     d_model, heads = options["d_model"] or defaults.d_model, options["heads"] or defaults.heads
     if d_model % heads:
         raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
-    replaced = rundir.check_new(out, overwrite)
+    rundir.check_new(out, overwrite)  # before the data is loaded
     try:
         config = TrainConfig.for_task(task, **options)
         trainer = Trainer(config, out=out, log=click.echo)
     except NoDataError as e:
         raise click.BadParameter(str(e), param_hint=f"'--{e.field.replace('_', '-')}'") from None
-    if replaced:
-        click.echo(f"--overwrite: replacing the run in {out} ({replaced})")
     click.echo(f"{config.task}: {len(trainer.train_pairs)} training pairs, vocab {len(trainer.src_vocab)} -> "
                f"{len(trainer.tgt_vocab)}, {trainer.model.num_parameters():,} parameters, device {config.device}")
     return trainer
 
 
-def _fit(trainer, overwrite, progress_every):
+def _fit(trainer, new, overwrite, progress_every):
     """Lock the run directory, tidy it, train, and turn a signal into the shell's exit code."""
     with rundir.RunLock(trainer.out, note=lambda line: click.echo(line, err=True)):
-        if trainer.step == 0 and rundir.holds_run(trainer.out):
+        if new and rundir.holds_run(trainer.out):
             if not overwrite:  # appeared since the first check: another process got there first
                 raise rundir.RunDirError(f"--out {trainer.out} already holds a run; use --resume {trainer.out} "
                                          "or a new --out")
+            click.echo(f"--overwrite: replacing the run in {trainer.out} ({rundir.describe(trainer.out)})")
             rundir.clear(trainer.out)
         removed = checkpoint.clean(trainer.out)
         if removed:
