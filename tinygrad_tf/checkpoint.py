@@ -18,13 +18,15 @@ import numpy as np
 
 ARRAYS, META = "checkpoint.npz", "checkpoint.json"  # ARRAYS: the arrays' name in older checkpoints
 _ARRAYS_NAME = re.compile(r"checkpoint(-[0-9a-f]{16})?\.npz")
+_TEMPORARY_NAME = re.compile(r"(checkpoint(-[0-9a-f]{16})?\.npz|checkpoint\.json|log\.jsonl)\.tmp-\d+")  # see atomic_write
 
 
 class CheckpointError(Exception):
     """A checkpoint is missing, corrupt, or does not fit the model."""
 
 
-def _atomic_write(path, data):
+def atomic_write(path, data):
+    """Write bytes to `path` through a temporary file and a rename: readers see the old or the new file, never a part."""
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
@@ -47,11 +49,34 @@ def save(directory, arrays, meta):
     digest = hashlib.sha256(blob).hexdigest()
     name = f"checkpoint-{digest[:16]}.npz"
     meta = dict(meta, arrays_file=name, arrays_sha256=digest)
-    _atomic_write(os.path.join(directory, name), blob)
-    _atomic_write(os.path.join(directory, META), json.dumps(meta, indent=1, ensure_ascii=False).encode("utf-8"))
+    atomic_write(os.path.join(directory, name), blob)
+    atomic_write(os.path.join(directory, META), json.dumps(meta, indent=1, ensure_ascii=False).encode("utf-8"))
     for old in os.listdir(directory):  # the arrays of earlier saves, no longer named by the JSON
         if old != name and _ARRAYS_NAME.fullmatch(old):
             os.remove(os.path.join(directory, old))
+
+
+def clean(directory):
+    """Remove what an interrupted save left behind: temporary files and arrays the JSON does not name.
+
+    Call it only while no other process saves into `directory` (the run's lock
+    held). Returns the names removed.
+    """
+    if not os.path.isdir(directory):
+        return []
+    named = None
+    try:
+        with open(os.path.join(directory, META), encoding="utf-8") as f:
+            named = json.load(f).get("arrays_file", ARRAYS)
+    except (OSError, ValueError, AttributeError):
+        pass  # no readable JSON: keep every arrays file, `load` will report the problem
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        orphan = named is not None and _ARRAYS_NAME.fullmatch(name) and name != named
+        if _TEMPORARY_NAME.fullmatch(name) or orphan:
+            os.remove(os.path.join(directory, name))
+            removed.append(name)
+    return removed
 
 
 def exists(directory):

@@ -1,5 +1,6 @@
-"""Training configuration, with defaults per task."""
+"""Training configuration, with defaults per task and the allowed range of every number."""
 import dataclasses
+import math
 
 # Architecture fields: a checkpoint's values win over the command line when resuming.
 MODEL_FIELDS = ("d_model", "heads", "layers", "d_ff", "dropout", "norm_first", "max_len")
@@ -59,6 +60,63 @@ class TrainConfig:
         if wrong:
             raise ValueError(f"config values of the wrong type: {', '.join(wrong)}")
         return cls(**values)
+
+    def __post_init__(self):
+        for name, value in self.to_dict().items():
+            problem = check_value(name, value)
+            if problem:
+                raise ValueError(f"config {name}={value!r}: {problem}")
+        if self.d_model % self.heads:
+            raise ValueError(f"config d_model={self.d_model} is not divisible by heads={self.heads}")
+
+
+# The allowed range of each numeric field: (low, high, low_open); None is unbounded.
+# A `None` value (epochs, max_pairs, max_minutes) means "no limit" and is always allowed.
+# Upper bounds keep a typo from allocating a model that cannot fit in memory.
+LIMITS = {
+    "steps": (1, 10**9, False),
+    "epochs": (1, 10**6, False),
+    "d_model": (1, 8192, False),
+    "heads": (1, 256, False),
+    "layers": (1, 64, False),
+    "d_ff": (1, 65536, False),
+    "dropout": (0.0, 1.0, False),  # 1.0 excluded below: nothing would pass
+    "batch_tokens": (1, 10**7, False),
+    "warmup": (1, 10**9, False),  # the Noam schedule divides by warmup^1.5
+    "lr": (0.0, 1e6, True),
+    "clip": (0.0, 1e6, False),  # 0 turns clipping off
+    "label_smoothing": (0.0, 1.0, False),
+    "seed": (0, 2**32 - 1, False),
+    "max_pairs": (1, 10**9, False),
+    "max_len": (1, 1000, False),
+    "min_freq": (1, 10**9, False),
+    "eval_every": (1, 10**9, False),
+    "bleu_sentences": (1, 10**6, False),
+    "max_minutes": (0.0, 10**7, True),
+}
+
+
+def check_value(name, value):
+    """Why `value` is not allowed for the field `name` (a short phrase), or None when it is."""
+    if name not in LIMITS or value is None or isinstance(value, bool):
+        return None
+    low, high, low_open = LIMITS[name]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if (value <= low if low_open else value < low) or value > high or (name == "dropout" and value >= 1.0):
+        return f"must be in {describe_range(name)}"
+    return None
+
+
+def describe_range(name):
+    """The allowed range of field `name` in interval notation, e.g. "[1, 1000]" or "[0, 1)"."""
+    low, high, low_open = LIMITS[name]
+    high_close = ")" if name == "dropout" else "]"
+    return f"{'(' if low_open else '['}{_number(low)}, {_number(high)}{high_close}"
+
+
+def _number(x):
+    return f"{x:g}" if isinstance(x, float) else str(x)
 
 
 def _fits(value, kind, default):

@@ -8,7 +8,7 @@ import numpy as np
 import ops
 from autograd import Tensor, no_grad
 
-from .data import Vocab, detokenize, tokenize
+from .data import Vocab, detokenize, source_casing, tokenize
 
 
 def _last_layer_alignment(model, src):
@@ -120,14 +120,27 @@ class Translator:
     def __init__(self, model, src_vocab, tgt_vocab, device="cpu"):
         self.model, self.src_vocab, self.tgt_vocab, self.device = model.eval(), src_vocab, tgt_vocab, device
 
+    @property
+    def max_source_tokens(self):
+        """The longest source sentence, in tokens, that the model's positions hold (with its end marker)."""
+        return self.model.positional.max_len - 1
+
     def translate(self, sentences, beam=1, batch_size=64, max_len=None):
-        """Translate raw sentences; returns one string per sentence, in input order."""
+        """Translate raw sentences; returns one string per sentence, in input order.
+
+        Names keep the capitals they have in the source (see `source_casing`).
+        """
         tokens = [tokenize(s) for s in sentences]
-        return [detokenize(w) for w in self.translate_tokens(tokens, beam, batch_size, max_len)]
+        outputs = self.translate_tokens(tokens, beam, batch_size, max_len)
+        return [detokenize(w, casing=source_casing(s)) for w, s in zip(outputs, sentences)]
 
     def translate_tokens(self, token_lists, beam=1, batch_size=64, max_len=None):
         """Translate tokenised sentences (similar lengths batched together); returns token lists."""
         results = [None] * len(token_lists)
+        for i, tokens in enumerate(token_lists):
+            if len(tokens) > self.max_source_tokens:
+                raise ValueError(f"sentence {i + 1} has {len(tokens)} tokens, more than the model's "
+                                 f"{self.max_source_tokens} positions hold")
         step = batch_size if beam == 1 else 1
         order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
         for start in range(0, len(order), step):
@@ -136,7 +149,8 @@ class Translator:
             src = np.full((len(ids), max(map(len, ids))), Vocab.pad_id, dtype=np.int64)
             for r, row in enumerate(ids):
                 src[r, : len(row)] = row
-            out, align = self.decode_ids(Tensor(src, device=self.device), beam, max_len)
+            longest = max_len or min(src.shape[1] + 10, self.model.positional.max_len)  # outputs fit the positions too
+            out, align = self.decode_ids(Tensor(src, device=self.device), beam, longest)
             for r, i in enumerate(chunk):
                 results[i] = self.words(out[r], align[r], token_lists[i])
         return results

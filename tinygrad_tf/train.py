@@ -9,13 +9,19 @@ import numpy as np
 import ops
 from autograd import manual_seed, no_grad
 
-from . import checkpoint
+from . import checkpoint, rundir
 from .bleu import corpus_bleu
 from .config import MODEL_FIELDS, TrainConfig
-from .data import Batch, Vocab, load_splits, make_batches
+from .data import Batch, NoDataError, Vocab, load_splits, make_batches
 from .decode import Translator
+from .interrupt import Interrupted, StopRequests
 from .nn import Transformer
 from .optim import Adam, NoamSchedule, clip_grad_norm
+from .progress import Progress
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became nan or inf: the weights are no longer usable."""
 
 
 class Trainer:
@@ -38,10 +44,14 @@ class Trainer:
             )
         self.src_vocab, self.tgt_vocab = vocabs
         self.train_pairs = self._encode(self.splits.train)
+        if not self.train_pairs:
+            raise NoDataError("max_pairs", f"no training pairs for {config.task} (max_pairs={config.max_pairs}, "
+                                           f"max_len={config.max_len})")
         self.model = build_model(config, len(self.src_vocab), len(self.tgt_vocab)).to(config.device)
         self.optimizer = Adam(self.model.parameters(), lr=0.0, betas=(0.9, 0.98), eps=1e-9)
         self.schedule = NoamSchedule(self.optimizer, config.d_model, config.warmup, config.lr)
         self.step, self.epoch, self.batch_index = 0, 0, 0
+        self.window = [0.0, 0]  # (sum of loss x tokens, tokens) since the last log row: its train_loss
 
     # ---- construction ---------------------------------------------------------
     @classmethod
@@ -68,6 +78,8 @@ class Trainer:
         """Training batches from the current position on, epoch after epoch (seeded order)."""
         while self.config.epochs is None or self.epoch < self.config.epochs:
             order = make_batches(self.train_pairs, self.config.batch_tokens, seed=self.config.seed + self.epoch)
+            if not order:  # would spin forever
+                raise NoDataError("max_pairs", "no training pairs to make batches of")
             while self.batch_index < len(order):
                 yield Batch(*zip(*order[self.batch_index]), device=self.config.device)
             self.epoch, self.batch_index = self.epoch + 1, 0
@@ -88,53 +100,78 @@ class Trainer:
         self.batch_index += 1
         return loss
 
-    def fit(self, progress=True):
+    def fit(self, progress=True, progress_every=10.0):
         """Train until `config.steps` (or `config.epochs`); evaluate, log and checkpoint along the way.
 
-        Ctrl-C saves a checkpoint and re-raises KeyboardInterrupt.
-        """
-        import click
+        Ctrl-C or SIGTERM lets the current step finish, saves a checkpoint and
+        raises `interrupt.Interrupted` (a KeyboardInterrupt). A loss that is
+        no longer finite raises `TrainingDiverged` and keeps the last checkpoint.
 
+        Args:
+            progress: show progress (a bar on a terminal, else a line every `progress_every` seconds).
+        """
         cfg = self.config
-        window_loss, window_tokens, window_start = 0.0, 0, time.time()
+        if self.out and self.step:
+            rundir.trim_log(self.out, self.step)  # rows a stopped run wrote after its checkpoint come again
+        window_start, timed_tokens = time.time(), 0  # for tokens/s (the window itself may predate a resume)
         deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else math.inf
-        sink = None if progress else open(os.devnull, "w")  # closed below
-        bar = click.progressbar(length=cfg.steps, label=f"training {cfg.task}", show_pos=True,
-                                item_show_func=lambda s: s, file=sink)
-        bar.update(self.step)
+        bar = Progress(cfg.steps, self.step, f"training {cfg.task}", enabled=progress, interval=progress_every)
+        self._updating = False
+        stop = StopRequests(note=self.log)
         try:
-            with bar:
+            with stop, bar:
                 for batch in self.batches():
                     if self.step >= cfg.steps or time.time() > deadline:
                         break
+                    self._updating = True  # a hard interrupt now would leave a half-applied step
                     loss = float(self.train_step(batch).item())  # the one host sync per step
-                    window_loss += loss * batch.num_tokens
-                    window_tokens += batch.num_tokens
-                    speed = window_tokens / max(time.time() - window_start, 1e-9)
-                    bar.current_item = f"step {self.step} loss {loss:.3f} lr {self.optimizer.lr:.2e} {speed:,.0f} tok/s"
-                    bar.update(1)
+                    self._check_finite(loss)
+                    self.window = [self.window[0] + loss * batch.num_tokens, self.window[1] + batch.num_tokens]
+                    timed_tokens += batch.num_tokens
+                    speed = timed_tokens / max(time.time() - window_start, 1e-9)
+                    bar.update(self.step, loss, self.optimizer.lr, speed, deadline)
                     if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
-                        self._report(window_loss / max(window_tokens, 1), speed)
-                        window_loss, window_tokens, window_start = 0.0, 0, time.time()
-        except KeyboardInterrupt:
-            self.save()
-            self.log(f"\ninterrupted at step {self.step}: checkpoint saved to {self.out}")
+                        self._report(speed)
+                        window_start, timed_tokens = time.time(), 0
+                    self._updating = False
+                    if stop.requested:
+                        self._save_on_stop()
+                        raise Interrupted(stop.signum, self.step)
+        except Interrupted:
             raise
-        finally:
-            if sink is not None:
-                sink.close()
-        if self.step % cfg.eval_every and window_tokens:  # stopped by epochs between evaluations
-            self._report(window_loss / window_tokens, window_tokens / max(time.time() - window_start, 1e-9))
+        except KeyboardInterrupt:
+            if self._updating or stop.requested:  # mid-step, or a second signal: the user wants no more waiting
+                self.log(f"\nstopped at once: the last checkpoint in {self.out} is kept")
+            else:
+                self._save_on_stop()
+            raise
+        if self.step % cfg.eval_every and self.window[1]:  # stopped by epochs or time between evaluations
+            self._report(timed_tokens / max(time.time() - window_start, 1e-9))
         return self
 
-    def _report(self, train_loss, speed):
+    def _save_on_stop(self):
+        if self.out is None:
+            self.log(f"\ninterrupted at step {self.step}: nothing saved (the trainer has no `out` directory)")
+            return
+        self.save()
+        self.log(f"\ninterrupted at step {self.step}: checkpoint saved to {self.out}; continue with --resume {self.out}")
+
+    def _check_finite(self, loss):
+        if not math.isfinite(loss):
+            raise TrainingDiverged(f"the training loss became {loss} at step {self.step}; the model is no longer "
+                                   f"usable and was not saved (try a smaller --lr or a longer --warmup)")
+
+    def _report(self, speed):
+        """Evaluate, append a row to the log and save: the window's mean train loss goes in the row."""
+        train_loss = self.window[0] / max(self.window[1], 1)
         metrics = self.evaluate("valid", self.config.bleu_sentences)
         record = dict(step=self.step, epoch=self.epoch, train_loss=round(train_loss, 4), valid_loss=round(metrics["loss"], 4),
                       valid_bleu=round(metrics["bleu"], 2), lr=self.optimizer.lr, tokens_per_s=round(speed, 1), time=time.time())
         self.log(f"\nstep {self.step}: train loss {train_loss:.3f}, valid loss {metrics['loss']:.3f}, valid BLEU {metrics['bleu']:.2f}")
+        self.window = [0.0, 0]
         if self.out:
             os.makedirs(self.out, exist_ok=True)
-            with open(os.path.join(self.out, "log.jsonl"), "a", encoding="utf-8") as f:
+            with open(os.path.join(self.out, rundir.LOG), "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
             self.save()
 
@@ -175,7 +212,7 @@ class Trainer:
         arrays.update({f"optimizer/{k}": v for k, v in opt["arrays"].items()})
         meta = {
             "config": self.config.to_dict(),
-            "state": {"step": self.step, "epoch": self.epoch, "batch_index": self.batch_index,
+            "state": {"step": self.step, "epoch": self.epoch, "batch_index": self.batch_index, "window": self.window,
                       "optimizer": {"lr": opt["lr"], "steps": opt["steps"]}, "schedule": self.schedule.state_dict()},
             "src_vocab": self.src_vocab.itos,
             "tgt_vocab": self.tgt_vocab.itos,
@@ -188,7 +225,9 @@ class Trainer:
             self.optimizer.load_state_dict(dict(state["optimizer"], arrays=_prefixed(arrays, "optimizer/")))
             self.schedule.load_state_dict(state["schedule"])
             self.step, self.epoch, self.batch_index = state["step"], state["epoch"], state["batch_index"]
-        except (KeyError, ValueError) as e:
+            loss_sum, tokens = state.get("window", (0.0, 0))  # older checkpoints: saved at a log row
+            self.window = [float(loss_sum), int(tokens)]
+        except (KeyError, ValueError, TypeError, IndexError) as e:
             raise checkpoint.CheckpointError(f"checkpoint in {directory} does not fit the model: {e}") from None
 
 

@@ -189,3 +189,24 @@ def test_a_failing_savez_keeps_the_old_checkpoint(tmp_path, monkeypatch):
         checkpoint.save(str(tmp_path), _arrays(2), dict(META_VALUES, state={"step": 2}))
     monkeypatch.undo()
     _old_checkpoint_survives(tmp_path)
+
+
+def test_clean_removes_what_an_interrupted_save_left(tmp_path):
+    checkpoint.save(str(tmp_path), _arrays(1), META_VALUES)
+    kept = sorted(os.listdir(tmp_path))
+    leftovers = ["checkpoint.json.tmp-123", "checkpoint-00000000deadbeef.npz", "checkpoint-00000000deadbeef.npz.tmp-9",
+                 "log.jsonl.tmp-5"]
+    for name in leftovers:
+        (tmp_path / name).write_bytes(b"partial")
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")  # not the checkpoint's: untouched
+    assert checkpoint.clean(str(tmp_path)) == sorted(leftovers)
+    assert sorted(os.listdir(tmp_path)) == sorted(kept + ["notes.txt"])
+    _assert_same(checkpoint.load(str(tmp_path))[0], _arrays(1))
+
+
+def test_clean_keeps_every_arrays_file_when_the_json_is_unreadable(tmp_path):
+    checkpoint.save(str(tmp_path), _arrays(1), META_VALUES)
+    (tmp_path / META).write_text("{torn", encoding="utf-8")
+    npz = os.path.basename(_arrays_file(tmp_path))
+    assert checkpoint.clean(str(tmp_path)) == []
+    assert os.path.exists(tmp_path / npz)

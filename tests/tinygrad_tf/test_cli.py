@@ -45,16 +45,46 @@ def test_train_writes_checkpoint_and_log(run_dir):
 
 def test_translate_with_arguments_and_stdin(run_dir):
     sentences = ["1 2 3", "4 5 6 7 8 9", "0 0 1 1"]
-    expected = translate(sentences, run_dir)  # the Python API on the same checkpoint
+    expected = [translate([s], run_dir)[0] for s in sentences]  # the Python API, one line at a time as the CLI
     result = _run("translate", "--checkpoint", run_dir, *sentences)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == expected
     result = _run("translate", "--checkpoint", run_dir, input="\n".join(sentences) + "\n\n")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == expected
+    assert result.output.splitlines() == expected + [""]  # the blank line stays a blank line
     result = _run("translate", "--checkpoint", run_dir, "--beam", "3", *sentences)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == translate(sentences, run_dir, beam=3)
+
+
+def test_translate_keeps_lines_aligned_and_reports_bad_ones(run_dir):
+    ok = translate(["1 2", "3 4 5"], run_dir)
+    too_long = " ".join(["7"] * 200)
+    stdin = b"1 2\n\n\xff\xfe oops\n" + too_long.encode() + b"\n3 4 5\n"
+    result = CliRunner().invoke(main, ["translate", "--checkpoint", run_dir], input=stdin)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.stdout.splitlines() == [ok[0], "", "", "", ok[1]]  # one output line per input line
+    assert "line 3: not valid UTF-8 (byte 0xff at position 0)" in result.stderr
+    assert "line 4: 200 tokens, more than the" in result.stderr
+    assert result.stderr.splitlines()[-1] == "Error: 2 of 5 lines could not be translated (see above)"
+
+
+def test_translate_writes_each_line_as_it_is_ready(run_dir):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    process = subprocess.Popen([sys.executable, "-m", "tinygrad_tf", "translate", "--checkpoint", run_dir],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        process.stdin.write("1 2 3\n")
+        process.stdin.flush()
+        first = process.stdout.readline()  # stdin is still open: the line came without waiting for the end
+        assert first.rstrip("\n") == translate(["1 2 3"], run_dir)[0]
+        process.stdin.close()
+        assert process.wait(timeout=120) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_evaluate_prints_bleu(run_dir):

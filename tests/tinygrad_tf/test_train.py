@@ -7,14 +7,18 @@ import json
 import math
 import os
 import shutil
+import signal
 
 import numpy as np
 import pytest
 
 from tinygrad_tf import TrainConfig, Trainer, load_translator, translate
 from tinygrad_tf import checkpoint
+from autograd import Tensor
 from tinygrad_tf.checkpoint import META, CheckpointError
-from tinygrad_tf.data import make_batches
+from tinygrad_tf.data import NoDataError, make_batches
+from tinygrad_tf.interrupt import Interrupted
+from tinygrad_tf.train import TrainingDiverged
 
 
 def _quiet(*args, **kwargs):
@@ -200,21 +204,67 @@ def test_load_translator_with_a_mismatched_checkpoint(saved_run, edit):
     assert saved_run in str(info.value)
 
 
-def test_ctrl_c_saves_a_checkpoint(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_finishes_the_step_and_saves(tmp_path, signum):
     out = str(tmp_path / "run")
     trainer = Trainer(TrainConfig.for_task("copy", steps=50, **TINY), out=out, log=_quiet)
     real_step, calls = trainer.train_step, []
 
-    def interrupted_on_the_fourth(batch):
+    def signalled_during_the_fourth(batch):
         calls.append(1)
         if len(calls) == 4:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signum)  # arrives mid-step: the step still completes
         return real_step(batch)
 
-    trainer.train_step = interrupted_on_the_fourth
-    with pytest.raises(KeyboardInterrupt):
+    trainer.train_step = signalled_during_the_fourth
+    with pytest.raises(Interrupted) as info:
         trainer.fit(progress=False)
+    assert info.value.exit_code == 128 + signum and info.value.step == 4
+    assert signal.getsignal(signum) is not None and signal.getsignal(signal.SIGINT) == signal.default_int_handler
     resumed = Trainer.resume(out, log=_quiet)
-    assert resumed.step == 3
+    assert resumed.step == 4
     for a, b in zip(resumed.model.parameters(), trainer.model.parameters()):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_hard_interrupt_mid_step_keeps_the_last_checkpoint(tmp_path):
+    out = str(tmp_path / "run")
+    Trainer(TrainConfig.for_task("copy", steps=2, **TINY), out=out, log=_quiet).fit(progress=False)
+    trainer = Trainer.resume(out, log=_quiet, steps=50)
+
+    def half_done(batch):
+        trainer.schedule.step()  # state already changed when the interrupt arrives
+        raise KeyboardInterrupt
+
+    trainer.train_step = half_done
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(progress=False)
+    assert checkpoint.load(out)[1]["state"]["step"] == 2  # not overwritten with a half-applied step
+    assert Trainer.resume(out, log=_quiet).schedule.steps == 2
+
+
+def test_a_diverging_loss_stops_without_saving(tmp_path):
+    out = str(tmp_path / "run")
+    Trainer(TrainConfig.for_task("copy", steps=2, **TINY), out=out, log=_quiet).fit(progress=False)
+    before = checkpoint.load(out)[1]["arrays_sha256"]
+    trainer = Trainer.resume(out, log=_quiet, steps=5)
+    trainer.train_step = lambda batch: Tensor(np.float32("nan"))
+    with pytest.raises(TrainingDiverged, match="nan"):
+        trainer.fit(progress=False)
+    assert checkpoint.load(out)[1]["arrays_sha256"] == before
+
+
+def test_no_training_data_is_an_error_not_a_hang():
+    with pytest.raises(NoDataError) as info:
+        Trainer(TrainConfig.for_task("copy", max_len=3), log=_quiet)
+    assert info.value.field == "max_len"
+    with pytest.raises(NoDataError) as info:
+        Trainer(TrainConfig.for_task("spa-eng", max_pairs=2), log=_quiet)
+    assert info.value.field == "max_pairs"
+
+
+@pytest.mark.parametrize("field, value", [("steps", 0), ("warmup", 0), ("lr", float("nan")), ("dropout", 1.0),
+                                          ("heads", 3), ("max_minutes", -1.0), ("seed", -1)])
+def test_config_refuses_values_out_of_range(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig.for_task("copy", **{field: value})

@@ -8,7 +8,7 @@ import click
 from autograd import backend
 
 from ..bench import common
-from .common import fail_cleanly
+from .common import Path, fail_cleanly
 
 WHAT = ("ops", "train", "memory", "all")
 CONFIG_NAMES = ("toy", "base-small", "base")
@@ -20,23 +20,23 @@ CONFIG_NAMES = ("toy", "base-small", "base")
               help="Model and batch sizes: toy, base-small, base (the paper's base, meant for --device cuda); tiny is for tests.")
 @click.option("--device", type=click.Choice(backend.DEVICES), default="cpu", show_default=True,
               help="cpu: NumPy against torch CPU; cuda: CuPy against torch CUDA.")
-@click.option("--rounds", type=click.IntRange(1), default=3, show_default=True,
+@click.option("--rounds", type=click.IntRange(1, 1000), default=3, show_default=True,
               help="Times each library is measured, each time in a fresh process, taking turns (ours, torch, ours, ...).")
-@click.option("--steps", type=click.IntRange(1), default=10, show_default=True,
+@click.option("--steps", type=click.IntRange(1, 10**6), default=10, show_default=True,
               help="Timed training steps per library in each round.")
-@click.option("--warmup", type=click.IntRange(0), default=3, show_default=True,
-              help="Untimed steps first, in each library's process.")
-@click.option("--memory-steps", type=click.IntRange(1), default=200, show_default=True,
+@click.option("--warmup", type=click.IntRange(1, 10**6), default=3, show_default=True,
+              help="Untimed steps first, in each library's process (at least 1: its loss shows both compute the same).")
+@click.option("--memory-steps", type=click.IntRange(1, 10**6), default=200, show_default=True,
               help="Steps after the first few over which memory growth is measured.")
-@click.option("--repeat", type=click.IntRange(1), default=20, show_default=True,
+@click.option("--repeat", type=click.IntRange(1, 10**6), default=20, show_default=True,
               help="Repetitions of each op per round (ops).")
 @click.option("--torch-attention", type=click.Choice(("mha", "manual")), default="mha", show_default=True,
               help="The reference's attention: torch.nn.MultiheadAttention, or hand-written like ours.")
 @click.option("--no-torch", is_flag=True, help="Only our own numbers, even when PyTorch is installed.")
-@click.option("--out", type=click.Path(file_okay=False), default="benchmarks/results", show_default=True,
+@click.option("--out", type=Path(file_okay=False), default="benchmarks/results", show_default=True,
               help="Directory for the JSON results (<benchmark>-<config>-<device>.json).")
-@click.option("--gemm-size", type=click.IntRange(16), default=None, hidden=True, help="Side of the GEMM-rate matmul.")
-@click.option("--seed", type=int, default=0, hidden=True)
+@click.option("--gemm-size", type=click.IntRange(16, 16384), default=None, hidden=True, help="Side of the GEMM-rate matmul.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, hidden=True, help="Seed of weights and data.")
 @fail_cleanly
 def bench(what, config_name, device, rounds, steps, warmup, memory_steps, repeat, torch_attention, no_torch, out,
           gemm_size, seed):

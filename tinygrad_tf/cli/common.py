@@ -1,19 +1,90 @@
-"""Helpers shared by the command modules."""
+"""Helpers shared by the command modules: one-line errors and the option types of config fields."""
 import functools
+import math
+import os
+import sys
 
 import click
 
 from ..checkpoint import CheckpointError
+from ..config import LIMITS
+from ..rundir import RunDirError
+
+TRACEBACK_ENV = "TINYGRAD_TF_TRACEBACK"  # set to 1 to see the traceback of an unexpected error
 
 
 def fail_cleanly(fn):
-    """Turn the library's expected errors into one-line CLI errors instead of tracebacks."""
+    """Turn errors into one-line CLI errors instead of tracebacks.
+
+    The library's expected errors (bad checkpoint, bad value, missing file,
+    no GPU) become `Error: <message>`; anything else is an internal error,
+    shown as one line with the hint to set TINYGRAD_TF_TRACEBACK=1.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (CheckpointError, ValueError, RuntimeError, OSError) as e:
-            raise click.ClickException(str(e)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BrokenPipeError:  # `... | head`: the reader is gone, nothing left to say
+            _silence_stdout()
+            sys.exit(1)
+        except MemoryError:
+            raise click.ClickException("out of memory: choose smaller sizes") from None
+        except (CheckpointError, RunDirError, ValueError, RuntimeError, OSError) as e:
+            raise click.ClickException(_one_line(e)) from None
+        except Exception as e:
+            if os.environ.get(TRACEBACK_ENV):
+                raise
+            raise click.ClickException(f"internal error: {type(e).__name__}: {_one_line(e)} "
+                                       f"(set {TRACEBACK_ENV}=1 to see the traceback)") from None
 
     return wrapper
+
+
+def _one_line(error):
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float range that also refuses nan and inf (plain FloatRange lets nan through every bound)."""
+
+    name = "float range"
+
+    def convert(self, value, param, ctx):
+        rv = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(rv, param, ctx)
+
+
+class Path(click.Path):
+    """click.Path that also refuses an empty name (which would otherwise mean the current directory or a file "")."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty name is not a path.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def field_type(name):
+    """The click type of the config field `name`, built from its range in `config.LIMITS`."""
+    low, high, low_open = LIMITS[name]
+    if isinstance(low, int):
+        return click.IntRange(low, high)
+    return FiniteFloatRange(low, high, min_open=low_open, max_open=name == "dropout")
+
+
+def require_device(device):
+    """Fail now, before any work, when `device` cannot be used (e.g. "cuda" without CuPy)."""
+    if device and device != "cpu":
+        from autograd import backend
+
+        backend.xp_for(device)  # raises RuntimeError with the install hint

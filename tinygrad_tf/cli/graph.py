@@ -11,7 +11,7 @@ from autograd import Tensor
 from ..viz import graph as pictures
 from ..viz import specimens
 from ..viz.description import GraphDescription
-from .common import fail_cleanly
+from .common import Path, fail_cleanly
 
 MODELS = ("attention", "encoder-layer", "decoder-layer", "transformer")
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
@@ -21,7 +21,7 @@ BATCH = 2
 @click.command()
 @click.argument("model", metavar="MODEL",
                 type=click.Choice(MODELS, case_sensitive=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The picture to write: .svg, .png or .pdf.")
+@click.option("--out", required=True, type=Path(dir_okay=False), help="The picture to write: .svg, .png or .pdf.")
 @click.option("--format", "fmt", type=click.Choice(pictures.FORMATS, case_sensitive=False), default=None,
               help="Picture format.  [default: from --out's extension, else svg]")
 @click.option("--d-model", type=click.IntRange(1, 1024), default=None, help="Model width.  [default: 16]")
@@ -35,9 +35,9 @@ BATCH = 2
               help="Also draw the gradients of a real loss (MSE against a fixed random target), on reversed red edges.")
 @click.option("--composed", is_flag=True, help="Draw Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--values/--no-values", default=False, show_default=True, help="Print the values of tensors with at most 16 elements.")
-@click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+@click.option("--checkpoint", "checkpoint_dir", type=Path(file_okay=False), default=None, metavar="DIR",
               help="Draw the trained model saved in DIR instead of random weights.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights and inputs.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the random weights and inputs.")
 @fail_cleanly
 def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, composed, values, checkpoint_dir, seed):
     """Draw the computation graph of a small model as a picture (Graphviz).

@@ -1,17 +1,17 @@
 """`tinygrad-tf plot`: training curves of a run, or the positional-encoding table (matplotlib: pip install -e .[plot])."""
 import click
 
-from .common import fail_cleanly
+from .common import Path, fail_cleanly
 
 
 @click.command()
-@click.argument("run_dir", required=False, type=click.Path(file_okay=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
+@click.argument("run_dir", required=False, type=Path(file_okay=False))
+@click.option("--out", required=True, type=Path(dir_okay=False),
               help="Picture to write; the format follows the extension (png, svg, pdf).")
 @click.option("--positional", is_flag=True, help="Draw the sinusoidal positional encoding instead of a run's curves.")
-@click.option("--max-len", type=click.IntRange(1), default=50, show_default=True, help="Positions (with --positional).")
-@click.option("--d-model", type=click.IntRange(1), default=128, show_default=True, help="Dimensions (with --positional).")
-@click.option("--dpi", type=click.IntRange(10, 600), default=100, show_default=True)
+@click.option("--max-len", type=click.IntRange(1, 10000), default=50, show_default=True, help="Positions (with --positional).")
+@click.option("--d-model", type=click.IntRange(1, 10000), default=128, show_default=True, help="Dimensions (with --positional).")
+@click.option("--dpi", type=click.IntRange(10, 600), default=100, show_default=True, help="Resolution of png pictures.")
 @fail_cleanly
 def plot(run_dir, out, positional, max_len, d_model, dpi):
     """Draw a run's training curves, or the positional encoding.

@@ -15,7 +15,7 @@ from .. import nn
 from ..viz import frames as backward_frames
 from ..viz import trace
 from ..viz.specimens import make_module
-from .common import fail_cleanly
+from .common import Path, fail_cleanly
 
 MODELS = ("attention", "mlp", "encoder-layer")
 LOSSES = ("mse", "cross-entropy")
@@ -195,15 +195,16 @@ def _render_graph(picture, directory, index):
 @click.option("--d-model", type=click.IntRange(1, 512), default=8, show_default=True, help="Model width.")
 @click.option("--heads", type=click.IntRange(1, 64), default=2, show_default=True, help="Attention heads (must divide --d-model).")
 @click.option("--seq-len", type=click.IntRange(1, 256), default=4, show_default=True, help="Sequence length (rows of the MLP input).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights, input and target.")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the weights, input and target.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True,
+              help="Precision of weights and gradients.")
 @click.option("--loss", "loss_kind", type=click.Choice(LOSSES), default="mse", show_default=True,
               help="Loss against a random target.")
 @click.option("--composed", is_flag=True, help="Walk Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--interactive", "-i", is_flag=True, help="Wait at each step: Enter next, p print arrays, g graph, q quit.")
 @click.option("--check", is_flag=True, help="Relative error of each step against central differences of its op.")
-@click.option("--frames", type=click.Path(file_okay=False), default=None, help="Write one PNG per step into DIR.")
-@click.option("--gif", type=click.Path(dir_okay=False), default=None, help="Assemble the step pictures into an animated GIF.")
+@click.option("--frames", type=Path(file_okay=False), default=None, help="Write one PNG per step into DIR.")
+@click.option("--gif", type=Path(dir_okay=False), default=None, help="Assemble the step pictures into an animated GIF.")
 @fail_cleanly
 def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, interactive, check, frames, gif):
     """Walk the backward pass of a tiny seeded MODEL one node at a time.

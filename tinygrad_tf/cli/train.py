@@ -5,49 +5,130 @@ import click
 
 from autograd import backend
 
-from ..config import TrainConfig
-from ..data import TASKS
+from .. import checkpoint, rundir
+from ..config import TASK_DEFAULTS, TrainConfig
+from ..data import TASKS, NoDataError
+from ..interrupt import Interrupted
 from ..train import Trainer
-from .common import fail_cleanly
+from .common import Path, fail_cleanly, field_type, require_device
+
+# What a resumed run may change; everything else is the checkpoint's.
+RESUMABLE = ("steps", "epochs", "device", "eval_every", "max_minutes", "progress_every")
+
+
+def _default(field):
+    """"[default: X]", or the value per task where the tasks differ."""
+    tasks_of = {}  # value -> the tasks with it as default
+    for task in TASKS:
+        tasks_of.setdefault(dict(TrainConfig().to_dict(), **TASK_DEFAULTS[task])[field], []).append(task)
+    if len(tasks_of) == 1:
+        (value,) = tasks_of
+        return f"  [default: {'none' if value is None else value}]"
+    return "  [default: " + ", ".join(f"{'/'.join(tasks)} {v}" for v, tasks in tasks_of.items()) + "]"
+
+
+def _option(field, help, **kwargs):
+    """A numeric option for the config field `field`, typed and ranged from config.LIMITS."""
+    return click.option(f"--{field.replace('_', '-')}", type=field_type(field), default=None,
+                        help=help + _default(field), **kwargs)
 
 
 @click.command()
 @click.option("--task", type=click.Choice(TASKS), default="spa-eng", show_default=True, help="What to learn.")
 @click.option("--device", type=click.Choice(backend.DEVICES), default=None, help="cpu (NumPy) or cuda (CuPy).  [default: cpu]")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory.  [default: runs/TASK]")
-@click.option("--steps", type=int, default=None, help="Optimizer steps in all.")
-@click.option("--epochs", type=int, default=None, help="Stop after this many passes over the data.")
-@click.option("--d-model", type=int, default=None)
-@click.option("--heads", type=int, default=None)
-@click.option("--layers", type=int, default=None, help="Encoder and decoder layers (each).")
-@click.option("--d-ff", type=int, default=None)
-@click.option("--dropout", type=float, default=None)
-@click.option("--norm-first/--norm-last", default=None, help="Pre-norm layers instead of the paper's post-norm.")
-@click.option("--batch-tokens", type=int, default=None, help="Token budget of one batch.")
-@click.option("--warmup", type=int, default=None, help="Warm-up steps of the Noam schedule.")
-@click.option("--lr", type=float, default=None, help="Factor of the Noam schedule.")
-@click.option("--label-smoothing", type=float, default=None)
-@click.option("--seed", type=int, default=None)
-@click.option("--max-pairs", type=int, default=None, help="Use at most this many sentence pairs.")
-@click.option("--max-len", type=int, default=None, help="Drop pairs longer than this (tokens).")
-@click.option("--eval-every", type=int, default=None, help="Evaluate and checkpoint every N steps.")
-@click.option("--max-minutes", type=float, default=None, help="Stop after this much wall time.")
-@click.option("--resume", type=click.Path(file_okay=False), default=None, help="Continue the run saved in DIR.")
+@click.option("--out", type=Path(file_okay=False), default=None,
+              help="Run directory (one run each; refused if it holds one).  [default: runs/TASK]")
+@click.option("--overwrite", is_flag=True, help="Replace the run already in --out (its checkpoint and log).")
+@click.option("--resume", type=Path(file_okay=False), default=None,
+              help="Continue the run saved in DIR; only --steps, --epochs, --device, --eval-every, --max-minutes "
+                   "and --progress-every may change.")
+@_option("steps", "Optimizer steps in all.")
+@_option("epochs", "Stop after this many passes over the data (none: --steps decides).")
+@_option("d_model", "Model width (divisible by --heads).")
+@_option("heads", "Attention heads.")
+@_option("layers", "Encoder and decoder layers (each).")
+@_option("d_ff", "Hidden width of the feed-forward sublayers.")
+@_option("dropout", "Dropout probability.")
+@click.option("--norm-first/--norm-last", default=None,
+              help="Pre-norm layers, or the paper's post-norm.  [default: --norm-last]")
+@_option("batch_tokens", "Token budget of one batch (padded).")
+@_option("warmup", "Warm-up steps of the Noam schedule.")
+@_option("lr", "Factor of the Noam schedule.")
+@_option("label_smoothing", "Label smoothing of the loss.")
+@_option("seed", "Seed of the split, initial weights, batch order and dropout.")
+@_option("max_pairs", "Use at most this many sentence pairs (copy/reverse: training pairs; none: all).")
+@_option("max_len", "Drop pairs longer than this many tokens (copy/reverse: the longest sequence).")
+@_option("eval_every", "Evaluate, log and checkpoint every N steps.")
+@_option("max_minutes", "Stop (with an evaluation and a checkpoint) after this much wall time (none: no limit).")
+@click.option("--progress-every", type=click.FloatRange(0.0, 86400.0), default=10.0, show_default=True,
+              help="Seconds between progress lines when the output is not a terminal.")
+@click.pass_context
 @fail_cleanly
-def train(task, out, resume, **options):
-    """Train a Transformer and save checkpoints to --out."""
+def train(ctx, task, out, resume, overwrite, progress_every, **options):
+    """Train a Transformer and save checkpoints to --out.
+
+    A run directory holds one run: checkpoint.json with its arrays, and
+    log.jsonl. Ctrl-C or SIGTERM saves a checkpoint after the current step
+    and exits non-zero; `--resume DIR` continues exactly where it stopped.
+    """
+    require_device(options["device"])
     if resume:
-        trainer = Trainer.resume(resume, steps=options["steps"], epochs=options["epochs"], device=options["device"],
-                                 eval_every=options["eval_every"], max_minutes=options["max_minutes"])
-        click.echo(f"resuming {resume} at step {trainer.step} of {trainer.config.steps}")
+        trainer = _resumed(ctx, resume, options)
     else:
-        config = TrainConfig.for_task(task, **options)
-        trainer = Trainer(config, out=out or f"runs/{task}")
-        click.echo(f"{trainer.config.task}: {len(trainer.train_pairs)} training pairs, vocab "
-                   f"{len(trainer.src_vocab)} -> {len(trainer.tgt_vocab)}, "
-                   f"{trainer.model.num_parameters():,} parameters, device {trainer.config.device}")
+        trainer = _new(task, out or f"runs/{task}", overwrite, options)
+    _fit(trainer, not resume, overwrite, progress_every)
+
+
+def _resumed(ctx, directory, options):
+    given = [f"--{p.name.replace('_', '-')}" for p in ctx.command.params
+             if p.name not in RESUMABLE + ("resume",) and ctx.get_parameter_source(p.name).name == "COMMANDLINE"]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} cannot be used with --resume: the run keeps its own settings "
+                               f"(only {', '.join('--' + n.replace('_', '-') for n in RESUMABLE)} may change)")
+    overrides = {k: options[k] for k in RESUMABLE if k in options}
+    trainer = Trainer.resume(directory, log=click.echo, **overrides)
+    if options["steps"] is not None and options["steps"] < trainer.step:
+        raise click.BadParameter(f"{options['steps']} is below the step the run is at ({trainer.step})",
+                                 param_hint="'--steps'")
+    click.echo(f"resuming {directory} at step {trainer.step} of {trainer.config.steps}")
+    return trainer
+
+
+def _new(task, out, overwrite, options):
+    defaults = TrainConfig.for_task(task)
+    d_model, heads = options["d_model"] or defaults.d_model, options["heads"] or defaults.heads
+    if d_model % heads:
+        raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
+    rundir.check_new(out, overwrite)  # before the data is loaded
     try:
-        trainer.fit(progress=True)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        config = TrainConfig.for_task(task, **options)
+        trainer = Trainer(config, out=out, log=click.echo)
+    except NoDataError as e:
+        raise click.BadParameter(str(e), param_hint=f"'--{e.field.replace('_', '-')}'") from None
+    click.echo(f"{config.task}: {len(trainer.train_pairs)} training pairs, vocab {len(trainer.src_vocab)} -> "
+               f"{len(trainer.tgt_vocab)}, {trainer.model.num_parameters():,} parameters, device {config.device}")
+    return trainer
+
+
+def _fit(trainer, new, overwrite, progress_every):
+    """Lock the run directory, tidy it, train, and turn a signal into the shell's exit code."""
+    with rundir.RunLock(trainer.out, note=lambda line: click.echo(line, err=True)):
+        if new and rundir.holds_run(trainer.out):
+            if not overwrite:  # appeared since the first check: another process got there first
+                raise rundir.RunDirError(f"--out {trainer.out} already holds a run; use --resume {trainer.out} "
+                                         "or a new --out")
+            click.echo(f"--overwrite: replacing the run in {trainer.out} ({rundir.describe(trainer.out)})")
+            rundir.clear(trainer.out)
+        removed = checkpoint.clean(trainer.out)
+        if removed:
+            click.echo(f"removed what an interrupted save left in {trainer.out}: {', '.join(removed)}", err=True)
+        if trainer.step >= trainer.config.steps:
+            click.echo(f"{trainer.out} is complete at step {trainer.step}; give --steps above {trainer.step} to train on")
+            return
+        try:
+            trainer.fit(progress=True, progress_every=progress_every)
+        except Interrupted as e:
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            sys.exit(130)
     click.echo(f"done: checkpoint in {trainer.out}")

@@ -13,6 +13,14 @@ SYNTHETIC_TASKS = ("copy", "reverse")
 TASKS = TRANSLATION_TASKS + SYNTHETIC_TASKS
 
 
+class NoDataError(ValueError):
+    """A filter left no training data; `field` names the setting to change (e.g. "max_len")."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
 class Splits:
     """Tokenised (source, target) pairs for train, valid and test."""
 
@@ -68,6 +76,9 @@ def translation_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid
     if max_pairs is not None and max_pairs < total:
         valid_size = min(valid_size, max(1, max_pairs // 20))
         test_size = min(test_size, max(1, max_pairs // 20))
+    if not pairs_in:
+        raise NoDataError("max_len", f"max_len={max_len} keeps no sentence pair of {path} (both sides must have "
+                                     f"1 to {max_len} tokens)")
     out, taken = [[], [], []], 0
     for group in pairs_in:
         if max_pairs is not None and taken >= max_pairs:
@@ -75,6 +86,10 @@ def translation_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid
         which = 1 if len(out[1]) < valid_size else 2 if len(out[2]) < test_size else 0
         out[which].extend(group)
         taken += len(group)
+    if not out[0]:
+        field = "max_pairs" if max_pairs is not None and max_pairs < total else "max_len"
+        raise NoDataError(field, f"no training pairs left: {field}={max_pairs if field == 'max_pairs' else max_len} keeps "
+                                 f"{min(taken, total)} pairs, and the validation and test splits take them all")
     return Splits(*((out[0], out[1], out[2])))
 
 
@@ -82,9 +97,22 @@ def synthetic_splits(task="copy", seed=0, train_size=20000, valid_size=500, test
     """Random digit sequences of length min_len..max_len; the target copies or reverses them.
 
     Test and valid sequences never occur in train.
+
+    Raises:
+        NoDataError: when `train_size` is below 1, or `max_len` leaves too few
+            distinct sequences to hold out valid and test (and still train).
     """
     if task not in SYNTHETIC_TASKS:
         raise ValueError(f"unknown synthetic task {task!r}; expected one of {SYNTHETIC_TASKS}")
+    if train_size < 1:
+        raise NoDataError("max_pairs", f"no training pairs: max_pairs={train_size}")
+    if max_len < min_len:
+        raise NoDataError("max_len", f"max_len={max_len} is below the shortest sequence ({min_len} digits)")
+    distinct = sum(10**n for n in range(min_len, max_len + 1))
+    if distinct < 2 * (valid_size + test_size):  # sampling the held-out sets would never finish
+        raise NoDataError("max_len", f"max_len={max_len} leaves {distinct} distinct sequences of {min_len} to "
+                                     f"{max_len} digits, too few to hold out {valid_size + test_size} for valid and "
+                                     f"test and train on the rest (the shortest allowed is {_shortest(min_len, valid_size + test_size)})")
     rng = np.random.default_rng(seed)
 
     def sample(n, exclude, distinct):
@@ -107,8 +135,23 @@ def synthetic_splits(task="copy", seed=0, train_size=20000, valid_size=500, test
     return Splits(sample(train_size, held_out, distinct=False), valid, test)
 
 
+def _shortest(min_len, held_out):
+    """The smallest max_len whose distinct sequences can hold out `held_out` of them."""
+    max_len = min_len
+    while sum(10**n for n in range(min_len, max_len + 1)) < 2 * held_out:
+        max_len += 1
+    return max_len
+
+
 def load_splits(task, seed=0, max_len=12, max_pairs=None):
-    """The splits of any task: "spa-eng", "eng-spa", "copy" or "reverse"."""
+    """The splits of any task: "spa-eng", "eng-spa", "copy" or "reverse".
+
+    For the synthetic tasks `max_len` is the longest sequence and `max_pairs`
+    the number of training pairs (default 20000).
+
+    Raises:
+        NoDataError: naming the filter (max_len or max_pairs) that left no training data.
+    """
     if task in SYNTHETIC_TASKS:
-        return synthetic_splits(task, seed, train_size=max_pairs or 20000)
+        return synthetic_splits(task, seed, train_size=20000 if max_pairs is None else max_pairs, max_len=max_len)
     return translation_splits(task, seed, max_len=max_len, max_pairs=max_pairs)

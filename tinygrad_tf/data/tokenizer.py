@@ -19,17 +19,43 @@ def tokenize(text):
     return _TOKEN.findall(unicodedata.normalize("NFC", text).lower())
 
 
-def detokenize(tokens):
+def source_casing(text):
+    """How `text` writes its words where the case says something: lower-cased token -> written form.
+
+    Only words whose capitals are not explained by the position count: a
+    capital inside a sentence ("Tom" in "Vi a Tom.") marks a name, while the
+    first word of a sentence is capitalised anyway. Used to give names their
+    capitals back in a translation (the model sees lower-case tokens only).
+
+    >>> source_casing("¿Dónde vive Tom?")
+    {'tom': 'Tom'}
+    """
+    casing, sentence_start = {}, True
+    for tok in _TOKEN.findall(unicodedata.normalize("NFC", text)):
+        if tok in _SENTENCE_END:
+            sentence_start = True
+        elif tok[0].isalnum():
+            if not sentence_start and tok != tok.lower():
+                casing.setdefault(tok.lower(), tok)
+            sentence_start = False
+    return casing
+
+
+def detokenize(tokens, casing=None):
     """Join tokens into a sentence that reads naturally.
 
     Spaces go back between words but not before closing punctuation or after
     opening marks, each sentence starts with a capital, and English "i" is "I".
+    Words found in `casing` (see `source_casing`) are written as it says.
 
     >>> detokenize(["i", "love", "the", "garden", "."])
     'I love the garden.'
+    >>> detokenize(["tom", "lives", "in", "boston", "."], casing={"boston": "Boston"})
+    'Tom lives in Boston.'
     """
     text = ""
     for tok in tokens:
+        tok = casing.get(tok, tok) if casing else tok
         if text and tok not in _NO_SPACE_BEFORE and text[-1] not in _NO_SPACE_AFTER:
             text += " "
         text += tok

@@ -1,0 +1,168 @@
+"""Run directories: one run each, locked while a process trains into it, never overwritten by accident.
+
+A run directory holds `checkpoint.json` with its arrays, and `log.jsonl`
+(one JSON row per evaluation). While a process trains there it also holds
+`.lock`, naming that process; a lock whose process has died is stale and is
+taken over.
+"""
+import json
+import os
+import socket
+import time
+
+from . import checkpoint
+
+LOG = "log.jsonl"
+LOCK = ".lock"
+RUN_FILES = (checkpoint.META, LOG)  # either one makes a directory a run
+
+
+class RunDirError(Exception):
+    """A run directory cannot be used: it holds another run, is locked, or cannot be written."""
+
+
+def holds_run(directory):
+    """Whether `directory` already holds (part of) a training run."""
+    return any(os.path.exists(os.path.join(directory, name)) for name in RUN_FILES)
+
+
+def describe(directory):
+    """A short description of the run in `directory`, e.g. "copy, step 24 of 1500" (or "an unreadable run")."""
+    try:
+        with open(os.path.join(directory, checkpoint.META), encoding="utf-8") as f:
+            meta = json.load(f)
+        return f"{meta['config']['task']}, step {meta['state']['step']} of {meta['config']['steps']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a run without a readable checkpoint"
+
+
+def check_new(directory, overwrite=False):
+    """Check, without writing anything, that a new run can go to `directory`.
+
+    Returns the description of the run that `overwrite` will replace, or None.
+
+    Raises:
+        RunDirError: the path is a file, holds a run (and not `overwrite`), or cannot be created or written.
+    """
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise RunDirError(f"--out {directory} is a file, not a directory")
+    replaced = None
+    if os.path.isdir(directory) and holds_run(directory):
+        replaced = describe(directory)
+        if not overwrite:
+            raise RunDirError(f"--out {directory} already holds a run ({replaced}); continue it with --resume "
+                              f"{directory}, choose a new --out, or give --overwrite to replace it")
+    check_writable(directory)
+    return replaced
+
+
+def check_writable(directory):
+    """Fail now if `directory` (or the nearest folder above it that exists) cannot be written."""
+    existing = os.path.abspath(directory)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise RunDirError(f"cannot create {directory}: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RunDirError(f"cannot write to {directory}: no write permission on {existing}")
+
+
+def clear(directory):
+    """Remove a run's files from `directory` (for --overwrite); other files stay."""
+    for name in os.listdir(directory):
+        if name in RUN_FILES or name.startswith("checkpoint"):
+            os.remove(os.path.join(directory, name))
+
+
+def trim_log(directory, step):
+    """Keep only the log rows up to `step` (the checkpoint's), so a resumed run does not repeat rows.
+
+    Rows after the checkpoint come from steps that will be trained again (the
+    run was stopped between writing a row and saving), and a torn last line
+    from a kill mid-write is dropped. Returns the number of lines removed.
+    """
+    path = os.path.join(directory, LOG)
+    if not os.path.exists(path):
+        return 0
+    with open(path, "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    kept = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+            if row["step"] <= step and line.endswith(b"\n"):
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):
+            pass  # a torn or foreign line
+    if len(kept) < len(lines):
+        checkpoint.atomic_write(path, b"".join(kept))
+    return len(lines) - len(kept)
+
+
+class RunLock:
+    """An exclusive lock on a run directory: the file `.lock` holding the owner's pid and host.
+
+    Used as a context manager; `note` receives a line when a stale lock is taken over.
+
+    Raises:
+        RunDirError: another live process holds the lock.
+    """
+
+    def __init__(self, directory, note=print):
+        self.path = os.path.join(directory, LOCK)
+        self.directory, self.note = directory, note
+        self.mine = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+    def __enter__(self):
+        os.makedirs(self.directory, exist_ok=True)
+        for _ in range(3):  # a second try after taking over a stale lock (another process may race us)
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                self._take_over_if_stale()
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self.mine, f)
+            return self
+        raise RunDirError(f"cannot lock {self.directory}: {self.path} keeps reappearing")
+
+    def __exit__(self, *exc):
+        if self._owner() == self.mine:
+            os.remove(self.path)
+
+    def _owner(self):
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                owner = json.load(f)
+            return owner if isinstance(owner, dict) else {}
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {}  # torn by a kill between creating and writing it
+
+    def _take_over_if_stale(self):
+        owner = self._owner()
+        if owner is None:
+            return
+        pid, host = owner.get("pid"), owner.get("host")
+        if owner and host == self.mine["host"] and isinstance(pid, int) and _alive(pid):
+            raise RunDirError(f"{self.directory} is in use: process {pid} has been training there since "
+                              f"{owner.get('started', '?')}; wait for it to finish or choose another directory")
+        if owner and host != self.mine["host"]:
+            raise RunDirError(f"{self.directory} is locked by process {pid} on {host}; if no run is active there, "
+                              f"delete {self.path}")
+        self.note(f"note: {self.path} was left by process {pid}, which is no longer running; taking it over")
+        try:
+            os.remove(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
