@@ -33,13 +33,14 @@ class PositionalEncoding(Module):
         self.dropout = Dropout(dropout)
         self.register_buffer("pe", Tensor(sinusoid_table(max_len, d_model)))
 
-    def forward(self, x):
-        length = x.shape[-2]
+    def forward(self, x, offset=0):
+        """x (batch, len, d_model) holds positions offset .. offset + len - 1 (offset > 0 in cached decoding)."""
+        length = offset + x.shape[-2]
         if length > self.max_len:
             raise ValueError(f"PositionalEncoding: sequence length {length} exceeds max_len={self.max_len}; build the model with a larger max_len")
         if x.shape[-1] != self.d_model:
             raise ValueError(f"PositionalEncoding: input has last axis {x.shape[-1]}, expected d_model={self.d_model}")
-        return self.dropout(x + self.pe[:length])  # (batch, len, d_model) + (len, d_model)
+        return self.dropout(x + self.pe[offset:length])  # (batch, len, d_model) + (len, d_model)
 
     def extra_repr(self):
         return f"d_model={self.d_model}, max_len={self.max_len}"
