@@ -259,7 +259,9 @@ def positional_encoding_figure(max_len=50, d_model=128, figsize=POSITIONAL_FIGSI
 
 # ---- training curves ---------------------------------------------------------------
 def read_log(run_dir):
-    """The evaluation records of `run_dir/log.jsonl`, one per step, sorted by step.
+    """The training evaluation records of `run_dir/log.jsonl`, one per step, sorted by step.
+
+    Records of `tinygrad-tf evaluate` ("event": "evaluate") are left out.
 
     When a step appears more than once (a run restarted into the same
     directory) the later record wins. Raises FileNotFoundError when the
@@ -281,7 +283,8 @@ def read_log(run_dir):
                 step = int(record["step"])
             except (ValueError, KeyError, TypeError):
                 raise ValueError(f"{path}, line {number}: not a JSON record with a step") from None
-            records[step] = record
+            if record.get("event", "train") == "train":  # `evaluate` appends its own records, not training's
+                records[step] = record
     if not records:
         raise ValueError(f"{path} has no records")
     return [records[s] for s in sorted(records)]
