@@ -1,6 +1,6 @@
 """The PyTorch reference Transformer the training benchmark compares against.
 
-It lives in `tinygrad_tf/bench/torch_reference.py` (so `tinygrad-tf bench` can
+It lives in `tinygrad_tf/interop/torch_model.py` (so `tinygrad-tf bench` can
 use it); this module re-exports it for scripts in benchmarks/:
 
     from torch_reference import TorchTransformer, from_config, load_from_ours, loss_fn
@@ -10,6 +10,6 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from tinygrad_tf.bench.torch_reference import (  # noqa: E402,F401
+from tinygrad_tf.interop.torch_model import (  # noqa: E402,F401
     ATTENTIONS, ManualAttention, MultiheadAttention, TorchTransformer, from_config, load_from_ours, loss_fn, torch_name,
 )

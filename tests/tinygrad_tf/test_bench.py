@@ -87,7 +87,7 @@ def test_torch_reference_with_our_weights_gives_our_loss(torch, attention):
 
 
 def test_reference_takes_every_weight_from_ours(torch):
-    from tinygrad_tf.bench.torch_reference import from_config, load_from_ours
+    from tinygrad_tf.interop.torch_model import from_config, load_from_ours
 
     config = get_config("tiny")
     reference = from_config(config, attention="manual")

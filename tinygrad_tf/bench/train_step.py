@@ -50,7 +50,7 @@ def build_torch(config, device="cpu", seed=0, state=None, attention="mha", dtype
     """(model, step): the reference model (with our weights when `state` is given), torch Adam, a `step()` like ours."""
     import torch
 
-    from .torch_reference import from_config, load_from_ours, loss_fn
+    from ..interop.torch_model import from_config, load_from_ours, loss_fn
 
     torch.manual_seed(seed)
     model = from_config(config, attention=attention)

@@ -2,6 +2,7 @@
 import click
 
 from .bench import bench
+from .export import export
 from .graph import graph
 from .plot import plot
 from .step import step
@@ -14,5 +15,5 @@ def main():
     """An educational autograd engine and the Transformer built on it."""
 
 
-for command in (train, translate, evaluate, plot, step, graph, bench):
+for command in (train, translate, evaluate, export, plot, step, graph, bench):
     main.add_command(command)
