@@ -169,6 +169,8 @@ def test_export_command(run_dir, tmp_path):
     result = CliRunner().invoke(main, ["export", "--checkpoint", run_dir, "--out", path, "--force"])
     assert result.exit_code == 0, result.output
     missing = str(tmp_path / "no_run")
-    assert_clean_error(CliRunner().invoke(main, ["export", "--checkpoint", missing, "--out", path]), missing)
+    other = str(tmp_path / "other.pt")
+    assert_clean_error(CliRunner().invoke(main, ["export", "--checkpoint", missing, "--out", other]), missing)
+    assert not os.path.exists(other)
     assert_clean_error(CliRunner().invoke(main, ["export", "--checkpoint", run_dir, "--out", str(tmp_path / "no" / "m.pt")]),
                        "does not exist")
