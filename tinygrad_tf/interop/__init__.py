@@ -4,7 +4,7 @@
     module = to_torch(model)        # a torch.nn.Module: same architecture, same weights, same logits
     model = from_torch(module)      # and back to a tinygrad_tf.nn.Transformer
 
-    export_run("runs/spa-eng", "model.pt")   # what `tinygrad-tf export` does
+    export_run("runs/spa-eng", "model.pt")   # what `tinygrad-tf export` does (save_torch writes the file)
     module, vocabs = load_torch("model.pt")  # the torch module (eval mode) and the vocabularies
 
 The torch model is `torch_model.TorchTransformer` with "manual" attention:
@@ -74,8 +74,7 @@ def export_run(checkpoint_dir, path, overwrite=False):
     The file is written to a temporary name and renamed into place; an existing
     `path` is an error unless `overwrite`. Returns the torch module.
     """
-    torch = _torch()
-    from ..checkpoint import _atomic_write
+    _torch()
     from ..train import load_translator
 
     if os.path.exists(path) and not overwrite:
@@ -85,11 +84,19 @@ def export_run(checkpoint_dir, path, overwrite=False):
         raise FileNotFoundError(f"export: cannot write {path}: directory {directory} does not exist")
     translator = load_translator(checkpoint_dir, device="cpu")
     module = to_torch(translator.model).eval()
+    save_torch(module, path, translator.src_vocab.itos, translator.tgt_vocab.itos)
+    return module
+
+
+def save_torch(module, path, src_itos, tgt_itos):
+    """Write a `TorchTransformer` and its vocabularies (lists of tokens) to `path`, atomically."""
+    torch = _torch()
+    from ..checkpoint import _atomic_write
+
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "config": module.config, "state_dict": module.state_dict(),
-                "src_vocab": list(translator.src_vocab.itos), "tgt_vocab": list(translator.tgt_vocab.itos)}, buffer)
+                "src_vocab": list(src_itos), "tgt_vocab": list(tgt_itos)}, buffer)
     _atomic_write(path, buffer.getvalue())
-    return module
 
 
 def load_torch(path):
