@@ -177,6 +177,29 @@ class Translator:
         best, where = beam_search(self.model, src, beam, max_len, use_cache=self.use_cache)
         return best[None], where[None]
 
+    @no_grad()
+    def step_candidates(self, sentence, k=5, beam=1, max_len=None):
+        """For each output step of the translation of `sentence`, the top-k next tokens with their probabilities.
+
+        The output is decoded as `translate` does; then one teacher-forced
+        forward over it gives, at each step, the model's distribution over the
+        next token given the source and the output so far.
+
+        Returns:
+            a list with one (chosen token, [(token, probability), ...k]) per step,
+            most probable first; the chosen token is the vocabulary's (<unk>
+            before the source word is copied in).
+        """
+        src = Tensor(np.array([self.src_vocab.encode_source(tokenize(sentence))]), device=self.device)  # (1, src_len)
+        out = [int(t) for t in self.decode_ids(src, beam, max_len)[0][0]]
+        ends = [i for i, t in enumerate(out) if t in (Vocab.eos_id, Vocab.pad_id)]
+        out = out[: ends[0] + 1] if ends else out
+        tgt = Tensor(np.array([[Vocab.bos_id] + out[:-1]]), device=self.device)  # (1, steps): each step's input
+        probs = ops.softmax(self.model(src, tgt), axis=-1).numpy()[0]  # (steps, vocab)
+        itos = self.tgt_vocab.itos
+        top = np.argsort(-probs, axis=-1, kind="stable")[:, :k]  # (steps, k)
+        return [(itos[chosen], [(itos[t], float(probs[step, t])) for t in top[step]]) for step, chosen in enumerate(out)]
+
     def words(self, ids, align, source_tokens):
         """Target words for output ids, up to <eos>; an <unk> becomes the source word it was aligned with."""
         words = []

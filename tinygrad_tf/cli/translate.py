@@ -19,9 +19,11 @@ from .common import fail_cleanly
 @click.option("--attention-plot", type=click.Path(dir_okay=False), default=None,
               help="Also draw every layer's and head's attention to FILE (matplotlib). With several sentences, "
                    "one file each, numbered from 1: out.png -> out-1.png, out-2.png, ...")
+@click.option("--show-steps", type=click.IntRange(1, 100), default=None, metavar="K",
+              help="After each translation, list every output step's K most probable tokens with probabilities.")
 @click.argument("sentences", nargs=-1)
 @fail_cleanly
-def translate(checkpoint_dir, beam, device, attention_plot, sentences):
+def translate(checkpoint_dir, beam, device, attention_plot, show_steps, sentences):
     """Translate SENTENCES (or one sentence per line on stdin), one output line each."""
     if attention_plot:
         from .. import plots
@@ -30,14 +32,23 @@ def translate(checkpoint_dir, beam, device, attention_plot, sentences):
     if not sentences:
         sentences = [line.rstrip("\n") for line in sys.stdin if line.strip()]
     translator = load_translator(checkpoint_dir, device)
-    for line in translator.translate(list(sentences), beam=beam):
+    for sentence, line in zip(sentences, translator.translate(list(sentences), beam=beam)):
         click.echo(line)
+        if show_steps:
+            _echo_steps(translator.step_candidates(sentence, show_steps, beam=beam))
     if attention_plot:
         stem, ext = os.path.splitext(attention_plot)
         for i, sentence in enumerate(sentences, 1):
             path = attention_plot if len(sentences) == 1 else f"{stem}-{i}{ext}"
             plots.plot_attention(plots.attention_maps(translator, sentence, beam=beam), path)
             click.echo(f"attention plot: {path}", err=True)
+
+
+def _echo_steps(steps):
+    """One indented line per output step: the chosen token, then the top tokens with probabilities."""
+    for number, (chosen, candidates) in enumerate(steps, 1):
+        listed = "  ".join(f"{token} {p:.3f}" for token, p in candidates)
+        click.echo(f"  step {number:>2}: {chosen:<12} | {listed}")
 
 
 def _beam_sizes(ctx, param, value):
