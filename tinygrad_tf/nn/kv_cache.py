@@ -22,6 +22,8 @@ Training runs the whole target at once and never uses one.
     for step in range(max_len):
         hidden = model.decode(memory, src_mask, last_token, cache=cache)  # (batch, 1, d_model)
 """
+import numpy as np
+
 import ops
 
 
@@ -54,9 +56,14 @@ class AttentionCache:
         return self.keys, self.values
 
     def reorder(self, rows):
-        """Keep batch rows `rows` (an int array; repeats allowed), e.g. the beams that continue."""
-        if self.keys is not None:
-            self.keys, self.values = self.keys[rows], self.values[rows]
+        """Keep batch rows `rows` (an int array; repeats allowed), e.g. the beams that continue.
+
+        A static cache of one row (beam search's one source sentence) is left
+        as it is: it broadcasts over any number of rows in the attention.
+        """
+        if self.keys is None or (self.static and self.keys.shape[0] == 1):
+            return
+        self.keys, self.values = self.keys[rows], self.values[rows]
 
 
 class LayerCache:
@@ -81,6 +88,9 @@ class DecoderCache:
 
     def reorder(self, rows):
         """Reorder (or repeat, or drop) the batch rows of every layer's caches."""
+        kept = self.layers[0].self_attn.keys if self.layers else None
+        if kept is None or np.array_equal(rows, np.arange(kept.shape[0])):
+            return  # nothing cached yet, or every row stays where it is
         for layer in self.layers:
             layer.self_attn.reorder(rows)
             layer.cross_attn.reorder(rows)
