@@ -1,7 +1,10 @@
 """Decoding: greedy (batched) and beam search with a length penalty.
 
-The encoder runs once per sentence; the decoder re-reads the growing prefix at
-each step (no cache: short sentences, and the computation stays the plain one).
+The encoder runs once per sentence. By default the decoder keeps a key/value
+cache (`nn.kv_cache`): each step feeds only the newest token and reuses the
+keys and values of the earlier ones, so a step costs one position. With
+`use_cache=False` each step re-reads the whole prefix instead: the plain
+computation, slower, with the same result.
 """
 import numpy as np
 
@@ -27,14 +30,26 @@ def _never_predict(scores):
     return scores
 
 
+def _next_states(model, memory, src_mask, ys, cache, device):
+    """The decoder's state for the newest position of each prefix in ys (rows, t): (rows, d_model).
+
+    With a cache only the last token of each prefix is fed; without, the whole prefix.
+    """
+    tokens = ys[:, -1:] if cache is not None else ys  # (rows, 1) or (rows, t)
+    hidden = model.decode(memory, src_mask, Tensor(tokens, device=device), cache=cache)  # (rows, len, d_model)
+    return hidden[:, -1]
+
+
 @no_grad()
-def greedy_decode(model, src, max_len=None):
+def greedy_decode(model, src, max_len=None, use_cache=True):
     """Most likely next token at each step, for a batch of sources.
 
     Args:
         model: a Transformer (put it in eval mode first).
         src: (batch, src_len) source ids.
         max_len: most tokens to generate (default src_len + 10).
+        use_cache: keep each decoder layer's keys and values between steps
+            (same output, each step costs one position instead of the prefix).
 
     Returns:
         (ids, alignment): NumPy (batch, steps) generated ids (ending at <eos>,
@@ -50,9 +65,9 @@ def greedy_decode(model, src, max_len=None):
     ys = np.full((batch, 1), Vocab.bos_id, dtype=np.int64)
     align = np.zeros((batch, 0), dtype=np.int64)
     done = np.zeros(batch, dtype=bool)
+    cache = model.new_cache() if use_cache else None
     for _ in range(max_len):
-        hidden = model.decode(memory, src_mask, Tensor(ys, device=src.device))  # (batch, t, d_model)
-        logits = model.generator(hidden[:, -1])  # (batch, vocab)
+        logits = model.generator(_next_states(model, memory, src_mask, ys, cache, src.device))  # (batch, vocab)
         nxt = _never_predict(logits.numpy()).argmax(axis=-1)
         nxt[done] = Vocab.pad_id
         ys = np.concatenate([ys, nxt[:, None]], axis=1)
@@ -69,8 +84,12 @@ def length_penalty(length, alpha):
 
 
 @no_grad()
-def beam_search(model, src, beam=4, max_len=None, alpha=0.6):
+def beam_search(model, src, beam=4, max_len=None, alpha=0.6, use_cache=True):
     """Beam search for one source sentence (1, src_len); the beams run as one batch.
+
+    With `use_cache` the key/value cache is reordered at each step so that
+    its row i belongs to the live hypothesis i (a beam's keys and values are
+    those of the hypothesis it grew from).
 
     Returns:
         (ids, alignment) of the best finished hypothesis by log-probability / length_penalty.
@@ -81,12 +100,17 @@ def beam_search(model, src, beam=4, max_len=None, alpha=0.6):
     src_mask = model.src_mask(src)
     memory = model.encode(src, src_mask)  # (1, src_len, d_model): once for the sentence
     live = [([Vocab.bos_id], [], 0.0)]  # (tokens, alignment, log-probability)
+    parents = np.zeros(1, dtype=np.int64)  # for each live hypothesis, the row it grew from last step
     finished = []
+    cache = model.new_cache() if use_cache else None
     for _ in range(max_len):
         k = len(live)
         rows = np.zeros(k, dtype=np.int64)
-        hidden = model.decode(memory[rows], src_mask[rows], Tensor(np.array([t for t, _, _ in live]), device=src.device))
-        logp = _never_predict(ops.log_softmax(model.generator(hidden[:, -1]), axis=-1).numpy())  # (k, vocab)
+        if cache is not None:
+            cache.reorder(parents)  # row i of the cache now holds the prefix of live[i]
+        ys = np.array([t for t, _, _ in live])  # (k, t)
+        hidden = _next_states(model, memory[rows], src_mask[rows], ys, cache, src.device)  # (k, d_model)
+        logp = _never_predict(ops.log_softmax(model.generator(hidden), axis=-1).numpy())  # (k, vocab)
         where = _last_layer_alignment(model, src_ids[rows])
         scores = np.array([s for _, _, s in live])[:, None] + logp
         candidates = []
@@ -94,10 +118,11 @@ def beam_search(model, src, beam=4, max_len=None, alpha=0.6):
             i, tok = divmod(int(flat), logp.shape[1])
             tokens, alignment, score = live[i][0] + [tok], live[i][1] + [int(where[i])], float(scores[i, tok])
             if tok != Vocab.eos_id:
-                candidates.append((tokens, alignment, score))
+                candidates.append((tokens, alignment, score, i))
             elif rank < beam:  # an ending only counts when it would have been in the beam
                 finished.append((tokens, alignment, score))
-        live = candidates[:beam]
+        parents = np.array([i for *_, i in candidates[:beam]], dtype=np.int64)
+        live = [(t, a, s) for t, a, s, _ in candidates[:beam]]
         if finished:  # stop once no live hypothesis can still beat the best finished one:
             best_done = max(s / length_penalty(len(t) - 1, alpha) for t, _, s in finished)
             # its log-probability can only fall, and the penalty is largest at max_len
@@ -114,11 +139,13 @@ class Translator:
     """A trained model with its vocabularies: sentences in, sentences out.
 
     Unknown source words reach the model as <unk>; when the model writes <unk>,
-    the source word it attended to most is copied in its place.
+    the source word it attended to most is copied in its place. `use_cache`
+    chooses decoding with the key/value cache (the default) or without.
     """
 
-    def __init__(self, model, src_vocab, tgt_vocab, device="cpu"):
+    def __init__(self, model, src_vocab, tgt_vocab, device="cpu", use_cache=True):
         self.model, self.src_vocab, self.tgt_vocab, self.device = model.eval(), src_vocab, tgt_vocab, device
+        self.use_cache = use_cache
 
     @property
     def max_source_tokens(self):
@@ -158,11 +185,34 @@ class Translator:
     def decode_ids(self, src, beam=1, max_len=None):
         """Output ids and source alignments for a batch of source ids: greedy, or beam search (one sentence)."""
         if beam == 1:
-            return greedy_decode(self.model, src, max_len)
+            return greedy_decode(self.model, src, max_len, use_cache=self.use_cache)
         if src.shape[0] != 1:
             raise ValueError(f"beam search decodes one sentence at a time, got a batch of {src.shape[0]}")
-        best, where = beam_search(self.model, src, beam, max_len)
+        best, where = beam_search(self.model, src, beam, max_len, use_cache=self.use_cache)
         return best[None], where[None]
+
+    @no_grad()
+    def step_candidates(self, sentence, k=5, beam=1, max_len=None):
+        """For each output step of the translation of `sentence`, the top-k next tokens with their probabilities.
+
+        The output is decoded as `translate` does; then one teacher-forced
+        forward over it gives, at each step, the model's distribution over the
+        next token given the source and the output so far.
+
+        Returns:
+            a list with one (chosen token, [(token, probability), ...k]) per step,
+            most probable first; the chosen token is the vocabulary's (<unk>
+            before the source word is copied in).
+        """
+        src = Tensor(np.array([self.src_vocab.encode_source(tokenize(sentence))]), device=self.device)  # (1, src_len)
+        out = [int(t) for t in self.decode_ids(src, beam, max_len)[0][0]]
+        ends = [i for i, t in enumerate(out) if t in (Vocab.eos_id, Vocab.pad_id)]
+        out = out[: ends[0] + 1] if ends else out
+        tgt = Tensor(np.array([[Vocab.bos_id] + out[:-1]]), device=self.device)  # (1, steps): each step's input
+        probs = ops.softmax(self.model(src, tgt), axis=-1).numpy()[0]  # (steps, vocab)
+        itos = self.tgt_vocab.itos
+        top = np.argsort(-probs, axis=-1, kind="stable")[:, :k]  # (steps, k)
+        return [(itos[chosen], [(itos[t], float(probs[step, t])) for t in top[step]]) for step, chosen in enumerate(out)]
 
     def words(self, ids, align, source_tokens):
         """Target words for output ids, up to <eos>; an <unk> becomes the source word it was aligned with."""

@@ -155,13 +155,22 @@ def attention_maps(translator, sentence, beam=1, max_len=None):
 MAX_LABEL = 12  # longer tokens are cut on the axes
 
 
+def _cut(token):
+    return token if len(token) <= MAX_LABEL else token[: MAX_LABEL - 1] + "…"
+
+
+def decoder_row_labels(maps):
+    """A label per decoder row: its input token and the token it predicted, "<bos> → i"."""
+    return [f"{_cut(i)} → {_cut(o)}" for i, o in zip(maps.tgt_tokens, maps.output_tokens)]
+
+
 def _attention_layout(maps):
     """Inches of the attention grid: cell (one heatmap), labels (tick labels and axis label), title, gaps."""
     longest = max(len(maps.src_tokens), len(maps.tgt_tokens))
     fontsize = 8 if longest <= 14 else 6
-    chars = max(len(t) for t in maps.src_tokens + maps.tgt_tokens)
+    chars = max(len(t) for t in [_cut(t) for t in maps.src_tokens + maps.tgt_tokens] + decoder_row_labels(maps))
     layout = dict(fontsize=fontsize, cell=min(5.5, max(2.2, 0.8 + 0.2 * longest)),
-                  labels=0.6 + 0.075 * fontsize / 8 * min(chars, MAX_LABEL), title=0.3, gap=0.15, bar=1.0, top=0.5)
+                  labels=0.6 + 0.075 * fontsize / 8 * chars, title=0.3, gap=0.15, bar=1.0, top=0.5)
     rows = len(maps.encoder) + 2 * len(maps.decoder)
     heads = maps.num_heads
     width = layout["labels"] + heads * layout["cell"] + (heads - 1) * layout["gap"] + layout["bar"]
@@ -180,7 +189,8 @@ def plot_attention(maps, path, figsize=None, dpi=DPI, cmap="viridis"):
     """Heatmaps of every head of every layer: encoder self-, decoder masked self- and cross-attention.
 
     One row per (kind, layer), one column per head; queries down, keys across,
-    the tokens on both axes; one colour scale from 0 to 1 for all.
+    the tokens on both axes (a decoder row reads "input → predicted": the
+    token it was fed and the token it wrote); one colour scale from 0 to 1 for all.
 
     Args:
         maps: an `AttentionMaps` from `attention_maps`.
@@ -202,12 +212,10 @@ def attention_figure(maps, figsize=None, dpi=DPI, cmap="viridis"):
     layout = _attention_layout(maps)
     width, height = layout["size"]
     fig = _figure(figsize or layout["size"], dpi, layout=None)
-    kinds = [("encoder", maps.encoder, maps.src_tokens, maps.src_tokens),
-             ("decoder self", maps.decoder, maps.tgt_tokens, maps.tgt_tokens),
-             ("cross", maps.cross, maps.tgt_tokens, maps.src_tokens)]
+    src, tgt, steps = [_cut(t) for t in maps.src_tokens], [_cut(t) for t in maps.tgt_tokens], decoder_row_labels(maps)
+    kinds = [("encoder", maps.encoder, src, src), ("decoder self", maps.decoder, steps, tgt), ("cross", maps.cross, steps, src)]
     rows = [(kind, layer, w, q, k) for kind, layers, q, k in kinds for layer, w in enumerate(layers)]
     cell, labels, title, gap, fontsize = (layout[k] for k in ("cell", "labels", "title", "gap", "fontsize"))
-    cut = lambda tokens: [t if len(t) <= MAX_LABEL else t[: MAX_LABEL - 1] + "…" for t in tokens]  # noqa: E731
     image = None
     for r, (kind, layer, weights, queries, keys) in enumerate(rows):
         bottom = height - layout["top"] - (r + 1) * (title + cell + labels) + labels
@@ -216,10 +224,10 @@ def attention_figure(maps, figsize=None, dpi=DPI, cmap="viridis"):
             ax = fig.add_axes([left / width, bottom / height, cell / width, cell / height])
             image = ax.imshow(weights[h], cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
             ax.set_title(f"{kind} layer {layer} head {h}", fontsize=9)
-            ax.set_xticks(range(len(keys)), cut(keys), rotation=90, fontsize=fontsize)
+            ax.set_xticks(range(len(keys)), keys, rotation=90, fontsize=fontsize)
             if h == 0:
-                ax.set_yticks(range(len(queries)), cut(queries), fontsize=fontsize)
-                ax.set_ylabel("query: " + ("source" if kind == "encoder" else "decoder input"), fontsize=8)
+                ax.set_yticks(range(len(queries)), queries, fontsize=fontsize)
+                ax.set_ylabel("query: " + ("source" if kind == "encoder" else "decoder input → predicted"), fontsize=8)
                 ax.set_xlabel("key: " + ("decoder input" if kind == "decoder self" else "source"), fontsize=8)
             else:
                 ax.set_yticks([])
@@ -259,7 +267,9 @@ def positional_encoding_figure(max_len=50, d_model=128, figsize=POSITIONAL_FIGSI
 
 # ---- training curves ---------------------------------------------------------------
 def read_log(run_dir):
-    """The evaluation records of `run_dir/log.jsonl`, one per step, sorted by step.
+    """The training evaluation records of `run_dir/log.jsonl`, one per step, sorted by step.
+
+    Records of `tinygrad-tf evaluate` ("event": "evaluate") are left out.
 
     When a step appears more than once (a run restarted into the same
     directory) the later record wins. Raises FileNotFoundError when the
@@ -281,7 +291,8 @@ def read_log(run_dir):
                 step = int(record["step"])
             except (ValueError, KeyError, TypeError):
                 raise ValueError(f"{path}, line {number}: not a JSON record with a step") from None
-            records[step] = record
+            if record.get("event", "train") == "train":  # `evaluate` appends its own records, not training's
+                records[step] = record
     if not records:
         raise ValueError(f"{path} has no records")
     return [records[s] for s in sorted(records)]

@@ -10,14 +10,15 @@ import ops
 from autograd import manual_seed, no_grad
 
 from . import checkpoint, rundir
-from .bleu import corpus_bleu
 from .config import MODEL_FIELDS, TrainConfig
-from .data import Batch, NoDataError, Vocab, load_splits, make_batches
+from .data import Batch, NoDataError, Vocab, detokenize, load_splits, make_batches
 from .decode import Translator
 from .interrupt import Interrupted, StopRequests
 from .nn import Transformer
 from .optim import Adam, NoamSchedule, clip_grad_norm
 from .progress import Progress
+from .rundir import LOG
+from .scores import corpus_scores
 
 
 class TrainingDiverged(RuntimeError):
@@ -166,13 +167,12 @@ class Trainer:
         train_loss = self.window[0] / max(self.window[1], 1)
         metrics = self.evaluate("valid", self.config.bleu_sentences)
         record = dict(step=self.step, epoch=self.epoch, train_loss=round(train_loss, 4), valid_loss=round(metrics["loss"], 4),
-                      valid_bleu=round(metrics["bleu"], 2), lr=self.optimizer.lr, tokens_per_s=round(speed, 1), time=time.time())
+                      valid_bleu=round(metrics["bleu"], 2), valid_chrf=round(metrics["chrf"], 2),
+                      bleu_signature=metrics["scores"].bleu_signature, lr=self.optimizer.lr, tokens_per_s=round(speed, 1), time=time.time())
         self.log(f"\nstep {self.step}: train loss {train_loss:.3f}, valid loss {metrics['loss']:.3f}, valid BLEU {metrics['bleu']:.2f}")
         self.window = [0.0, 0]
         if self.out:
-            os.makedirs(self.out, exist_ok=True)
-            with open(os.path.join(self.out, rundir.LOG), "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
+            append_log(self.out, record)
             self.save()
 
     # ---- evaluation -----------------------------------------------------------
@@ -189,17 +189,25 @@ class Trainer:
             tokens += batch.num_tokens
         return total / max(tokens, 1)
 
-    def evaluate(self, split="test", max_sentences=None, beam=1):
-        """Loss and corpus BLEU (greedy or beam) on a split; also returns sample translations."""
+    def evaluate(self, split="test", max_sentences=None, beam=1, use_cache=True, loss=True):
+        """Loss and sacreBLEU's corpus BLEU and chrF (greedy or beam) on a split, with sample translations.
+
+        The scores are computed on detokenised sentences (see `scores`);
+        "scores" holds them with their sacreBLEU signatures.
+        """
         pairs = getattr(self.splits, split)[:max_sentences]
-        hyps = self.translator().translate_tokens([s for s, _ in pairs], beam=beam)
-        bleu = corpus_bleu(hyps, [t for _, t in pairs])
+        started = time.perf_counter()
+        hyps = self.translator(use_cache).translate_tokens([s for s, _ in pairs], beam=beam)
+        seconds = time.perf_counter() - started
+        scores = corpus_scores([detokenize(h) for h in hyps], [detokenize(t) for _, t in pairs])
         exact = float(np.mean([h == t for h, (_, t) in zip(hyps, pairs)])) if pairs else math.nan
-        return {"loss": self.loss_on(self._encode(pairs)), "bleu": bleu.score, "detail": bleu, "exact": exact,
+        return {"loss": self.loss_on(self._encode(pairs)) if loss else math.nan, "bleu": scores.bleu,
+                "chrf": scores.chrf, "scores": scores, "detail": scores.bleu_detail, "exact": exact,
+                "seconds": seconds, "sentences": len(pairs),
                 "samples": [(s, t, h) for (s, t), h in zip(pairs[:5], hyps[:5])]}
 
-    def translator(self):
-        return Translator(self.model, self.src_vocab, self.tgt_vocab, self.config.device)
+    def translator(self, use_cache=True):
+        return Translator(self.model, self.src_vocab, self.tgt_vocab, self.config.device, use_cache)
 
     # ---- checkpoints ----------------------------------------------------------
     def save(self, directory=None):
@@ -229,6 +237,15 @@ class Trainer:
             self.window = [float(loss_sum), int(tokens)]
         except (KeyError, ValueError, TypeError, IndexError) as e:
             raise checkpoint.CheckpointError(f"checkpoint in {directory} does not fit the model: {e}") from None
+
+
+
+
+def append_log(directory, record):
+    """Append one JSON record to the run's log (training evaluations, and `evaluate`'s with "event": "evaluate")."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, LOG), "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
 
 
 def build_model(config, src_vocab_size, tgt_vocab_size):

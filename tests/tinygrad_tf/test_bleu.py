@@ -135,3 +135,60 @@ def test_agrees_with_sacrebleu_with_two_references_and_a_short_corpus():
         assert ours.score == pytest.approx(theirs.score, rel=1e-9, abs=1e-12)
         assert ours.brevity_penalty == pytest.approx(theirs.bp, rel=1e-9)
     assert theirs.score == 0.0
+
+
+def _sentences(rng, n, words, max_len):
+    """Raw sentences with capitals and punctuation, so that 13a tokenisation has work to do."""
+    marks = [".", ",", "!", "?", "'s", "-", "(", ")", "\"", "n't", "'"]
+    out = []
+    for _ in range(n):
+        tokens = [str(rng.choice(words)) for _ in range(int(rng.integers(1, max_len + 1)))]
+        text = " ".join(tokens)
+        for _ in range(int(rng.integers(0, 3))):
+            cut = int(rng.integers(0, len(text) + 1))
+            text = text[:cut] + str(rng.choice(marks)) + text[cut:]
+        out.append(text[0].upper() + text[1:] if rng.random() < 0.5 else text)
+    return out
+
+
+def _noisy(rng, refs, words):
+    hyps = []
+    for ref in refs:
+        if rng.random() < 0.75:
+            hyp = " ".join(w if rng.random() < 0.8 else str(rng.choice(words)) for w in ref.split())
+        else:
+            hyp = " ".join(str(rng.choice(words)) for _ in range(int(rng.integers(0, 6))))
+        hyps.append(hyp)
+    return hyps
+
+
+# large corpora, a tiny one, one sentence, and two whose 3- or 4-grams have no match (smoothing at work)
+@pytest.mark.parametrize("seed, size, max_len", [(0, 300, 12), (1, 40, 30), (2, 5, 4), (3, 1, 3), (4, 2, 5), (12, 3, 4)])
+def test_with_13a_tokens_and_exp_smoothing_equals_sacrebleus_default(seed, size, max_len):
+    """sacreBLEU's standard signature (tok:13a, smooth:exp): our formula on its tokens gives its score."""
+    sacrebleu = pytest.importorskip("sacrebleu")
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    rng = np.random.default_rng(seed)
+    words = [f"Word{i}" if i % 5 == 0 else f"w{i}" for i in range(25)]
+    refs = _sentences(rng, size, words, max_len)
+    hyps = _noisy(rng, refs, words)
+    tok = Tokenizer13a()
+    ours = corpus_bleu([tok(h).split() for h in hyps], [tok(r).split() for r in refs], smooth="exp")
+    metric = sacrebleu.BLEU()  # the defaults
+    theirs = metric.corpus_score(hyps, [refs])
+    assert {"tok:13a", "smooth:exp", "case:mixed"} <= set(str(metric.get_signature()).split("|"))
+    assert ours.score == pytest.approx(theirs.score, rel=1e-9, abs=1e-12)
+    assert ours.precisions == pytest.approx(theirs.precisions, rel=1e-9, abs=1e-12)
+    assert (ours.hyp_len, ours.ref_len) == (theirs.sys_len, theirs.ref_len)
+
+
+def test_exp_smoothing_by_hand():
+    # hyp "a b c" vs "a b d e": 1-grams 2/3, 2-grams 1/2, 3-grams 0/1 -> 1/(2*1), 4-grams none -> BLEU 0
+    assert corpus_bleu([["a", "b", "c"]], [["a", "b", "d", "e"]], smooth="exp").score == 0.0
+    # hyp "a b c d" vs "a b x d": 1-grams 3/4, 2-grams 1/3, 3-grams 0/2 -> 1/4, 4-grams 0/1 -> 1/4
+    score = corpus_bleu([["a", "b", "c", "d"]], [["a", "b", "x", "d"]], smooth="exp")
+    assert score.precisions == pytest.approx([75.0, 100 / 3, 25.0, 25.0])
+    assert score.score == pytest.approx(100 * (0.75 * (1 / 3) * 0.25 * 0.25) ** 0.25, rel=1e-12)
+    with pytest.raises(ValueError, match="smooth"):
+        corpus_bleu([["a"]], [["a"]], smooth="add-k")

@@ -22,7 +22,7 @@ from nn_testing import (
 )
 
 torch = pytest.importorskip("torch")
-from tinygrad_tf.bench.torch_reference import torch_name as packed_torch_name  # noqa: E402  (needs torch)
+from tinygrad_tf.interop.torch_model import torch_name as packed_torch_name  # noqa: E402  (needs torch)
 
 RTOL, ATOL = 1e-8, 1e-10
 

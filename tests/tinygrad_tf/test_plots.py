@@ -141,10 +141,13 @@ def test_plot_attention_png_size_titles_and_ticks(translator, tmp_path):
     labels = lambda ticks: [t.get_text() for t in ticks]  # noqa: E731
     cross = by_title["cross layer 1 head 0"]
     assert labels(cross.get_xticklabels()) == maps.src_tokens
-    assert labels(cross.get_yticklabels()) == maps.tgt_tokens
+    # each decoder row names its input token and the token it predicted
+    rows = [f"{i} → {o}" for i, o in zip(maps.tgt_tokens, maps.output_tokens)]
+    assert labels(cross.get_yticklabels()) == rows
     np.testing.assert_array_equal(cross.images[0].get_array(), maps.cross[1][0])
     decoder = by_title["decoder self layer 0 head 1"]
     assert labels(decoder.get_xticklabels()) == maps.tgt_tokens
+    assert labels(by_title["decoder self layer 0 head 0"].get_yticklabels()) == rows
 
 
 def test_plot_attention_other_formats(translator, tmp_path):

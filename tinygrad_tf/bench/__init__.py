@@ -2,7 +2,7 @@
 
 - `ops`: forward + backward of single ops against PyTorch.
 - `train_step`: a Transformer training step against a PyTorch eager model of
-  the same architecture (`torch_reference`).
+  the same architecture (`tinygrad_tf.interop.torch_model`).
 - `memory`: peak RSS of a step and RSS growth over many steps.
 - `roofline`: the matmul FLOPs of a training step and this machine's GEMM rate.
 

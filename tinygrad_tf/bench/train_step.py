@@ -56,9 +56,9 @@ def torch_reference():
 
     The one place the benchmarks import it from.
     """
-    from . import torch_reference as reference
+    from ..interop import torch_model
 
-    return reference
+    return torch_model
 
 
 def build_torch(config, device="cpu", seed=0, state=None, attention="mha", dtype=None):

@@ -3,6 +3,7 @@ import click
 
 from .bench import bench
 from .explore import explore
+from .export import export
 from .graph import graph
 from .plot import plot
 from .step import step
@@ -15,5 +16,5 @@ def main():
     """An educational autograd engine and the Transformer built on it."""
 
 
-for command in (train, translate, evaluate, plot, step, graph, explore, bench):
+for command in (train, translate, evaluate, export, plot, step, graph, explore, bench):
     main.add_command(command)

@@ -68,14 +68,25 @@ class MultiHeadAttention(Module):
         x = mark(x.reshape(batch, length, self.num_heads, self.d_k), "split heads")
         return mark(x.swapaxes(1, 2), "split heads")  # (batch, heads, len, d_k)
 
-    def forward(self, query, key, value, mask=None):
-        """query (batch, q_len, d_model), key/value (batch, k_len, d_model) -> (batch, q_len, d_model)."""
+    def forward(self, query, key, value, mask=None, cache=None):
+        """query (batch, q_len, d_model), key/value (batch, k_len, d_model) -> (batch, q_len, d_model).
+
+        `cache`, an `AttentionCache` (decoding only), keeps the projected keys
+        and values between calls: the new ones are appended to it (or, for a
+        static cache already filled, `key` and `value` are not projected again)
+        and the queries attend to all of them.
+        """
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.ndim != 3 or x.shape[-1] != self.d_model:
                 raise ValueError(f"MultiHeadAttention: {name} must be (batch, len, {self.d_model}), got {x.shape}")
         q = self._split_heads(mark(self.q_proj(query), "Q"))  # (batch, heads, q_len, d_k)
-        k = self._split_heads(mark(self.k_proj(key), "K"))  # (batch, heads, k_len, d_k)
-        v = self._split_heads(mark(self.v_proj(value), "V"))  # (batch, heads, k_len, d_k)
+        if cache is not None and cache.ready:
+            k, v = cache.keys, cache.values  # (batch, heads, k_len, d_k), projected on an earlier step
+        else:
+            k = self._split_heads(mark(self.k_proj(key), "K"))  # (batch, heads, k_len, d_k)
+            v = self._split_heads(mark(self.v_proj(value), "V"))  # (batch, heads, k_len, d_k)
+            if cache is not None:
+                k, v = cache.extend(k, v)  # (batch, heads, cached + k_len, d_k)
         out, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout)
         self.attention_weights = weights.detach()  # (batch, heads, q_len, k_len)
         batch, q_len = query.shape[0], query.shape[1]

@@ -25,14 +25,17 @@ class DecoderLayer(Module):
         self.residual2 = SublayerConnection(dropout, norm_first)
         self.residual3 = SublayerConnection(dropout, norm_first)
 
-    def forward(self, x, memory, src_mask=None, tgt_mask=None):
+    def forward(self, x, memory, src_mask=None, tgt_mask=None, cache=None):
         """x (batch, tgt_len, d_model), memory (batch, src_len, d_model).
 
         tgt_mask broadcasts to (batch, heads, tgt_len, tgt_len) (causal and padding),
         src_mask to (batch, heads, tgt_len, src_len) (padding of the source).
+        With `cache` (a `kv_cache.LayerCache`, decoding only) x holds just the
+        new positions and tgt_mask covers (new, cached + new) keys.
         """
-        x = self.residual1(x, lambda y: self.self_attn(y, y, y, tgt_mask), self.norm1)
-        x = self.residual2(x, lambda y: self.cross_attn(y, memory, memory, src_mask), self.norm2)
+        self_cache, cross_cache = (None, None) if cache is None else (cache.self_attn, cache.cross_attn)
+        x = self.residual1(x, lambda y: self.self_attn(y, y, y, tgt_mask, self_cache), self.norm1)
+        x = self.residual2(x, lambda y: self.cross_attn(y, memory, memory, src_mask, cross_cache), self.norm2)
         return self.residual3(x, self.feed_forward, self.norm3)
 
 
@@ -44,7 +47,8 @@ class Decoder(Module):
         self.layers = clones(layer, num_layers)
         self.norm = LayerNorm(layer.d_model) if layer.norm_first else None
 
-    def forward(self, x, memory, src_mask=None, tgt_mask=None):
-        for layer in self.layers:
-            x = layer(x, memory, src_mask, tgt_mask)
+    def forward(self, x, memory, src_mask=None, tgt_mask=None, cache=None):
+        """`cache`: a `kv_cache.DecoderCache` (decoding only), one LayerCache per layer."""
+        for i, layer in enumerate(self.layers):
+            x = layer(x, memory, src_mask, tgt_mask, None if cache is None else cache.layers[i])
         return x if self.norm is None else self.norm(x)

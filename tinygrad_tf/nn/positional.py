@@ -33,13 +33,14 @@ class PositionalEncoding(Module):
         self.dropout = Dropout(dropout)
         self.register_buffer("pe", Tensor(sinusoid_table(max_len, d_model)))
 
-    def forward(self, x):
-        length = x.shape[-2]
+    def forward(self, x, offset=0):
+        """x (batch, len, d_model) holds positions offset .. offset + len - 1 (offset > 0 in cached decoding)."""
+        length = offset + x.shape[-2]
         if length > self.max_len:
             raise ValueError(f"PositionalEncoding: sequence length {length} exceeds max_len={self.max_len}; build the model with a larger max_len")
         if x.shape[-1] != self.d_model:
             raise ValueError(f"PositionalEncoding: input has last axis {x.shape[-1]}, expected d_model={self.d_model}")
-        table = self.pe[:length]
+        table = self.pe[offset:length]
         table.name = "positional table"  # what pictures of the graph call it
         return self.dropout(mark(x + table, "+ positional table"))  # (batch, len, d_model) + (len, d_model)
 

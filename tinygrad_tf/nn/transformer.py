@@ -6,6 +6,7 @@ from autograd import mark
 
 from .decoder import Decoder, DecoderLayer
 from .encoder import Encoder, EncoderLayer
+from .kv_cache import DecoderCache
 from .layers import Embedding, Linear
 from .module import Module
 from .positional import PositionalEncoding
@@ -55,11 +56,31 @@ class Transformer(Module):
         x = self.positional(mark(self.src_embed(src) * math.sqrt(self.d_model), "× √d_model"))
         return mark(self.encoder(x, src_mask), "encoder output (memory)")
 
-    def decode(self, memory, src_mask, tgt, tgt_mask=None):
-        """Decoder states (batch, tgt_len, d_model) for target ids given the encoder memory."""
-        tgt_mask = self.tgt_mask(tgt) if tgt_mask is None else tgt_mask
-        x = self.positional(mark(self.tgt_embed(tgt) * math.sqrt(self.d_model), "× √d_model"))
-        return self.decoder(x, memory, src_mask, tgt_mask)
+    def decode(self, memory, src_mask, tgt, tgt_mask=None, cache=None):
+        """Decoder states (batch, tgt_len, d_model) for target ids given the encoder memory.
+
+        With `cache` (a `DecoderCache` from `new_cache()`, for decoding), `tgt`
+        holds only the tokens after those already cached, usually one: the
+        earlier positions' keys and values come from the cache. The cached
+        prefix is taken to have no padding.
+        """
+        offset = 0 if cache is None else cache.length
+        if tgt_mask is None:
+            tgt_mask = self.tgt_mask(tgt) if cache is None else self._step_mask(tgt, offset)
+        x = self.positional(mark(self.tgt_embed(tgt) * math.sqrt(self.d_model), "× √d_model"), offset)
+        return self.decoder(x, memory, src_mask, tgt_mask, cache)
+
+    def new_cache(self):
+        """An empty key/value cache for incremental decoding with `decode(..., cache=)`."""
+        return DecoderCache(len(self.decoder.layers))
+
+    @staticmethod
+    def _step_mask(tgt, offset):
+        """(new, offset + new): the new positions see every cached one and the new ones up to themselves."""
+        new = tgt.shape[1]
+        mask = ops.causal_mask(offset + new, device=tgt.device)[offset:]
+        mask.name = "causal mask (True = may attend)"
+        return mask
 
     def forward(self, src, tgt, src_mask=None, tgt_mask=None):
         """Logits (batch, tgt_len, tgt_vocab) for each next target token."""

@@ -1,12 +1,18 @@
-"""The Transformer of `tinygrad_tf.nn` rebuilt from torch.nn primitives, for like-for-like benchmarks.
+"""The Transformer of `tinygrad_tf.nn` in torch.nn: the one PyTorch definition of the model.
+
+Used by `tinygrad_tf.interop` (to_torch / from_torch / export) and by the
+benchmarks (`tinygrad_tf.bench`), which compare the two engines like for like.
 
 Same architecture as ours: embeddings scaled by sqrt(d_model), the sinusoid
 table (added, not scaled), post-norm encoder and decoder layers
-(LayerNorm(x + Dropout(Sublayer(x))), eps 1e-5), dropout on the embeddings,
-the attention weights, the residual branches and inside the ReLU
-feed-forward, and a generator Linear to vocabulary logits. Module names are
-ours (`encoder.layers.0.self_attn`, `decoder.layers.1.cross_attn`,
-`feed_forward.linear1`, `norm3`, `generator`), so weights copy across.
+(LayerNorm(x + Dropout(Sublayer(x))), eps 1e-5) or pre-norm ones
+(x + Dropout(Sublayer(LayerNorm(x))), with a final LayerNorm after each
+stack), dropout on the embeddings, the attention weights, the residual
+branches and inside the ReLU (or GELU) feed-forward, and a generator Linear
+to vocabulary logits, optionally tied to the target embedding. Module names
+are ours (`encoder.layers.0.self_attn`, `decoder.layers.1.cross_attn`,
+`feed_forward.linear1`, `norm3`, `encoder.norm`, `generator`), so weights
+copy across.
 
 Two attention implementations:
 
@@ -15,7 +21,8 @@ Two attention implementations:
   and, asked for no weights, runs `scaled_dot_product_attention`.
 - "manual": a hand-written equivalent with our four Linears
   (q_proj, k_proj, v_proj, out_proj) and an explicit masked softmax, op for
-  op what ours computes; its state-dict names are exactly ours.
+  op what ours computes; its state-dict names are exactly ours. Exported
+  models use it.
 
 Importing this module imports torch.
 """
@@ -28,6 +35,7 @@ from torch import nn
 from ..nn.positional import sinusoid_table
 
 ATTENTIONS = ("mha", "manual")
+ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}  # F.gelu is the exact (erf) form, as ours
 
 
 class MultiheadAttention(nn.MultiheadAttention):
@@ -57,7 +65,7 @@ class ManualAttention(nn.Module):
 
     def forward(self, query, key, value, mask):  # mask: bool broadcastable to (batch, heads, q_len, k_len), True = may attend
         q, k, v = self._split(self.q_proj(query)), self._split(self.k_proj(key)), self._split(self.v_proj(value))
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.d_k)
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.d_k)  # (batch, heads, q_len, k_len)
         weights = self.dropout(torch.softmax(scores.masked_fill(~mask, -math.inf), dim=-1))
         out = (weights @ v).transpose(1, 2).reshape(query.shape[0], query.shape[1], -1)
         return self.out_proj(out)
@@ -70,48 +78,66 @@ def _attention(kind, d_model, num_heads, dropout):
 
 
 class FeedForward(nn.Module):
-    def __init__(self, d_model, d_ff, dropout):
+    def __init__(self, d_model, d_ff, dropout, activation="relu"):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"FeedForward: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        self.activation = activation
         self.linear1 = nn.Linear(d_model, d_ff)
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(d_ff, d_model)
 
     def forward(self, x):
-        return self.linear2(self.dropout(F.relu(self.linear1(x))))
+        return self.linear2(self.dropout(ACTIVATIONS[self.activation](self.linear1(x))))
+
+
+def _residual(x, sublayer, norm, dropout, norm_first):
+    """post-norm: norm(x + dropout(sublayer(x))); pre-norm: x + dropout(sublayer(norm(x)))."""
+    if norm_first:
+        return x + dropout(sublayer(norm(x)))
+    return norm(x + dropout(sublayer(x)))
 
 
 class EncoderLayer(nn.Module):
-    def __init__(self, d_model, num_heads, d_ff, dropout, attention):
+    def __init__(self, d_model, num_heads, d_ff, dropout, attention, norm_first=False, activation="relu"):
         super().__init__()
+        self.norm_first = norm_first
         self.self_attn = _attention(attention, d_model, num_heads, dropout)
-        self.feed_forward = FeedForward(d_model, d_ff, dropout)
+        self.feed_forward = FeedForward(d_model, d_ff, dropout, activation)
         self.norm1, self.norm2 = nn.LayerNorm(d_model, eps=1e-5), nn.LayerNorm(d_model, eps=1e-5)
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
 
     def forward(self, x, src_mask):
-        x = self.norm1(x + self.dropout1(self.self_attn(x, x, x, src_mask)))
-        return self.norm2(x + self.dropout2(self.feed_forward(x)))
+        x = _residual(x, lambda y: self.self_attn(y, y, y, src_mask), self.norm1, self.dropout1, self.norm_first)
+        return _residual(x, self.feed_forward, self.norm2, self.dropout2, self.norm_first)
 
 
 class DecoderLayer(nn.Module):
-    def __init__(self, d_model, num_heads, d_ff, dropout, attention):
+    def __init__(self, d_model, num_heads, d_ff, dropout, attention, norm_first=False, activation="relu"):
         super().__init__()
+        self.norm_first = norm_first
         self.self_attn = _attention(attention, d_model, num_heads, dropout)
         self.cross_attn = _attention(attention, d_model, num_heads, dropout)
-        self.feed_forward = FeedForward(d_model, d_ff, dropout)
+        self.feed_forward = FeedForward(d_model, d_ff, dropout, activation)
         self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model, eps=1e-5) for _ in range(3))
         self.dropout1, self.dropout2, self.dropout3 = (nn.Dropout(dropout) for _ in range(3))
 
     def forward(self, x, memory, src_mask, tgt_mask):
-        x = self.norm1(x + self.dropout1(self.self_attn(x, x, x, tgt_mask)))
-        x = self.norm2(x + self.dropout2(self.cross_attn(x, memory, memory, src_mask)))
-        return self.norm3(x + self.dropout3(self.feed_forward(x)))
+        x = _residual(x, lambda y: self.self_attn(y, y, y, tgt_mask), self.norm1, self.dropout1, self.norm_first)
+        x = _residual(x, lambda y: self.cross_attn(y, memory, memory, src_mask), self.norm2, self.dropout2, self.norm_first)
+        return _residual(x, self.feed_forward, self.norm3, self.dropout3, self.norm_first)
 
 
 class Stack(nn.Module):
-    def __init__(self, layers):
+    """The layers of the encoder or decoder, and (pre-norm) the LayerNorm after the last one."""
+
+    def __init__(self, layers, d_model, norm_first=False):
         super().__init__()
         self.layers = nn.ModuleList(layers)
+        self.norm = nn.LayerNorm(d_model, eps=1e-5) if norm_first else None
+
+    def finish(self, x):
+        return x if self.norm is None else self.norm(x)
 
 
 class PositionalEncoding(nn.Module):
@@ -125,18 +151,29 @@ class PositionalEncoding(nn.Module):
 
 
 class TorchTransformer(nn.Module):
-    """Arguments as `tinygrad_tf.nn.Transformer` (post-norm, ReLU), plus `attention` ("mha" or "manual")."""
+    """Arguments as `tinygrad_tf.nn.Transformer`, plus `attention` ("mha" or "manual").
+
+    `config` holds the arguments it was built with (what `interop.export` saves).
+    """
 
     def __init__(self, src_vocab, tgt_vocab, d_model=512, num_heads=8, num_encoder_layers=6, num_decoder_layers=6,
-                 d_ff=2048, dropout=0.1, max_len=5000, pad_id=0, attention="mha"):
+                 d_ff=2048, dropout=0.1, max_len=5000, norm_first=False, tie_weights=False, pad_id=0,
+                 activation="relu", attention="mha"):
         super().__init__()
+        self.config = dict(src_vocab=src_vocab, tgt_vocab=tgt_vocab, d_model=d_model, num_heads=num_heads,
+                           num_encoder_layers=num_encoder_layers, num_decoder_layers=num_decoder_layers, d_ff=d_ff,
+                           dropout=dropout, max_len=max_len, norm_first=norm_first, tie_weights=tie_weights,
+                           pad_id=pad_id, activation=activation, attention=attention)
         self.d_model, self.pad_id, self.attention = d_model, pad_id, attention
         self.src_embed = nn.Embedding(src_vocab, d_model, padding_idx=pad_id)
         self.tgt_embed = nn.Embedding(tgt_vocab, d_model, padding_idx=pad_id)
         self.positional = PositionalEncoding(d_model, dropout, max_len)
-        self.encoder = Stack([EncoderLayer(d_model, num_heads, d_ff, dropout, attention) for _ in range(num_encoder_layers)])
-        self.decoder = Stack([DecoderLayer(d_model, num_heads, d_ff, dropout, attention) for _ in range(num_decoder_layers)])
+        layer_args = (d_model, num_heads, d_ff, dropout, attention, norm_first, activation)
+        self.encoder = Stack([EncoderLayer(*layer_args) for _ in range(num_encoder_layers)], d_model, norm_first)
+        self.decoder = Stack([DecoderLayer(*layer_args) for _ in range(num_decoder_layers)], d_model, norm_first)
         self.generator = nn.Linear(d_model, tgt_vocab)
+        if tie_weights:
+            self.generator.weight = self.tgt_embed.weight
 
     def masks(self, src, tgt):
         """(src_mask, tgt_mask) in the form the attention modules take (computed once per forward)."""
@@ -148,16 +185,16 @@ class TorchTransformer(nn.Module):
         return ~src_pad[:, None, None, :], ~tgt_pad[:, None, None, :] & ~blocked
 
     def forward(self, src, tgt):
-        """Logits (batch, tgt_len, tgt_vocab)."""
+        """Logits (batch, tgt_len, tgt_vocab) for source and target ids (batch, len); padding is pad_id."""
         src_mask, tgt_mask = self.masks(src, tgt)
         scale = math.sqrt(self.d_model)
         x = self.positional(self.src_embed(src) * scale)
         for layer in self.encoder.layers:
             x = layer(x, src_mask)
-        memory, y = x, self.positional(self.tgt_embed(tgt) * scale)
+        memory, y = self.encoder.finish(x), self.positional(self.tgt_embed(tgt) * scale)
         for layer in self.decoder.layers:
             y = layer(y, memory, src_mask, tgt_mask)
-        return self.generator(y)
+        return self.generator(self.decoder.finish(y))
 
 
 def from_config(config, attention="mha", max_len=None):
@@ -188,10 +225,11 @@ def load_from_ours(model, state):
     """Copy our state dict (name -> NumPy array, e.g. `Transformer.state_dict()`) into the reference model.
 
     Every parameter of the reference must be set; raises KeyError otherwise.
+    A tied generator is listed under both its names, as in torch's own state dict.
     """
-    own = dict(model.named_parameters())
-    own.update(model.named_buffers())
-    covered = {n: torch.zeros(t.shape[0] if t.ndim else 1, dtype=torch.bool) for n, t in model.named_parameters()}
+    own = model.state_dict(keep_vars=True)  # parameters and buffers, tied ones under each name
+    params = {id(p) for p in model.parameters()}
+    covered = {n: torch.zeros(t.shape[0] if t.ndim else 1, dtype=torch.bool) for n, t in own.items() if id(t) in params}
     for name, array in state.items():
         tname, rows = torch_name(name, model.d_model) if model.attention == "mha" else (name, slice(None))
         if tname not in own:
@@ -202,9 +240,10 @@ def load_from_ours(model, state):
             n = min(target.shape[0], value.shape[0])
             target[:n] = value[:n]
             continue
+        if tuple(value.shape) != tuple(target[rows].shape):
+            raise ValueError(f"{name}: ours has shape {tuple(value.shape)}, the torch model's {tname} {tuple(target[rows].shape)}")
         target[rows] = value
-        if tname in covered:
-            covered[tname][rows] = True
+        covered[tname][rows] = True
     missing = [n for n, c in covered.items() if not bool(c.all())]
     if missing:
         raise KeyError(f"torch reference parameters not set from ours: {missing}")
