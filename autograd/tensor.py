@@ -194,6 +194,12 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
 
+    def _repr_html_(self):
+        """Jupyter's view: shape, dtype, the op that made it, values (drawn by `tinygrad_tf.display`)."""
+        from tinygrad_tf.display import tensor_html  # the display side; imported only when a notebook asks
+
+        return tensor_html(self)
+
     # ---- autograd -------------------------------------------------------
     def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Compute gradients of this tensor with respect to every leaf that requires them.

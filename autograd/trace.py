@@ -95,6 +95,11 @@ class BackwardStep:
     def is_leaf(self):
         return self.ctx is None
 
+    def _repr_html_(self):
+        from tinygrad_tf.display import step_html  # Jupyter's view, drawn by the display side
+
+        return step_html(self)
+
     @property
     def label(self):
         """The op, or `accumulate_grad(name)` for a named leaf."""

@@ -5,6 +5,7 @@ from .bench import bench
 from .graph import graph
 from .plot import plot
 from .step import step
+from .tour import tour
 from .train import train
 from .translate import evaluate, translate
 
@@ -14,5 +15,5 @@ def main():
     """An educational autograd engine and the Transformer built on it."""
 
 
-for command in (train, translate, evaluate, plot, step, graph, bench):
+for command in (train, translate, evaluate, plot, step, graph, bench, tour):
     main.add_command(command)
