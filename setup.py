@@ -17,6 +17,7 @@ setup(
         "cuda": ["cupy-cuda12x>=13"],
         "dev": ["pytest>=7", "hypothesis>=6", "scipy>=1.10", "sacrebleu>=2"],
         "plot": ["matplotlib>=3.6", "Pillow>=9"],
+        "notebooks": ["matplotlib>=3.6", "Pillow>=9", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6", "jupytext>=1.14"],
     },
     entry_points={"console_scripts": ["tinygrad-tf=tinygrad_tf.cli:main"]},
     license="MIT",

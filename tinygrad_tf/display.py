@@ -104,3 +104,35 @@ def module_html(module):
     if own:
         parts.append(_table(own, ("parameter", "shape", "dtype")))
     return "".join(parts) + "</div>"
+
+
+class GraphSVG:
+    """A tensor's computation graph that Jupyter shows inline as SVG (needs Graphviz's `dot`).
+
+    Args:
+        tensor: the output whose graph is drawn.
+        **options: those of the graph renderer (collapse=2 draws modules as boxes, show_backward, ...).
+    """
+
+    def __init__(self, tensor, **options):
+        self.tensor, self.options = tensor, options
+
+    def svg(self):
+        """The picture as SVG text."""
+        import os
+        import tempfile
+
+        from autograd import graph  # the graph renderer: the one place this module names it
+
+        with tempfile.TemporaryDirectory() as directory:
+            path = graph.render(self.tensor, os.path.join(directory, "graph.svg"), **self.options)
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+
+    def _repr_svg_(self):
+        return self.svg()
+
+
+def show_graph(tensor, **options):
+    """`GraphSVG(tensor, **options)`: a notebook cell ending with it shows the graph."""
+    return GraphSVG(tensor, **options)

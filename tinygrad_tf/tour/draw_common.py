@@ -1,15 +1,33 @@
 """Shared drawing helpers of the tour: figures on the Agg canvas, labelled heatmaps, bars."""
+import io
+
 import numpy as np
 
-from ..plots import _figure, require_matplotlib  # noqa: F401  (one Figure factory for all pictures)
+from ..plots import require_matplotlib
 
 DPI = 100
 MAX_LABEL = 12
 
 
 def figure(figsize, dpi=DPI, layout="constrained"):
-    """A matplotlib Figure of exactly `figsize` inches at `dpi` (no pyplot, no global backend)."""
-    return _figure(figsize, dpi, layout)
+    """A Figure of exactly `figsize` inches at `dpi` on its own Agg canvas (no pyplot, no global backend).
+
+    It is a notebook cell's picture when it is the cell's value: Jupyter
+    shows its PNG (`_repr_png_`) without any %matplotlib magic.
+    """
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    class InlineFigure(Figure):
+        def _repr_png_(self):
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=self.dpi)
+            return buffer.getvalue()
+
+    fig = InlineFigure(figsize=figsize, dpi=dpi, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def cut(tokens):
