@@ -15,7 +15,8 @@ from autograd import Tensor, no_grad  # noqa: E402
 from helpers import assert_clean_error  # noqa: E402
 from tinygrad_tf import TrainConfig, Trainer, tour  # noqa: E402
 from tinygrad_tf.cli import main  # noqa: E402
-from tinygrad_tf.data import Vocab, load_splits  # noqa: E402
+from tinygrad_tf.data import Vocab, tokenize  # noqa: E402
+from tinygrad_tf.data.corpus import read_pairs, translation_splits  # noqa: E402
 from tinygrad_tf.nn import sinusoid_table  # noqa: E402
 
 
@@ -190,12 +191,21 @@ def eng_spa_run(tmp_path_factory):
     return out
 
 
-def test_eng_spa_reads_english_first():
-    eng_spa, spa_eng = load_splits("eng-spa", max_pairs=300), load_splits("spa-eng", max_pairs=300)
-    flipped = {tuple(t): tuple(s) for s, t in spa_eng.train + spa_eng.valid + spa_eng.test}
-    pairs = eng_spa.train + eng_spa.valid + eng_spa.test
-    assert any(tuple(s) in flipped and flipped[tuple(s)] == tuple(t) for s, t in pairs)
-    assert not any("¿" in s for s, _ in pairs) and any("¿" in t for _, t in pairs)
+def test_eng_spa_reads_english_first(tmp_path):
+    corpus = tmp_path / "pairs.txt"
+    everything = read_pairs()  # (english, spanish)
+    raw = everything[5000:5300:3] + [pair for pair in everything[:20000] if pair[0].endswith("?")][:20]
+    corpus.write_text("".join(f"{e}\t{s}\n" for e, s in raw), encoding="utf-8")
+    splits = translation_splits("eng-spa", path=str(corpus), valid_size=5, test_size=5)
+    pairs = splits.train + splits.valid + splits.test
+    assert sorted(map(tuple, (s for s, _ in pairs))) == sorted(tuple(tokenize(e)) for e, s in raw if _fits(e, s))
+    assert sorted((tuple(s), tuple(t)) for s, t in pairs) == sorted(
+        (tuple(tokenize(e)), tuple(tokenize(s))) for e, s in raw if _fits(e, s))
+    assert any("¿" in t for _, t in pairs) and not any("¿" in s for s, _ in pairs)
+
+
+def _fits(english, spanish, max_len=12):
+    return 0 < len(tokenize(english)) <= max_len and 0 < len(tokenize(spanish)) <= max_len
 
 
 def test_cli_tour_of_a_trained_run(eng_spa_run, tmp_path):

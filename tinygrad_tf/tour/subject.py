@@ -3,12 +3,12 @@ import dataclasses
 
 import numpy as np
 
-from autograd import Tensor, manual_seed, no_grad
+from autograd import Tensor, manual_seed
 
 from ..data import Vocab, tokenize
-from ..data.vocab import EOS
-from ..decode import Translator, greedy_decode
+from ..decode import Translator
 from ..nn import Transformer
+from ..plots import attention_maps
 
 DEFAULT_SENTENCE = "The animal didn't cross the street because it was too tired."
 # The random model's target words: a translation of the default sentence, so decoding shows words.
@@ -30,6 +30,7 @@ class Subject:
         tgt_tokens: the decoder's input tokens: <bos> then the output but its last.
         tgt_ids: (1, tgt_len) their ids.
         trained: whether the weights come from a training run.
+        translation: the greedy output as text (an <unk> replaced by the source word it attended to).
     """
 
     model: Transformer
@@ -42,6 +43,7 @@ class Subject:
     tgt_tokens: list
     tgt_ids: np.ndarray
     trained: bool
+    translation: str
 
     @property
     def device(self):
@@ -55,12 +57,10 @@ class Subject:
     def tensor(self, ids):
         return Tensor(ids, device=self.device)
 
-    def translator(self):
-        return Translator(self.model, self.src_vocab, self.tgt_vocab, self.device)
 
 
 def make_subject(model, src_vocab, tgt_vocab, sentence=DEFAULT_SENTENCE, trained=True, max_len=None):
-    """Put `model` in eval mode, read `sentence` and decode it greedily.
+    """Put `model` in eval mode, read `sentence` and decode it greedily (as `plots.attention_maps` does).
 
     Raises:
         ValueError: when the sentence has no tokens or is longer than the positional table.
@@ -71,17 +71,11 @@ def make_subject(model, src_vocab, tgt_vocab, sentence=DEFAULT_SENTENCE, trained
     limit = model.positional.max_len
     if len(tokens) + 1 > limit:
         raise ValueError(f"tour: the sentence has {len(tokens)} tokens; this model reads at most {limit - 1}")
-    model.eval()
-    src_ids = np.array([src_vocab.encode_source(tokens)], dtype=np.int64)  # (1, src_len)
-    with no_grad():
-        out, _ = greedy_decode(model, Tensor(src_ids, device=model.src_embed.weight.device),
-                               max_len=min(max_len or len(tokens) + 4, limit - 1))
-    out = [int(t) for t in out[0]]
-    ends = [i for i, t in enumerate(out) if t in (Vocab.eos_id, Vocab.pad_id)]
-    out = out[: ends[0] + 1] if ends else out
-    tgt_ids = np.array([[Vocab.bos_id] + out[:-1]], dtype=np.int64)  # (1, tgt_len): each row predicts out[i]
-    return Subject(model, src_vocab, tgt_vocab, sentence, tokens + [EOS], src_ids, out,
-                   [tgt_vocab.itos[i] for i in tgt_ids[0]], tgt_ids, trained)
+    translator = Translator(model, src_vocab, tgt_vocab, model.src_embed.weight.device)  # puts the model in eval mode
+    maps = attention_maps(translator, sentence, max_len=min(max_len or len(tokens) + 4, limit - 1))
+    out_ids = [tgt_vocab.stoi[t] for t in maps.output_tokens]
+    return Subject(model, src_vocab, tgt_vocab, sentence, maps.src_tokens, maps.src_ids[None], out_ids,
+                   maps.tgt_tokens, maps.tgt_ids[None], trained, maps.translation)
 
 
 def random_subject(sentence=DEFAULT_SENTENCE, seed=0):

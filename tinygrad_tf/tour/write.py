@@ -2,7 +2,6 @@
 import html
 import os
 
-from ..data import detokenize
 from .draw_common import DPI
 from .pictures import PICTURES, Choice
 
@@ -10,14 +9,13 @@ INDEX = "index.html"
 
 
 def _index_html(subject, source):
-    translation = detokenize([t for t in subject.output_tokens if not t.startswith("<")])
     head = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>The Transformer, picture by "
             f"picture</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
             f"line-height:1.45}} img{{max-width:100%;border:1px solid #ddd}} h2{{margin-top:2.2em}}</style></head>\n"
             f"<body>\n<h1>The Transformer, picture by picture</h1>\n"
             f"<p>Every picture is drawn from the numbers this model computes for one sentence.</p>\n"
             f"<p><b>Model:</b> {html.escape(source)}<br><b>Sentence:</b> {html.escape(subject.sentence)}<br>"
-            f"<b>Greedy translation:</b> {html.escape(translation)}</p>\n")
+            f"<b>Greedy translation:</b> {html.escape(subject.translation)}</p>\n")
     body = "".join(f"<h2>{n}. {html.escape(p.title)}</h2>\n<p>{html.escape(p.caption)}</p>\n"
                    f"<img src=\"{p.file}\" alt=\"{html.escape(p.title)}\">\n" for n, p in enumerate(PICTURES, 1))
     return head + body + "</body></html>\n"
