@@ -11,9 +11,9 @@ Image = pytest.importorskip("PIL.Image")
 
 from click.testing import CliRunner  # noqa: E402
 
-from autograd import Tensor, no_grad  # noqa: E402
+from autograd import Tensor, manual_seed, no_grad  # noqa: E402
 from helpers import assert_clean_error  # noqa: E402
-from tinygrad_tf import TrainConfig, Trainer, tour  # noqa: E402
+from tinygrad_tf import TrainConfig, Trainer, nn, tour  # noqa: E402
 from tinygrad_tf.cli import main  # noqa: E402
 from tinygrad_tf.data import Vocab, tokenize  # noqa: E402
 from tinygrad_tf.data.corpus import read_pairs, translation_splits  # noqa: E402
@@ -125,6 +125,24 @@ def test_decoding_steps_follow_the_model(subject):
         assert step.prefix == subject.tgt_tokens[: i + 1]
         np.testing.assert_allclose(step.top_probs, probs[i, [itos.index(t) for t in step.top_tokens]], rtol=1e-4)
         assert (np.diff(step.top_probs) <= 0).all() and len(step.top_tokens) == 4
+
+
+def test_pre_norm_model(tmp_path):
+    """Pre-norm layers attend over LayerNorm(x): the pictures' weights still equal the modules'."""
+    manual_seed(3)
+    vocab = Vocab("the cat sees a dog".split())
+    model = nn.Transformer(len(vocab), len(vocab), d_model=16, num_heads=2, num_encoder_layers=2,
+                           num_decoder_layers=2, d_ff=32, dropout=0.0, max_len=32, norm_first=True)
+    pre = tour.make_subject(model, vocab, vocab, "the cat sees a dog", trained=False)
+    _forward(pre)
+    np.testing.assert_allclose(tour.self_attention_data(pre, 1).parts.weights,
+                               model.encoder.layers[1].self_attn.attention_weights.numpy()[0], atol=1e-6)
+    np.testing.assert_allclose(tour.cross_attention_data(pre, 1).parts.weights,
+                               model.decoder.layers[1].cross_attn.attention_weights.numpy()[0], atol=1e-6)
+    data = tour.residual_norm_data(pre, 0)
+    assert data.norm_first and [label for label, _ in data.steps][1] == "LayerNorm(x)"
+    (_, x), _, (_, out), (_, summed) = data.steps
+    np.testing.assert_allclose(summed, x + out, rtol=1e-6)
 
 
 def test_positional_table_is_the_models(subject):
