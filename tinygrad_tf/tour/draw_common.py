@@ -1,4 +1,5 @@
 """Shared drawing helpers of the tour: figures on the Agg canvas, labelled heatmaps, bars."""
+import functools
 import io
 
 import numpy as np
@@ -9,14 +10,9 @@ DPI = 100
 MAX_LABEL = 12
 
 
-def figure(figsize, dpi=DPI, layout="constrained"):
-    """A Figure of exactly `figsize` inches at `dpi` on its own Agg canvas (no pyplot, no global backend).
-
-    It is a notebook cell's picture when it is the cell's value: Jupyter
-    shows its PNG (`_repr_png_`) without any %matplotlib magic.
-    """
-    require_matplotlib()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+@functools.cache
+def _inline_figure_class():
+    """A Figure that Jupyter shows as a PNG when it is a cell's value (made once, after matplotlib is imported)."""
     from matplotlib.figure import Figure
 
     class InlineFigure(Figure):
@@ -25,7 +21,19 @@ def figure(figsize, dpi=DPI, layout="constrained"):
             self.savefig(buffer, format="png", dpi=self.dpi)
             return buffer.getvalue()
 
-    fig = InlineFigure(figsize=figsize, dpi=dpi, layout=layout)
+    return InlineFigure
+
+
+def figure(figsize, dpi=DPI, layout="constrained"):
+    """A Figure of exactly `figsize` inches at `dpi` on its own Agg canvas (no pyplot, no global backend).
+
+    It is a notebook cell's picture when it is the cell's value: Jupyter
+    shows its PNG (`_repr_png_`) without any %matplotlib magic.
+    """
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _inline_figure_class()(figsize=figsize, dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
