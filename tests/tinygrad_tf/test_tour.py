@@ -2,6 +2,7 @@
 import math
 import os
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -247,4 +248,12 @@ def test_cli_tour_of_a_trained_run(eng_spa_run, tmp_path):
 def test_cli_errors_are_one_line(args, fragment, tmp_path):
     result = CliRunner().invoke(main, ["tour", "--out", str(tmp_path / "t")] + args)
     assert_clean_error(result, fragment)
+    assert not (tmp_path / "t").exists()
+
+
+def test_cli_without_matplotlib_says_how_to_install(monkeypatch, tmp_path):
+    for name in ("matplotlib", "matplotlib.backends.backend_agg", "matplotlib.figure"):
+        monkeypatch.setitem(sys.modules, name, None)  # an import of it now fails, as when it is not installed
+    result = CliRunner().invoke(main, ["tour", "--out", str(tmp_path / "t")])
+    assert_clean_error(result, "pip install -e .[plot]")
     assert not (tmp_path / "t").exists()
