@@ -136,10 +136,10 @@ def draw_word_attention(data, note=""):
     from matplotlib.patches import Rectangle
 
     axes[0].add_patch(Rectangle((-0.5, i - 0.5), n, 1, fill=False, edgecolor="tab:red", linewidth=2))
-    _lines(axes[1], data.keys, p.weights[h, i][None], i, ["tab:blue"], f"head {h}: '{word}' attends to")
     import matplotlib
 
-    palette = matplotlib.colormaps["tab10"]
+    palette = matplotlib.colormaps["tab10"]  # head k has the same colour in both line panels
+    _lines(axes[1], data.keys, p.weights[h, i][None], i, [palette(h)], f"head {h}: '{word}' attends to")
     _lines(axes[2], data.keys, p.weights[:, i], i, [palette(k) for k in range(p.num_heads)],
            "every head (one colour each)", label_weights=False)
     for k in range(p.num_heads):
