@@ -19,6 +19,7 @@ setup(
         "dev": ["pytest>=7", "hypothesis>=6", "scipy>=1.10", "selenium>=4.10"],
         "interop": ["torch>=2.0"],
         "plot": ["matplotlib>=3.6", "Pillow>=9"],
+        "notebooks": ["matplotlib>=3.6", "Pillow>=9", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6", "jupytext>=1.14"],
     },
     entry_points={"console_scripts": ["tinygrad-tf=tinygrad_tf.cli:main"]},
     license="MIT",

@@ -6,5 +6,8 @@
 from . import nn, optim
 from .config import TrainConfig
 from .train import Trainer, load_translator, translate
+from .viz.display import register_notebook_views
+
+register_notebook_views()  # inside Jupyter: a Tensor shows as a small HTML table (nothing happens elsewhere)
 
 __all__ = ["TrainConfig", "Trainer", "load_translator", "nn", "optim", "translate"]

@@ -7,6 +7,7 @@ from .export import export
 from .graph import graph
 from .plot import plot
 from .step import step
+from .tour import tour
 from .train import train
 from .translate import evaluate, translate
 
@@ -16,5 +17,5 @@ def main():
     """An educational autograd engine and the Transformer built on it."""
 
 
-for command in (train, translate, evaluate, export, plot, step, graph, explore, bench):
+for command in (train, translate, evaluate, export, plot, step, graph, explore, tour, bench):
     main.add_command(command)

@@ -99,6 +99,11 @@ class BackwardStep:
     def is_leaf(self):
         return self.ctx is None
 
+    def _repr_html_(self):
+        from .display import step_html  # Jupyter's view
+
+        return step_html(self)
+
     @property
     def label(self):
         """The op with its role ('matmul [scores QKᵀ]'), or `accumulate_grad(name)` for a named leaf."""

@@ -1,0 +1,259 @@
+"""The tour (tinygrad_tf.tour): each picture's numbers against the model's own tensors, the PNGs, the CLI."""
+import math
+import os
+import re
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+Image = pytest.importorskip("PIL.Image")
+
+from click.testing import CliRunner  # noqa: E402
+
+from autograd import Tensor, manual_seed, no_grad  # noqa: E402
+from helpers import assert_clean_error  # noqa: E402
+from tinygrad_tf import TrainConfig, Trainer, nn, tour  # noqa: E402
+from tinygrad_tf.cli import main  # noqa: E402
+from tinygrad_tf.data import Vocab, tokenize  # noqa: E402
+from tinygrad_tf.data.corpus import read_pairs, translation_splits  # noqa: E402
+from tinygrad_tf.nn import sinusoid_table  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def subject():
+    return tour.random_subject()
+
+
+def _forward(subject):
+    """One full teacher-forced forward, which leaves every module's `.attention_weights`."""
+    with no_grad():
+        return subject.model(subject.tensor(subject.src_ids), subject.tensor(subject.tgt_ids)).numpy()[0]
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _layer_norm(x, norm):
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + 1e-5) * norm.weight.numpy() + norm.bias.numpy()
+
+
+# ---- the numbers ------------------------------------------------------------------
+def test_subject_reads_the_sentence(subject):
+    assert subject.src_tokens[:3] == ["the", "animal", "didn't"] and subject.src_tokens[-1] == "<eos>"
+    assert subject.src_ids.shape == (1, len(subject.src_tokens))
+    assert subject.tgt_tokens[0] == "<bos>" and len(subject.tgt_tokens) == len(subject.out_ids)
+    assert Vocab.unk_id not in subject.src_ids  # the random model's vocabulary is the sentence's words
+
+
+def test_embeddings_are_the_model_rows(subject):
+    data = tour.embeddings_data(subject)
+    table = subject.model.src_embed.weight.numpy()
+    np.testing.assert_allclose(data.embedded, table[subject.src_ids[0]], rtol=1e-6)
+    np.testing.assert_allclose(data.scaled, data.embedded * math.sqrt(data.d_model), rtol=1e-5)
+    pe = subject.model.positional.pe.numpy()[: len(data.tokens)]
+    np.testing.assert_allclose(data.positioned - data.scaled, pe, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer", [0, 1])
+def test_self_attention_parts_match_the_module(subject, layer):
+    data = tour.self_attention_data(subject, layer=layer, head=1, word="it")
+    p = data.parts
+    assert data.word == subject.src_tokens.index("it") and p.num_heads == 4
+    _forward(subject)
+    attn = subject.model.encoder.layers[layer].self_attn
+    np.testing.assert_allclose(p.weights, attn.attention_weights.numpy()[0], atol=1e-6)
+    # a plain NumPy recomputation from the layer input and the projections' parameters
+    x, d_k = p.x_query, p.d_k
+    project = lambda lin: (x @ lin.weight.numpy().T + lin.bias.numpy()).reshape(len(x), 4, d_k).swapaxes(0, 1)  # noqa: E731
+    q, k, v = project(attn.q_proj), project(attn.k_proj), project(attn.v_proj)
+    np.testing.assert_allclose(p.q, q, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(p.scores, q @ k.swapaxes(1, 2), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(p.scaled, p.scores / math.sqrt(d_k), rtol=1e-5, atol=1e-6)
+    weights = _softmax(q @ k.swapaxes(1, 2) / math.sqrt(d_k))
+    np.testing.assert_allclose(p.weights, weights, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(p.z, weights @ v, rtol=1e-4, atol=1e-5)
+    concat = (weights @ v).swapaxes(0, 1).reshape(len(x), -1)
+    np.testing.assert_allclose(p.concat, concat, rtol=1e-4, atol=1e-5)
+    with no_grad():
+        out = attn(Tensor(x[None]), Tensor(x[None]), Tensor(x[None])).numpy()[0]
+    np.testing.assert_allclose(p.output, out, rtol=1e-4, atol=1e-5)
+
+
+def test_residual_norm_steps(subject):
+    data = tour.residual_norm_data(subject, layer=1)
+    (_, x), (_, sub), (_, summed), (_, normed) = data.steps
+    np.testing.assert_allclose(summed, x + sub, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(normed, _layer_norm(summed, subject.model.encoder.layers[1].norm1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(x, tour.self_attention_data(subject, 1).parts.x_query, rtol=1e-6)
+
+
+def test_cross_attention_matches_the_module(subject):
+    data = tour.cross_attention_data(subject, layer=1, head=2)
+    _forward(subject)
+    block = subject.model.decoder.layers[1]
+    np.testing.assert_allclose(data.parts.weights, block.cross_attn.attention_weights.numpy()[0], atol=1e-6)
+    with no_grad():
+        memory = subject.model.encode(subject.tensor(subject.src_ids)).numpy()[0]
+    np.testing.assert_allclose(data.parts.x_key, memory, rtol=1e-5, atol=1e-6)
+    k = memory @ block.cross_attn.k_proj.weight.numpy().T + block.cross_attn.k_proj.bias.numpy()
+    np.testing.assert_allclose(data.parts.k[2], k[:, 16:24], rtol=1e-4, atol=1e-5)
+    assert data.queries == subject.tgt_tokens and data.keys == subject.src_tokens
+
+
+def test_causal_mask_data(subject):
+    data = tour.causal_data(subject, layer=0, head=3)
+    p, n = data.parts, len(subject.tgt_tokens)
+    _forward(subject)
+    np.testing.assert_allclose(p.weights, subject.model.decoder.layers[0].self_attn.attention_weights.numpy()[0], atol=1e-6)
+    future = np.triu(np.ones((n, n), dtype=bool), 1)
+    np.testing.assert_array_equal(p.mask, ~future)
+    assert np.isneginf(p.masked[:, future]).all() and np.isfinite(p.masked[:, ~future]).all()
+    assert (p.weights[:, future] == 0).all()
+    np.testing.assert_allclose(p.weights.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_decoding_steps_follow_the_model(subject):
+    steps = tour.decoding_data(subject, k=4)
+    assert [s.chosen for s in steps] == subject.output_tokens
+    probs = _softmax(_forward(subject))  # row i: the teacher-forced distribution of step i
+    itos = subject.tgt_vocab.itos
+    for i, step in enumerate(steps):
+        assert step.prefix == subject.tgt_tokens[: i + 1]
+        np.testing.assert_allclose(step.top_probs, probs[i, [itos.index(t) for t in step.top_tokens]], rtol=1e-4)
+        assert (np.diff(step.top_probs) <= 0).all() and len(step.top_tokens) == 4
+
+
+def test_pre_norm_model(tmp_path):
+    """Pre-norm layers attend over LayerNorm(x): the pictures' weights still equal the modules'."""
+    manual_seed(3)
+    vocab = Vocab("the cat sees a dog".split())
+    model = nn.Transformer(len(vocab), len(vocab), d_model=16, num_heads=2, num_encoder_layers=2,
+                           num_decoder_layers=2, d_ff=32, dropout=0.0, max_len=32, norm_first=True)
+    pre = tour.make_subject(model, vocab, vocab, "the cat sees a dog", trained=False)
+    _forward(pre)
+    np.testing.assert_allclose(tour.self_attention_data(pre, 1).parts.weights,
+                               model.encoder.layers[1].self_attn.attention_weights.numpy()[0], atol=1e-6)
+    np.testing.assert_allclose(tour.cross_attention_data(pre, 1).parts.weights,
+                               model.decoder.layers[1].cross_attn.attention_weights.numpy()[0], atol=1e-6)
+    data = tour.residual_norm_data(pre, 0)
+    assert data.norm_first and [label for label, _ in data.steps][1] == "LayerNorm(x)"
+    (_, x), _, (_, out), (_, summed) = data.steps
+    np.testing.assert_allclose(summed, x + out, rtol=1e-6)
+
+
+def test_positional_table_is_the_models(subject):
+    data = tour.positional_data(positions=20, d_model=32)
+    np.testing.assert_allclose(data.table, subject.model.positional.pe.numpy()[:20], rtol=1e-6)
+    np.testing.assert_array_equal(data.halves[:, :16], data.table[:, 0::2])
+    assert tour.positional_data().table.shape == (20, 512)
+    np.testing.assert_allclose(tour.positional_data().table, sinusoid_table(20, 512))
+
+
+def test_stacks_follow_the_modules(subject):
+    data = tour.stacks_data(subject)
+    assert len(data.encoder_layers) == 2 and len(data.decoder_layers) == 2
+    assert data.decoder_layers[1][2] == ("cross_attn", "MultiHeadAttention", "decoder.layers.1.cross_attn")
+    assert (data.d_model, data.num_heads, data.d_ff) == (32, 4, 64)
+
+
+@pytest.mark.parametrize("bad, message", [(dict(layer=2), "--layer"), (dict(head=4), "--head"),
+                                          (dict(word="dog"), "not a token"), (dict(word="99"), "--word")])
+def test_bad_choices_are_named(subject, bad, message):
+    with pytest.raises(ValueError, match=message):
+        tour.self_attention_data(subject, **{"layer": 0, "head": 0, **bad})
+
+
+# ---- the pictures ---------------------------------------------------------------------
+def _check_png(path, size):
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size == size, (path, image.size, size)
+        pixels = np.asarray(image.convert("RGB")).astype(np.int64)
+    colours = np.unique((pixels[..., 0] << 16) | (pixels[..., 1] << 8) | pixels[..., 2])
+    assert len(colours) > 50, f"{path}: only {len(colours)} colours"
+
+
+def test_every_picture_draws(subject, tmp_path):
+    choice = tour.Choice(layer=1, head=2, word="it")
+    for picture in tour.PICTURES:
+        figure = picture.make(subject, choice)
+        path = str(tmp_path / picture.file)
+        figure.savefig(path, dpi=100)
+        width, height = figure.get_size_inches() * 100
+        _check_png(path, (round(width), round(height)))
+        text = " ".join(t.get_text() for t in figure.findobj(lambda o: hasattr(o, "get_text")))
+        assert figure._suptitle is not None and figure._suptitle.get_text(), picture.file
+        if picture.file in ("01-embeddings.png", "04-scores.png", "07-attention.png"):
+            assert "animal" in text and "tired" in text, picture.file  # token names on the axes
+
+
+def test_scores_picture_prints_the_numbers(subject):
+    data = tour.self_attention_data(subject, 0, 1, "it")
+    figure = tour.draw_scores(data)
+    texts = {t.get_text() for t in figure.findobj(lambda o: hasattr(o, "get_text"))}
+    row = data.parts.weights[1, data.word]
+    assert all(f"{w:.3f}" in texts for w in row)
+    assert all(f"{s:.2f}" in texts for s in data.parts.scores[1, data.word])
+
+
+# ---- the CLI, with a trained eng-spa run --------------------------------------------------
+@pytest.fixture(scope="module")
+def eng_spa_run(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("tour") / "eng-spa")
+    config = TrainConfig.for_task("eng-spa", steps=4, eval_every=4, max_pairs=400, d_model=16, heads=2, layers=1,
+                                  d_ff=32, bleu_sentences=5, batch_tokens=400)
+    Trainer(config, out=out, log=lambda *a: None).fit(progress=False)
+    return out
+
+
+def test_eng_spa_reads_english_first(tmp_path):
+    corpus = tmp_path / "pairs.txt"
+    everything = read_pairs()  # (english, spanish)
+    raw = everything[5000:5300:3] + [pair for pair in everything[:20000] if pair[0].endswith("?")][:20]
+    corpus.write_text("".join(f"{e}\t{s}\n" for e, s in raw), encoding="utf-8")
+    splits = translation_splits("eng-spa", path=str(corpus), valid_size=5, test_size=5)
+    pairs = splits.train + splits.valid + splits.test
+    assert sorted(map(tuple, (s for s, _ in pairs))) == sorted(tuple(tokenize(e)) for e, s in raw if _fits(e, s))
+    assert sorted((tuple(s), tuple(t)) for s, t in pairs) == sorted(
+        (tuple(tokenize(e)), tuple(tokenize(s))) for e, s in raw if _fits(e, s))
+    assert any("¿" in t for _, t in pairs) and not any("¿" in s for s, _ in pairs)
+
+
+def _fits(english, spanish, max_len=12):
+    return 0 < len(tokenize(english)) <= max_len and 0 < len(tokenize(spanish)) <= max_len
+
+
+def test_cli_tour_of_a_trained_run(eng_spa_run, tmp_path):
+    out = tmp_path / "tour"
+    result = CliRunner().invoke(main, ["tour", "--out", str(out), "--checkpoint", eng_spa_run,
+                                       "--sentence", "Is it your dog?", "--layer", "0", "--head", "1", "--word", "it"])
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(out)) == sorted(tour.FILES + ("index.html",))
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r'<img src="([^"]+)"', page) == list(tour.FILES)
+    assert "http" not in page and "Is it your dog?" in page
+    with Image.open(out / "07-attention.png") as image:
+        assert image.size[0] > 1000
+    again = CliRunner().invoke(main, ["tour", "--out", str(out), "--checkpoint", eng_spa_run])
+    assert_clean_error(again, "already holds a tour", "--overwrite")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--head", "7"], "--head 7"), (["--layer", "3"], "--layer 3"), (["--word", "dog"], "'dog' is not a token"),
+    (["--sentence", "  "], "no tokens"), (["--checkpoint", "no/such/run"], "no/such/run")])
+def test_cli_errors_are_one_line(args, fragment, tmp_path):
+    result = CliRunner().invoke(main, ["tour", "--out", str(tmp_path / "t")] + args)
+    assert_clean_error(result, fragment)
+    assert not (tmp_path / "t").exists()
+
+
+def test_cli_without_matplotlib_says_how_to_install(monkeypatch, tmp_path):
+    for name in ("matplotlib", "matplotlib.backends.backend_agg", "matplotlib.figure"):
+        monkeypatch.setitem(sys.modules, name, None)  # an import of it now fails, as when it is not installed
+    result = CliRunner().invoke(main, ["tour", "--out", str(tmp_path / "t")])
+    assert_clean_error(result, "pip install -e .[plot]")
+    assert not (tmp_path / "t").exists()

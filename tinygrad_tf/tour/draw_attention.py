@@ -1,0 +1,151 @@
+"""Pictures 03 (Q, K, V), 04 (one query's scores), 05 (matrix form), 06 (heads), 07 (one word's attention)."""
+import math
+
+import numpy as np
+
+from .draw_basics import _title
+from .draw_common import bars, cut, figure, heatmap
+
+SMALL = 8  # annotate a per-head strip with its numbers when d_k is at most this
+
+
+def _where(data):
+    return f"{data.kind}, layer {data.layer}, head {data.head}"
+
+
+def draw_qkv(data, note=""):
+    """03: X times W_Q, W_K, W_V (this head's columns) gives a query, key and value row per token."""
+    p, h = data.parts, data.head
+    d_k, cols = p.d_k, slice(data.head * p.d_k, (data.head + 1) * p.d_k)
+    n = len(data.queries)
+    fig = figure((15.0, 2.5 + 3 * (0.9 + 0.22 * n)))
+    grid = fig.add_gridspec(3, 4, width_ratios=[4, 0.3, 2.2, 1.6])
+    x_ax = fig.add_subplot(grid[:, 0])
+    heatmap(x_ax, p.x_query, f"X: the layer's input {p.x_query.shape}\n(one row per token)", rows=data.queries)
+    x_ax.set_xlabel("d_model", fontsize=8)
+    for r, (name, w, out) in enumerate((("Q", p.w_q, p.q), ("K", p.w_k, p.k), ("V", p.w_v, p.v))):
+        sign = fig.add_subplot(grid[r, 1])
+        sign.axis("off")
+        sign.text(0.5, 0.5, "×", fontsize=20, ha="center", va="center")
+        w_ax = fig.add_subplot(grid[r, 2])
+        heatmap(w_ax, w[:, cols].T, f"W_{name}, head {h}'s columns: ({w.shape[0]}, {d_k}) shown transposed")
+        w_ax.set_ylabel(f"{d_k} outputs", fontsize=7)
+        o_ax = fig.add_subplot(grid[r, 3])
+        heatmap(o_ax, out[h], f"= {name.lower()} per token {out[h].shape}", rows=data.queries, annotate=d_k <= SMALL,
+                fmt="{:.1f}", fontsize=7)
+    _title(fig, f"Queries, keys and values ({_where(data)}): q = x·W_Q + b, k = x·W_K + b, v = x·W_V + b", note)
+    return fig
+
+
+def draw_scores(data, note=""):
+    """04: one query token: q·k with every key, ÷√d_k, softmax, then the weighted sum of the values."""
+    p, h, i = data.parts, data.head, data.word
+    keys, word = data.keys, data.queries[data.word]
+    n = len(keys)
+    fig = figure((18.0, 2.2 + 0.36 * n))
+    axes = fig.subplots(1, 5, gridspec_kw=dict(width_ratios=[1, 1, 1, 1.3, 1.3]))
+    bars(axes[0], keys, p.scores[h, i], f"1. score = q('{word}') · k\n(dot product with each key)", highlight=i)
+    bars(axes[1], keys, p.scaled[h, i], f"2. ÷ √d_k = ÷ {math.sqrt(p.d_k):.2f}", highlight=i)
+    bars(axes[2], keys, p.weights[h, i], "3. softmax: weights (sum to 1)", fmt="{:.3f}", highlight=i, color="tab:green")
+    weighted = p.weights[h, i][:, None] * p.v[h]  # (k_len, d_k): each value row times its weight
+    heatmap(axes[3], weighted, "4. weight × v for each key", rows=keys, annotate=p.d_k <= SMALL, fmt="{:.2f}")
+    axes[3].set_xlabel(f"d_k = {p.d_k}", fontsize=8)
+    heatmap(axes[4], p.z[h, i][None], f"5. z('{word}') = Σ weight × v\n(sum of the rows on the left)",
+            rows=[f"z('{word}')"], annotate=p.d_k <= SMALL, fmt="{:.2f}")
+    axes[4].set_box_aspect(1.5 / p.d_k)
+    _title(fig, f"Attention for one query: '{word}' ({_where(data)}); orange: the word itself", note)
+    return fig
+
+
+def draw_matrix_form(data, note=""):
+    """05: the same for every query at once: Q Kᵀ, ÷√d_k, masked, softmax, × V, with shapes."""
+    p, h = data.parts, data.head
+    q_tokens, k_tokens = data.queries, data.keys
+    n, m = len(q_tokens), len(k_tokens)
+    annotate = max(n, m) <= 14
+    fig = figure((20.0, 9.0 + 0.25 * max(n, m)))
+    top = fig.subplots(2, 5, gridspec_kw=dict(width_ratios=[0.8, 1, 1, 1, 1]))
+    heatmap(top[0, 0], p.q[h], f"Q {p.q[h].shape}", rows=q_tokens)
+    heatmap(top[0, 1], p.k[h].T, f"Kᵀ {p.k[h].T.shape}", cols=k_tokens)
+    heatmap(top[0, 2], p.scores[h], f"Q Kᵀ {p.scores[h].shape}", rows=q_tokens, cols=k_tokens, annotate=annotate, fmt="{:.1f}")
+    heatmap(top[0, 3], p.scaled[h], f"÷ √d_k = ÷ {math.sqrt(p.d_k):.2f}", rows=q_tokens, cols=k_tokens,
+            annotate=annotate, fmt="{:.1f}")
+    heatmap(top[0, 4], p.mask.astype(float), f"mask {p.mask.shape}: True (dark) = may attend" + ("\n(no padding here: all True)" if p.mask.all() else ""), cmap="Greys",
+            vmin=0, vmax=1.4, rows=q_tokens, cols=k_tokens)
+    heatmap(top[1, 0], p.v[h], f"V {p.v[h].shape}", rows=k_tokens)
+    heatmap(top[1, 1], p.masked[h], "masked: −∞ where the mask is False", rows=q_tokens, cols=k_tokens,
+            annotate=annotate, fmt="{:.1f}")
+    heatmap(top[1, 2], p.weights[h], f"softmax per row {p.weights[h].shape}", rows=q_tokens, cols=k_tokens,
+            cmap="viridis", vmin=0, vmax=float(p.weights.max()), annotate=annotate, fmt="{:.2f}")
+    heatmap(top[1, 3], p.z[h], f"softmax(·) V = Z {p.z[h].shape}", rows=q_tokens, annotate=p.d_k <= SMALL and annotate)
+    top[1, 4].axis("off")
+    top[1, 4].text(0.0, 0.5, "Attention(Q, K, V) =\n  softmax(Q Kᵀ / √d_k) V\n\nrows: queries\ncolumns: keys\n"
+                   f"d_k = {p.d_k}", fontsize=12, va="center", family="monospace")
+    _title(fig, f"Matrix form ({_where(data)}): every query at once", note)
+    return fig
+
+
+def draw_heads(data, note=""):
+    """06: every head's weights side by side, their outputs concatenated, times W_O."""
+    p = data.parts
+    heads, n = p.num_heads, len(data.queries)
+    fig = figure((max(16.0, 3.6 * heads), 4.0 + 0.5 * n))
+    grid = fig.add_gridspec(2, max(heads, 3))
+    for h in range(heads):
+        heatmap(fig.add_subplot(grid[0, h]), p.weights[h], f"head {h}: weights", rows=data.queries if h == 0 else None,
+                cols=data.keys, cmap="viridis", vmin=0, vmax=float(p.weights.max()), colorbar=h == heads - 1)
+    third = max(heads, 3) // 3
+    concat_ax = fig.add_subplot(grid[1, :third])
+    heatmap(concat_ax, p.concat, f"concat(z of every head) {p.concat.shape}", rows=data.queries)
+    for h in range(1, heads):
+        concat_ax.axvline(h * p.d_k - 0.5, color="black", linewidth=1.2)
+    concat_ax.set_xticks([(h + 0.5) * p.d_k - 0.5 for h in range(heads)], [f"head {h}" for h in range(heads)], fontsize=7)
+    heatmap(fig.add_subplot(grid[1, third : 2 * third]), p.w_o, f"× W_O {p.w_o.shape}")
+    heatmap(fig.add_subplot(grid[1, 2 * third :]), p.output, f"= output {p.output.shape} (+ bias)", rows=data.queries)
+    _title(fig, f"Multi-head attention ({data.kind}, layer {data.layer}): {heads} heads look in different ways, "
+                "then W_O mixes them back to d_model", note)
+    return fig
+
+
+def _lines(ax, tokens, weights, word, colors, title, label_weights=True):
+    """Tokens in two columns; a line from the chosen word (left) to each token (right), thicker for more weight."""
+    n = len(tokens)
+    for side in (0, 1):
+        for j, t in enumerate(cut(tokens)):
+            bold = "bold" if side == 0 and j == word else "normal"
+            ax.text(side, -j, t, ha="right" if side == 0 else "left", va="center", fontsize=9, fontweight=bold)
+    for w_row, color in zip(weights, colors):
+        for j, w in enumerate(w_row):
+            ax.plot([0.05, 0.95], [-word, -j], color=color, alpha=float(min(1.0, 0.1 + w)), linewidth=0.5 + 8 * w)
+            if label_weights and w >= 0.05:
+                ax.text(0.97, -j + 0.3, f"{w:.2f}", fontsize=6, color=color)
+    ax.set_xlim(-0.6, 1.6)
+    ax.set_ylim(-n + 0.5, 0.8)
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+
+
+def draw_word_attention(data, note=""):
+    """07: where one word looks: the chosen head's heatmap, its lines, and every head's lines in colour."""
+    p, h, i = data.parts, data.head, data.word
+    n, word = len(data.keys), data.queries[data.word]
+    fig = figure((18.0, 3.0 + 0.42 * n))
+    axes = fig.subplots(1, 3, gridspec_kw=dict(width_ratios=[1.2, 1, 1]))
+    heatmap(axes[0], p.weights[h], f"head {h}: every word's weights", rows=data.queries, cols=data.keys,
+            cmap="viridis", vmin=0, vmax=float(p.weights.max()), colorbar=True)
+    from matplotlib.patches import Rectangle
+
+    axes[0].add_patch(Rectangle((-0.5, i - 0.5), n, 1, fill=False, edgecolor="tab:red", linewidth=2))
+    import matplotlib
+
+    palette = matplotlib.colormaps["tab10"]  # head k has the same colour in both line panels
+    _lines(axes[1], data.keys, p.weights[h, i][None], i, [palette(h)], f"head {h}: '{word}' attends to")
+    _lines(axes[2], data.keys, p.weights[:, i], i, [palette(k) for k in range(p.num_heads)],
+           "every head (one colour each)", label_weights=False)
+    for k in range(p.num_heads):
+        axes[2].plot([], [], color=palette(k), linewidth=3, label=f"head {k}")
+    axes[2].legend(fontsize=7, loc="lower right")
+    top = p.weights[h, i].argsort()[::-1][:3]
+    best = ", ".join(f"'{data.keys[j]}' {p.weights[h, i, j]:.2f}" for j in top)
+    _title(fig, f"Where '{word}' looks ({_where(data)}): most weight on {best}", note)
+    return fig
