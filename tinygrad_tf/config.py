@@ -1,8 +1,11 @@
 """Training configuration, with defaults per task."""
 import dataclasses
 
+from .data import TOKENIZER_KINDS
+
 # Architecture fields: a checkpoint's values win over the command line when resuming.
-MODEL_FIELDS = ("d_model", "heads", "layers", "d_ff", "dropout", "norm_first", "max_len")
+MODEL_FIELDS = ("d_model", "heads", "layers", "d_ff", "dropout", "norm_first", "max_len",
+                "tokenizer", "vocab_size", "shared_vocab", "tie_weights")
 
 
 @dataclasses.dataclass
@@ -13,6 +16,14 @@ class TrainConfig:
     after that many passes over the training pairs, and `max_minutes` after
     that much wall time (then the run ends with an evaluation and a checkpoint). `lr` is the factor of the
     Noam schedule (the paper's is 1.0 with warmup 4000).
+
+    `tokenizer` is "word" (words and punctuation, lower-cased; `min_freq`
+    prunes rare words) or "bpe" (subwords learned on the training split,
+    `vocab_size` entries; `min_freq` is the least count of a merged pair).
+    `shared_vocab` learns one tokenizer from both languages; `tie_weights`
+    (which needs it) makes the source embedding, the target embedding and the
+    output projection one matrix, as in the paper. Checkpoints older than these
+    fields load with their defaults.
     """
 
     task: str = "spa-eng"
@@ -37,6 +48,19 @@ class TrainConfig:
     eval_every: int = 600
     bleu_sentences: int = 300
     max_minutes: float = None
+    tokenizer: str = "word"
+    vocab_size: int = 8000
+    shared_vocab: bool = False
+    tie_weights: bool = False
+
+    def __post_init__(self):
+        if self.tokenizer not in TOKENIZER_KINDS:
+            raise ValueError(f"tokenizer: expected one of {', '.join(TOKENIZER_KINDS)}, got {self.tokenizer!r}")
+        if self.vocab_size < 16:
+            raise ValueError(f"vocab_size: a BPE vocabulary needs at least 16 entries, got {self.vocab_size}")
+        if self.tie_weights and not self.shared_vocab:
+            raise ValueError("tie_weights: tying the source embedding, target embedding and output projection "
+                             "needs one vocabulary for both sides (shared_vocab)")
 
     @classmethod
     def for_task(cls, task, **overrides):

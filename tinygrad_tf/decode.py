@@ -8,7 +8,7 @@ import numpy as np
 import ops
 from autograd import Tensor, no_grad
 
-from .data import Vocab, detokenize, tokenize
+from .data import Vocab, WordTokenizer
 
 
 def _last_layer_alignment(model, src):
@@ -115,15 +115,20 @@ class Translator:
 
     Unknown source words reach the model as <unk>; when the model writes <unk>,
     the source word it attended to most is copied in its place.
+
+    Args:
+        tokenizers: (source, target) tokenizers that split sentences and join
+            the output (default: word tokenizers over the two vocabularies).
     """
 
-    def __init__(self, model, src_vocab, tgt_vocab, device="cpu"):
+    def __init__(self, model, src_vocab, tgt_vocab, device="cpu", tokenizers=None):
         self.model, self.src_vocab, self.tgt_vocab, self.device = model.eval(), src_vocab, tgt_vocab, device
+        self.src_tokenizer, self.tgt_tokenizer = tokenizers or (WordTokenizer(src_vocab), WordTokenizer(tgt_vocab))
 
     def translate(self, sentences, beam=1, batch_size=64, max_len=None):
         """Translate raw sentences; returns one string per sentence, in input order."""
-        tokens = [tokenize(s) for s in sentences]
-        return [detokenize(w) for w in self.translate_tokens(tokens, beam, batch_size, max_len)]
+        tokens = [self.src_tokenizer.split(s) for s in sentences]
+        return [self.tgt_tokenizer.join(w) for w in self.translate_tokens(tokens, beam, batch_size, max_len)]
 
     def translate_tokens(self, token_lists, beam=1, batch_size=64, max_len=None):
         """Translate tokenised sentences (similar lengths batched together); returns token lists."""

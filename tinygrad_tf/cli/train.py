@@ -6,7 +6,7 @@ import click
 from autograd import backend
 
 from ..config import TrainConfig
-from ..data import TASKS
+from ..data import TASKS, TOKENIZER_KINDS
 from ..train import Trainer
 from .common import fail_cleanly
 
@@ -29,7 +29,17 @@ from .common import fail_cleanly
 @click.option("--label-smoothing", type=float, default=None)
 @click.option("--seed", type=int, default=None)
 @click.option("--max-pairs", type=int, default=None, help="Use at most this many sentence pairs.")
-@click.option("--max-len", type=int, default=None, help="Drop pairs longer than this (tokens).")
+@click.option("--max-len", type=int, default=None, help="Drop pairs longer than this (words).")
+@click.option("--tokenizer", type=click.Choice(TOKENIZER_KINDS), default=None,
+              help="word: words and punctuation, lower-cased. bpe: subwords learned on the training split "
+                   "(the paper's byte-pair encoding), case kept.  [default: word]")
+@click.option("--vocab-size", type=click.IntRange(16), default=None,
+              help=f"Vocabulary size of each BPE tokenizer (of the one, with --shared-vocab).  [default: {TrainConfig.vocab_size}]")
+@click.option("--shared-vocab/--separate-vocab", default=None,
+              help="One tokenizer and vocabulary learned from both languages.  [default: separate]")
+@click.option("--tie-weights/--no-tie-weights", default=None,
+              help="Source embedding, target embedding and output projection share one matrix, as in the paper "
+                   "(needs --shared-vocab).  [default: no]")
 @click.option("--eval-every", type=int, default=None, help="Evaluate and checkpoint every N steps.")
 @click.option("--max-minutes", type=float, default=None, help="Stop after this much wall time.")
 @click.option("--resume", type=click.Path(file_okay=False), default=None, help="Continue the run saved in DIR.")

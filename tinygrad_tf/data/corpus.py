@@ -14,10 +14,14 @@ TASKS = TRANSLATION_TASKS + SYNTHETIC_TASKS
 
 
 class Splits:
-    """Tokenised (source, target) pairs for train, valid and test."""
+    """(source, target) pairs for train, valid and test: raw text, or token lists."""
 
     def __init__(self, train, valid, test):
         self.train, self.valid, self.test = train, valid, test
+
+    def map(self, source_fn, target_fn):
+        """New splits with `source_fn` applied to every source and `target_fn` to every target."""
+        return Splits(*([(source_fn(s), target_fn(t)) for s, t in pairs] for pairs in (self.train, self.valid, self.test)))
 
     def __repr__(self):
         return f"Splits(train={len(self.train)}, valid={len(self.valid)}, test={len(self.test)})"
@@ -40,7 +44,12 @@ def read_pairs(path=CORPUS_FILE):
 
 
 def translation_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid_size=1000, test_size=1000, path=CORPUS_FILE):
-    """Tokenised splits of the bundled corpus, deterministic for a seed.
+    """Word-tokenised splits of the bundled corpus: `translation_text_splits` through `tokenize`."""
+    return translation_text_splits(task, seed, max_len, max_pairs, valid_size, test_size, path).map(tokenize, tokenize)
+
+
+def translation_text_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid_size=1000, test_size=1000, path=CORPUS_FILE):
+    """Raw-text splits of the bundled corpus, deterministic for a seed.
 
     Pairs are grouped by their source sentence and whole groups go to one
     split, so no test source sentence (with any of its translations) is seen
@@ -49,7 +58,7 @@ def translation_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid
     Args:
         task: "spa-eng" (Spanish -> English) or "eng-spa".
         seed: seed of the shuffle that makes the split.
-        max_len: longest sentence kept, in tokens.
+        max_len: longest sentence kept, in words.
         max_pairs: keep at most this many pairs in all (for quick runs).
         valid_size, test_size: pairs in valid and test (fewer if the corpus is small).
     """
@@ -60,7 +69,7 @@ def translation_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid
         src, tgt = (spa, eng) if task == "spa-eng" else (eng, spa)
         s, t = tokenize(src), tokenize(tgt)
         if 0 < len(s) <= max_len and 0 < len(t) <= max_len:
-            groups.setdefault(tuple(s), []).append((s, t))
+            groups.setdefault(tuple(s), []).append((src, tgt))
     keys = list(groups)
     np.random.default_rng(seed).shuffle(keys)
     pairs_in = [groups[k] for k in keys]
@@ -108,7 +117,12 @@ def synthetic_splits(task="copy", seed=0, train_size=20000, valid_size=500, test
 
 
 def load_splits(task, seed=0, max_len=12, max_pairs=None):
-    """The splits of any task: "spa-eng", "eng-spa", "copy" or "reverse"."""
+    """The word-tokenised splits of any task: "spa-eng", "eng-spa", "copy" or "reverse"."""
+    return load_text_splits(task, seed, max_len, max_pairs).map(tokenize, tokenize)
+
+
+def load_text_splits(task, seed=0, max_len=12, max_pairs=None):
+    """The raw-text splits of any task (a synthetic sequence is its digits joined by spaces)."""
     if task in SYNTHETIC_TASKS:
-        return synthetic_splits(task, seed, train_size=max_pairs or 20000)
-    return translation_splits(task, seed, max_len=max_len, max_pairs=max_pairs)
+        return synthetic_splits(task, seed, train_size=max_pairs or 20000).map(" ".join, " ".join)
+    return translation_text_splits(task, seed, max_len=max_len, max_pairs=max_pairs)
