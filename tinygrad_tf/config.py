@@ -59,8 +59,8 @@ class TrainConfig:
         if self.vocab_size < 16:
             raise ValueError(f"vocab_size: a BPE vocabulary needs at least 16 entries, got {self.vocab_size}")
         if self.tie_weights and not self.shared_vocab:
-            raise ValueError("tie_weights: tying the source embedding, target embedding and output projection "
-                             "needs one vocabulary for both sides (shared_vocab)")
+            raise ValueError("tie_weights (--tie-weights): one matrix for the source embedding, target embedding and "
+                             "output projection needs one vocabulary for both languages: set shared_vocab (--shared-vocab)")
 
     @classmethod
     def for_task(cls, task, **overrides):
