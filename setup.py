@@ -12,7 +12,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["autograd", "autograd.*", "ops", "ops.*", "tinygrad_tf", "tinygrad_tf.*"]),
     package_data={"tinygrad_tf": ["data/corpus/*"], "ops.cuda": ["*.cu"]},
-    install_requires=["numpy>=1.24,<3", "click>=8.0", "graphviz>=0.20"],
+    install_requires=["numpy>=1.24,<3", "click>=8.0", "graphviz>=0.20", "tokenizers>=0.15"],
     extras_require={
         "cuda": ["cupy-cuda12x>=13"],
         "dev": ["pytest>=7", "hypothesis>=6", "scipy>=1.10", "sacrebleu>=2"],
