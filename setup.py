@@ -13,7 +13,7 @@ setup(
     packages=find_packages(include=["autograd", "autograd.*", "ops", "ops.*", "tinygrad_tf", "tinygrad_tf.*"]),
     package_data={"tinygrad_tf": ["data/corpus/*", "viz/explorer/*.js", "viz/explorer/*.css", "viz/explorer/*.html"],
                   "autograd.cuda_kernels": ["*.cu"]},
-    install_requires=["numpy>=1.24,<3", "click>=8.0", "graphviz>=0.20", "sacrebleu>=2"],
+    install_requires=["numpy>=1.24,<3", "click>=8.0", "graphviz>=0.20", "sacrebleu>=2", "tokenizers>=0.15"],
     extras_require={
         "cuda": ["cupy-cuda12x>=13"],
         "dev": ["pytest>=7", "hypothesis>=6", "scipy>=1.10", "selenium>=4.10"],

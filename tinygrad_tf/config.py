@@ -2,8 +2,11 @@
 import dataclasses
 import math
 
+from .data import TOKENIZER_KINDS
+
 # Architecture fields: a checkpoint's values win over the command line when resuming.
-MODEL_FIELDS = ("d_model", "heads", "layers", "d_ff", "dropout", "norm_first", "max_len")
+MODEL_FIELDS = ("d_model", "heads", "layers", "d_ff", "dropout", "norm_first", "max_len",
+                "tokenizer", "vocab_size", "shared_vocab", "tie_weights")
 
 
 @dataclasses.dataclass
@@ -14,6 +17,14 @@ class TrainConfig:
     after that many passes over the training pairs, and `max_minutes` after
     that much wall time (then the run ends with an evaluation and a checkpoint). `lr` is the factor of the
     Noam schedule (the paper's is 1.0 with warmup 4000).
+
+    `tokenizer` is "word" (words and punctuation, lower-cased; `min_freq`
+    prunes rare words) or "bpe" (subwords learned on the training split,
+    `vocab_size` entries; `min_freq` is the least count of a merged pair).
+    `shared_vocab` learns one tokenizer from both languages; `tie_weights`
+    (which needs it) makes the source embedding, the target embedding and the
+    output projection one matrix, as in the paper. Checkpoints older than these
+    fields load with their defaults.
     """
 
     task: str = "spa-eng"
@@ -38,6 +49,25 @@ class TrainConfig:
     eval_every: int = 600
     bleu_sentences: int = 300
     max_minutes: float = None
+    tokenizer: str = "word"
+    vocab_size: int = 8000
+    shared_vocab: bool = False
+    tie_weights: bool = False
+
+    def __post_init__(self):
+        for name, value in self.to_dict().items():
+            problem = check_value(name, value)
+            if problem:
+                raise ValueError(f"config {name}={value!r}: {problem}")
+        if self.d_model % self.heads:
+            raise ValueError(f"config d_model={self.d_model} is not divisible by heads={self.heads}")
+        if self.tokenizer not in TOKENIZER_KINDS:
+            raise ValueError(f"tokenizer: expected one of {', '.join(TOKENIZER_KINDS)}, got {self.tokenizer!r}")
+        if self.vocab_size < 16:
+            raise ValueError(f"vocab_size: a BPE vocabulary needs at least 16 entries, got {self.vocab_size}")
+        if self.tie_weights and not self.shared_vocab:
+            raise ValueError("tie_weights (--tie-weights): one matrix for the source embedding, target embedding and "
+                             "output projection needs one vocabulary for both languages: set shared_vocab (--shared-vocab)")
 
     @classmethod
     def for_task(cls, task, **overrides):
@@ -60,14 +90,6 @@ class TrainConfig:
         if wrong:
             raise ValueError(f"config values of the wrong type: {', '.join(wrong)}")
         return cls(**values)
-
-    def __post_init__(self):
-        for name, value in self.to_dict().items():
-            problem = check_value(name, value)
-            if problem:
-                raise ValueError(f"config {name}={value!r}: {problem}")
-        if self.d_model % self.heads:
-            raise ValueError(f"config d_model={self.d_model} is not divisible by heads={self.heads}")
 
 
 # The allowed range of each numeric field: (low, high, low_open); None is unbounded.

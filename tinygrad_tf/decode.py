@@ -11,7 +11,7 @@ import numpy as np
 import ops
 from autograd import Tensor, no_grad
 
-from .data import Vocab, detokenize, source_casing, tokenize
+from .data import Vocab, WordTokenizer
 
 
 def _last_layer_alignment(model, src):
@@ -141,11 +141,16 @@ class Translator:
     Unknown source words reach the model as <unk>; when the model writes <unk>,
     the source word it attended to most is copied in its place. `use_cache`
     chooses decoding with the key/value cache (the default) or without.
+
+    Args:
+        tokenizers: (source, target) tokenizers that split sentences and join
+            the output (default: word tokenizers over the two vocabularies).
     """
 
-    def __init__(self, model, src_vocab, tgt_vocab, device="cpu", use_cache=True):
+    def __init__(self, model, src_vocab, tgt_vocab, device="cpu", use_cache=True, tokenizers=None):
         self.model, self.src_vocab, self.tgt_vocab, self.device = model.eval(), src_vocab, tgt_vocab, device
         self.use_cache = use_cache
+        self.src_tokenizer, self.tgt_tokenizer = tokenizers or (WordTokenizer(src_vocab), WordTokenizer(tgt_vocab))
 
     @property
     def max_source_tokens(self):
@@ -155,11 +160,12 @@ class Translator:
     def translate(self, sentences, beam=1, batch_size=64, max_len=None):
         """Translate raw sentences; returns one string per sentence, in input order.
 
-        Names keep the capitals they have in the source (see `source_casing`).
+        Names keep the capitals they have in the source (the word tokenizer
+        lower-cases, then `join` puts them back; BPE keeps case all along).
         """
-        tokens = [tokenize(s) for s in sentences]
+        tokens = [self.src_tokenizer.split(s) for s in sentences]
         outputs = self.translate_tokens(tokens, beam, batch_size, max_len)
-        return [detokenize(w, casing=source_casing(s)) for w, s in zip(outputs, sentences)]
+        return [self.tgt_tokenizer.join(w, source=s) for w, s in zip(outputs, sentences)]
 
     def translate_tokens(self, token_lists, beam=1, batch_size=64, max_len=None):
         """Translate tokenised sentences (similar lengths batched together); returns token lists."""
@@ -204,7 +210,7 @@ class Translator:
             most probable first; the chosen token is the vocabulary's (<unk>
             before the source word is copied in).
         """
-        src = Tensor(np.array([self.src_vocab.encode_source(tokenize(sentence))]), device=self.device)  # (1, src_len)
+        src = Tensor(np.array([self.src_vocab.encode_source(self.src_tokenizer.split(sentence))]), device=self.device)  # (1, src_len)
         out = [int(t) for t in self.decode_ids(src, beam, max_len)[0][0]]
         ends = [i for i, t in enumerate(out) if t in (Vocab.eos_id, Vocab.pad_id)]
         out = out[: ends[0] + 1] if ends else out

@@ -25,7 +25,7 @@ import numpy as np
 
 from autograd import Tensor, no_grad
 
-from .data import Vocab, detokenize, tokenize
+from .data import Vocab
 from .data.vocab import EOS
 from .nn import sinusoid_table
 
@@ -124,7 +124,7 @@ def attention_maps(translator, sentence, beam=1, max_len=None):
         an `AttentionMaps`.
     """
     model, device = translator.model, translator.device
-    src_tokens = tokenize(sentence)
+    src_tokens = translator.src_tokenizer.split(sentence)
     if not src_tokens:
         raise ValueError(f"attention_maps: the sentence {sentence!r} has no tokens")
     src_ids = np.array([translator.src_vocab.encode_source(src_tokens)], dtype=np.int64)  # (1, src_len + 1)
@@ -148,7 +148,7 @@ def attention_maps(translator, sentence, beam=1, max_len=None):
         model.train(was_training)
     itos = translator.tgt_vocab.itos
     tgt_tokens, output_tokens = [itos[i] for i in tgt_ids[0]], [itos[i] for i in out]
-    return AttentionMaps(sentence, detokenize(words), src_tokens + [EOS], tgt_tokens, output_tokens,
+    return AttentionMaps(sentence, translator.tgt_tokenizer.join(words), src_tokens + [EOS], tgt_tokens, output_tokens,
                          src_ids[0], tgt_ids[0], encoder, decoder, cross)
 
 

@@ -11,7 +11,9 @@ from autograd import manual_seed, no_grad
 
 from . import checkpoint, rundir
 from .config import MODEL_FIELDS, TrainConfig
-from .data import Batch, NoDataError, Vocab, detokenize, load_splits, make_batches
+from .data import (
+    Batch, NoDataError, Vocab, load_text_splits, make_batches, tokenizers_from_meta, tokenizers_to_meta, train_tokenizers,
+)
 from .decode import Translator
 from .interrupt import Interrupted, StopRequests
 from .nn import Transformer
@@ -34,16 +36,22 @@ class Trainer:
         >>> trainer.translator().translate(["1 2 3"])
     """
 
-    def __init__(self, config, out=None, vocabs=None, log=print):
+    def __init__(self, config, out=None, tokenizers=None, log=print):
+        """Args:
+            config: a `TrainConfig`.
+            out: the run directory checkpoints and the log go to.
+            tokenizers: (source, target) tokenizers to use; by default learned from the training split.
+            log: where progress lines go.
+        """
         self.config, self.out, self.log = config, out, log
         manual_seed(config.seed)
-        self.splits = load_splits(config.task, config.seed, config.max_len, config.max_pairs)
-        if vocabs is None:
-            vocabs = (
-                Vocab.build([s for s, _ in self.splits.train], config.min_freq),
-                Vocab.build([t for _, t in self.splits.train], config.min_freq),
-            )
-        self.src_vocab, self.tgt_vocab = vocabs
+        self.texts = load_text_splits(config.task, config.seed, config.max_len, config.max_pairs)
+        if tokenizers is None:
+            tokenizers = train_tokenizers(config.tokenizer, self.texts.train, config.vocab_size, config.min_freq,
+                                          config.shared_vocab)
+        self.src_tokenizer, self.tgt_tokenizer = tokenizers
+        self.src_vocab, self.tgt_vocab = self.src_tokenizer.vocab, self.tgt_tokenizer.vocab
+        self.splits = self.texts.map(self.src_tokenizer.split, self.tgt_tokenizer.split)  # token lists
         self.train_pairs = self._encode(self.splits.train)
         if not self.train_pairs:
             raise NoDataError("max_pairs", f"no training pairs for {config.task} (max_pairs={config.max_pairs}, "
@@ -62,12 +70,12 @@ class Trainer:
         `overrides` may change how long and how to run (steps, epochs, device,
         eval_every); architecture fields are always the checkpoint's.
         """
-        saved, vocabs, arrays, meta = _read_run(directory)
+        saved, tokenizers, arrays, meta = _read_run(directory)
         if "state" not in meta:
             raise checkpoint.CheckpointError(f"checkpoint {os.path.join(directory, checkpoint.META)} has no training state")
         changed = {k: v for k, v in overrides.items() if v is not None and k not in MODEL_FIELDS}
         config = TrainConfig.from_dict(dict(saved.to_dict(), **changed))
-        trainer = cls(config, out=directory, vocabs=vocabs, log=log)
+        trainer = cls(config, out=directory, tokenizers=tokenizers, log=log)
         trainer._load_state(arrays, meta["state"], directory)
         return trainer
 
@@ -190,24 +198,31 @@ class Trainer:
         return total / max(tokens, 1)
 
     def evaluate(self, split="test", max_sentences=None, beam=1, use_cache=True, loss=True):
-        """Loss and sacreBLEU's corpus BLEU and chrF (greedy or beam) on a split, with sample translations.
+        """Loss, and sacreBLEU's corpus BLEU and chrF (greedy or beam), on a split, with sample translations.
 
-        The scores are computed on detokenised sentences (see `scores`);
-        "scores" holds them with their sacreBLEU signatures.
+        The scores compare the translations as a user reads them (joined by the
+        tokenizer, names cased as in the source) with the corpus's own
+        reference sentences, as sacreBLEU is meant to be used: "scores" holds
+        them with their signatures. Exact match counts lower-cased words
+        (`tokenize`'s), whatever the tokenizer. Samples are (source, reference,
+        translation) strings.
         """
+        texts = getattr(self.texts, split)[:max_sentences]
         pairs = getattr(self.splits, split)[:max_sentences]
         started = time.perf_counter()
         hyps = self.translator(use_cache).translate_tokens([s for s, _ in pairs], beam=beam)
         seconds = time.perf_counter() - started
-        scores = corpus_scores([detokenize(h) for h in hyps], [detokenize(t) for _, t in pairs])
-        exact = float(np.mean([h == t for h, (_, t) in zip(hyps, pairs)])) if pairs else math.nan
+        outputs = [self.tgt_tokenizer.join(h, source=src) for h, (src, _) in zip(hyps, texts)]
+        scores = corpus_scores(outputs, [ref for _, ref in texts])
+        words, refs = [self.tgt_tokenizer.words(h) for h in hyps], [self.tgt_tokenizer.words(t) for _, t in pairs]
+        exact = float(np.mean([h == t for h, t in zip(words, refs)])) if pairs else math.nan
         return {"loss": self.loss_on(self._encode(pairs)) if loss else math.nan, "bleu": scores.bleu,
                 "chrf": scores.chrf, "scores": scores, "detail": scores.bleu_detail, "exact": exact,
-                "seconds": seconds, "sentences": len(pairs),
-                "samples": [(s, t, h) for (s, t), h in zip(pairs[:5], hyps[:5])]}
+                "seconds": seconds, "sentences": len(pairs), "samples": [(src, ref, out) for (src, ref), out in zip(texts[:5], outputs[:5])]}
 
     def translator(self, use_cache=True):
-        return Translator(self.model, self.src_vocab, self.tgt_vocab, self.config.device, use_cache)
+        return Translator(self.model, self.src_vocab, self.tgt_vocab, self.config.device, use_cache,
+                          tokenizers=(self.src_tokenizer, self.tgt_tokenizer))
 
     # ---- checkpoints ----------------------------------------------------------
     def save(self, directory=None):
@@ -222,8 +237,7 @@ class Trainer:
             "config": self.config.to_dict(),
             "state": {"step": self.step, "epoch": self.epoch, "batch_index": self.batch_index, "window": self.window,
                       "optimizer": {"lr": opt["lr"], "steps": opt["steps"]}, "schedule": self.schedule.state_dict()},
-            "src_vocab": self.src_vocab.itos,
-            "tgt_vocab": self.tgt_vocab.itos,
+            **tokenizers_to_meta(self.src_tokenizer, self.tgt_tokenizer),
         }
         checkpoint.save(directory, arrays, meta)
 
@@ -254,19 +268,19 @@ def build_model(config, src_vocab_size, tgt_vocab_size):
         src_vocab_size, tgt_vocab_size, d_model=config.d_model, num_heads=config.heads,
         num_encoder_layers=config.layers, num_decoder_layers=config.layers, d_ff=config.d_ff,
         dropout=config.dropout, max_len=max(64, 2 * config.max_len + 16), norm_first=config.norm_first,
-        pad_id=Vocab.pad_id,
+        tie_weights=config.tie_weights, pad_id=Vocab.pad_id,
     )
 
 
 def _read_run(directory):
-    """(config, (src_vocab, tgt_vocab), arrays, meta) of the checkpoint in `directory`."""
+    """(config, (src_tokenizer, tgt_tokenizer), arrays, meta) of the checkpoint in `directory`."""
     arrays, meta = checkpoint.load(directory)
     try:
         config = TrainConfig.from_dict(meta["config"])
-        vocabs = Vocab(meta["src_vocab"]), Vocab(meta["tgt_vocab"])
+        tokenizers = tokenizers_from_meta(meta)
     except (KeyError, TypeError, ValueError) as e:
         raise checkpoint.CheckpointError(f"checkpoint {os.path.join(directory, checkpoint.META)} is missing or has bad fields ({e})") from None
-    return config, vocabs, arrays, meta
+    return config, tokenizers, arrays, meta
 
 
 def _prefixed(arrays, prefix):
@@ -275,15 +289,16 @@ def _prefixed(arrays, prefix):
 
 
 def load_translator(directory, device=None):
-    """A `Translator` from a checkpoint directory (only the model and vocabularies are read)."""
-    config, (src_vocab, tgt_vocab), arrays, _ = _read_run(directory)
+    """A `Translator` from a checkpoint directory (only the model and tokenizers are read)."""
+    config, (src_tokenizer, tgt_tokenizer), arrays, _ = _read_run(directory)
     device = device or config.device
-    model = build_model(config, len(src_vocab), len(tgt_vocab))
+    model = build_model(config, len(src_tokenizer.vocab), len(tgt_tokenizer.vocab))
     try:
         model.load_state_dict(_prefixed(arrays, "model/"))
     except (KeyError, ValueError) as e:
         raise checkpoint.CheckpointError(f"checkpoint in {directory} does not fit its config: {e}") from None
-    return Translator(model.to(device), src_vocab, tgt_vocab, device)
+    return Translator(model.to(device), src_tokenizer.vocab, tgt_tokenizer.vocab, device,
+                      tokenizers=(src_tokenizer, tgt_tokenizer))
 
 
 def translate(sentences, checkpoint_dir, beam=1, device=None):

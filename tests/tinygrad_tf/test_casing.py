@@ -1,7 +1,7 @@
 """Translations give names their source capitals back: the model itself reads and writes lower case."""
 import pytest
 
-from tinygrad_tf.data import detokenize, source_casing, tokenize
+from tinygrad_tf.data import Vocab, WordTokenizer, detokenize, source_casing, tokenize
 from tinygrad_tf.decode import Translator
 
 
@@ -28,7 +28,7 @@ class _Echo(Translator):
     """A "model" that writes its source tokens back (lower-cased, as every model here does)."""
 
     def __init__(self):
-        pass
+        self.src_tokenizer = self.tgt_tokenizer = WordTokenizer(Vocab([]))
 
     def translate_tokens(self, token_lists, beam=1, batch_size=64, max_len=None):
         return [list(tokens) for tokens in token_lists]

@@ -20,9 +20,9 @@ PAD = 0
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _model(norm_first=False, activation="relu", tie_weights=False, seed=0):
+def _model(norm_first=False, activation="relu", tie_weights=False, seed=0, src_vocab=23):
     manual_seed(seed)
-    model = Transformer(23, 29, d_model=32, num_heads=4, num_encoder_layers=2, num_decoder_layers=3, d_ff=48,
+    model = Transformer(src_vocab, 29, d_model=32, num_heads=4, num_encoder_layers=2, num_decoder_layers=3, d_ff=48,
                         dropout=0.0, max_len=40, norm_first=norm_first, tie_weights=tie_weights, pad_id=PAD,
                         activation=activation)
     for name, p in model.named_parameters():  # move the LayerNorms off 1 and 0 so that they are really tested
@@ -46,10 +46,11 @@ def _our_logits(model, src, tgt):
     return model(Tensor(src), Tensor(tgt)).numpy()
 
 
-VARIANTS = [dict(), dict(norm_first=True), dict(activation="gelu"), dict(norm_first=True, tie_weights=True)]
+VARIANTS = [dict(), dict(norm_first=True), dict(activation="gelu"), dict(norm_first=True, tie_weights="target"),
+            dict(tie_weights="all", src_vocab=29)]
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=["post-norm", "pre-norm", "gelu", "pre-norm-tied"])
+@pytest.mark.parametrize("variant", VARIANTS, ids=["post-norm", "pre-norm", "gelu", "pre-norm-tied", "three-way-tied"])
 def test_to_torch_gives_our_logits(variant):
     model = _model(**variant)
     module = to_torch(model)
@@ -64,6 +65,7 @@ def test_to_torch_gives_our_logits(variant):
     assert set(module.state_dict()) == set(model.state_dict())
     if variant.get("tie_weights"):
         assert module.generator.weight is module.tgt_embed.weight
+        assert (module.src_embed.weight is module.tgt_embed.weight) == (variant["tie_weights"] == "all")
 
 
 @pytest.mark.parametrize("variant", VARIANTS[:2], ids=["post-norm", "pre-norm"])

@@ -122,10 +122,13 @@ def test_whole_transformer_embeddings_and_generator_in_full(norm_first):
     assert gradcheck_with_parameters(model, fn, [], names=names)
 
 
-def test_whole_transformer_with_tied_weights():
-    model = randomize(tiny_transformer(seed=9, tie_weights=True), 9)
+@pytest.mark.parametrize("tie, name", [("target", "tgt_embed.weight"), (True, "src_embed.weight")],
+                         ids=["target-and-generator", "three-way"])
+def test_whole_transformer_with_tied_weights(tie, name):
+    model = randomize(tiny_transformer(seed=9, tie_weights=tie), 9)
     fn = _masked_logits(model)
-    assert gradcheck_with_parameters(model, fn, [], names={"tgt_embed.weight"})
+    assert [n for n, p in model.named_parameters() if p is model.generator.weight] == [name]  # listed once, first name
+    assert gradcheck_with_parameters(model, fn, [], names={name})
 
 
 def test_padding_row_gradient_is_zero_even_when_the_output_depends_on_it():

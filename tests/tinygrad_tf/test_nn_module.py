@@ -161,7 +161,7 @@ def test_num_parameters_matches_a_hand_count():
 
 
 def test_tie_weights_shares_one_parameter():
-    model = tiny_transformer(tie_weights=True)
+    model = tiny_transformer(tie_weights="target")
     assert model.generator.weight is model.tgt_embed.weight
     params = model.parameters()
     assert sum(p is model.tgt_embed.weight for p in params) == 1

@@ -7,7 +7,7 @@ from autograd import backend
 
 from .. import checkpoint, rundir
 from ..config import TASK_DEFAULTS, TrainConfig
-from ..data import TASKS, NoDataError
+from ..data import TASKS, TOKENIZER_KINDS, NoDataError
 from ..interrupt import Interrupted
 from ..train import Trainer
 from .common import Path, fail_cleanly, field_type, require_device
@@ -58,6 +58,16 @@ def _option(field, help, **kwargs):
 @_option("seed", "Seed of the split, initial weights, batch order and dropout.")
 @_option("max_pairs", "Use at most this many sentence pairs (copy/reverse: training pairs; none: all).")
 @_option("max_len", "Drop pairs longer than this many tokens (copy/reverse: the longest sequence).")
+@click.option("--tokenizer", type=click.Choice(TOKENIZER_KINDS), default=None,
+              help="word: words and punctuation, lower-cased. bpe: subwords learned on the training split "
+                   "(the paper's byte-pair encoding), case kept.  [default: word]")
+@click.option("--vocab-size", type=click.IntRange(16, 1_000_000), default=None,
+              help=f"Vocabulary size of each BPE tokenizer (of the one, with --shared-vocab).  [default: {TrainConfig.vocab_size}]")
+@click.option("--shared-vocab/--separate-vocab", default=None,
+              help="One tokenizer and vocabulary learned from both languages.  [default: separate]")
+@click.option("--tie-weights/--no-tie-weights", default=None,
+              help="Source embedding, target embedding and output projection share one matrix, as in the paper "
+                   "(needs --shared-vocab).  [default: no]")
 @_option("eval_every", "Evaluate, log and checkpoint every N steps.")
 @_option("max_minutes", "Stop (with an evaluation and a checkpoint) after this much wall time (none: no limit).")
 @click.option("--progress-every", type=click.FloatRange(0.0, 86400.0), default=10.0, show_default=True,

@@ -7,7 +7,6 @@ import click
 
 from autograd import backend
 
-from ..data import detokenize, tokenize
 from ..train import LOG, Trainer, append_log, load_translator
 from .common import Path, fail_cleanly, require_device
 
@@ -77,7 +76,7 @@ def _translate_line(translator, line, beam):
         raise line
     if not line.strip():
         return ""
-    words = len(tokenize(line))
+    words = len(translator.src_tokenizer.split(line))
     if words > translator.max_source_tokens:
         raise ValueError(f"{words} tokens, more than the {translator.max_source_tokens} the model's positions hold")
     return translator.translate([line], beam=beam)[0]
@@ -154,10 +153,10 @@ def evaluate(checkpoint_dir, split, beams, max_sentences, device, no_cache):
         click.echo(f"{_decoder_name(b)}: {m['detail']}")
     width = max(len("reference"), *(len(_decoder_name(b)) for b in beams)) + 1
     for i, (src, ref, _) in enumerate(first["samples"]):
-        click.echo(f"\n  {'source:':<{width}} {detokenize(src)}\n  {'reference:':<{width}} {detokenize(ref)}")
+        click.echo(f"\n  {'source:':<{width}} {src}\n  {'reference:':<{width}} {ref}")
         for b, m in results.items():
             label = "model:" if len(beams) == 1 else f"{_decoder_name(b)}:"
-            click.echo(f"  {label:<{width}} {detokenize(m['samples'][i][2])}")
+            click.echo(f"  {label:<{width}} {m['samples'][i][2]}")
     _log_scores(checkpoint_dir, trainer.step, split, results, use_cache=not no_cache)
 
 

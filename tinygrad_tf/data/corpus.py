@@ -22,10 +22,14 @@ class NoDataError(ValueError):
 
 
 class Splits:
-    """Tokenised (source, target) pairs for train, valid and test."""
+    """(source, target) pairs for train, valid and test: raw text, or token lists."""
 
     def __init__(self, train, valid, test):
         self.train, self.valid, self.test = train, valid, test
+
+    def map(self, source_fn, target_fn):
+        """New splits with `source_fn` applied to every source and `target_fn` to every target."""
+        return Splits(*([(source_fn(s), target_fn(t)) for s, t in pairs] for pairs in (self.train, self.valid, self.test)))
 
     def __repr__(self):
         return f"Splits(train={len(self.train)}, valid={len(self.valid)}, test={len(self.test)})"
@@ -48,7 +52,12 @@ def read_pairs(path=CORPUS_FILE):
 
 
 def translation_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid_size=1000, test_size=1000, path=CORPUS_FILE):
-    """Tokenised splits of the bundled corpus, deterministic for a seed.
+    """Word-tokenised splits of the bundled corpus: `translation_text_splits` through `tokenize`."""
+    return translation_text_splits(task, seed, max_len, max_pairs, valid_size, test_size, path).map(tokenize, tokenize)
+
+
+def translation_text_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid_size=1000, test_size=1000, path=CORPUS_FILE):
+    """Raw-text splits of the bundled corpus, deterministic for a seed.
 
     Pairs are grouped by their source sentence and whole groups go to one
     split, so no test source sentence (with any of its translations) is seen
@@ -57,7 +66,7 @@ def translation_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid
     Args:
         task: "spa-eng" (Spanish -> English) or "eng-spa".
         seed: seed of the shuffle that makes the split.
-        max_len: longest sentence kept, in tokens.
+        max_len: longest sentence kept, in words.
         max_pairs: keep at most this many pairs in all (for quick runs).
         valid_size, test_size: pairs in valid and test (fewer if the corpus is small).
     """
@@ -68,7 +77,7 @@ def translation_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, valid
         src, tgt = (spa, eng) if task == "spa-eng" else (eng, spa)
         s, t = tokenize(src), tokenize(tgt)
         if 0 < len(s) <= max_len and 0 < len(t) <= max_len:
-            groups.setdefault(tuple(s), []).append((s, t))
+            groups.setdefault(tuple(s), []).append((src, tgt))
     keys = list(groups)
     np.random.default_rng(seed).shuffle(keys)
     pairs_in = [groups[k] for k in keys]
@@ -144,7 +153,7 @@ def _shortest(min_len, held_out):
 
 
 def load_splits(task, seed=0, max_len=12, max_pairs=None):
-    """The splits of any task: "spa-eng", "eng-spa", "copy" or "reverse".
+    """The word-tokenised splits of any task: "spa-eng", "eng-spa", "copy" or "reverse".
 
     For the synthetic tasks `max_len` is the longest sequence and `max_pairs`
     the number of training pairs (default 20000).
@@ -152,6 +161,12 @@ def load_splits(task, seed=0, max_len=12, max_pairs=None):
     Raises:
         NoDataError: naming the filter (max_len or max_pairs) that left no training data.
     """
+    return load_text_splits(task, seed, max_len, max_pairs).map(tokenize, tokenize)
+
+
+def load_text_splits(task, seed=0, max_len=12, max_pairs=None):
+    """The raw-text splits of any task (a synthetic sequence is its digits joined by spaces); see `load_splits`."""
     if task in SYNTHETIC_TASKS:
-        return synthetic_splits(task, seed, train_size=20000 if max_pairs is None else max_pairs, max_len=max_len)
-    return translation_splits(task, seed, max_len=max_len, max_pairs=max_pairs)
+        train_size = 20000 if max_pairs is None else max_pairs
+        return synthetic_splits(task, seed, train_size=train_size, max_len=max_len).map(" ".join, " ".join)
+    return translation_text_splits(task, seed, max_len=max_len, max_pairs=max_pairs)

@@ -2,6 +2,8 @@
 import re
 import unicodedata
 
+from .vocab import Vocab
+
 # A word (letters/digits, with inner apostrophes as in "don't"), or one punctuation mark.
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 _NO_SPACE_BEFORE = set(".,!?;:%)]}»…")
@@ -67,3 +69,44 @@ def detokenize(tokens, casing=None):
         elif c in _SENTENCE_END:
             capitalise = True
     return "".join(chars)
+
+
+class WordTokenizer:
+    """Text <-> word tokens (`tokenize` / `detokenize`) with the `Vocab` of the words.
+
+    Every tokenizer kind has this interface: `split(text)` gives the token
+    strings the model reads, `join(tokens)` gives text back, `words(tokens)`
+    gives the lower-cased word tokens BLEU is counted on, and `vocab` maps
+    tokens to ids (ids 0-3 are <pad> <bos> <eos> <unk>).
+
+    Args:
+        vocab: the `Vocab` of the words.
+    """
+
+    kind = "word"
+
+    def __init__(self, vocab):
+        self.vocab = vocab
+
+    @classmethod
+    def train(cls, texts, min_freq=1):
+        """The words of `texts` seen at least `min_freq` times, most frequent first."""
+        return cls(Vocab.build((tokenize(t) for t in texts), min_freq))
+
+    def split(self, text):
+        return tokenize(text)
+
+    def join(self, tokens, source=None):
+        """The sentence; with the `source` sentence, its names keep their capitals (see `source_casing`)."""
+        return detokenize(tokens, casing=None if source is None else source_casing(source))
+
+    def words(self, tokens):
+        return list(tokens)
+
+    def to_dict(self):
+        """What a checkpoint stores to rebuild this tokenizer (its word list)."""
+        return {"kind": self.kind, "tokens": list(self.vocab.itos)}
+
+    @classmethod
+    def from_dict(cls, values):
+        return cls(Vocab(values["tokens"]))

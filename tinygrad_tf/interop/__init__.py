@@ -36,9 +36,16 @@ def transformer_config(model):
         num_heads=some_layer.self_attn.num_heads, num_encoder_layers=len(encoder), num_decoder_layers=len(decoder),
         d_ff=some_layer.feed_forward.linear1.weight.shape[0], dropout=some_layer.feed_forward.dropout.p,
         max_len=model.positional.max_len, norm_first=some_layer.norm_first,
-        tie_weights=model.generator.weight is model.tgt_embed.weight, pad_id=model.pad_id,
+        tie_weights=_tie_mode(model), pad_id=model.pad_id,
         activation=some_layer.feed_forward.activation,
     )
+
+
+def _tie_mode(model):
+    """How the model shares its matrices: "all" (both embeddings and the output), "target", or False."""
+    if model.generator.weight is not model.tgt_embed.weight:
+        return False
+    return "all" if model.src_embed.weight is model.tgt_embed.weight else "target"
 
 
 def to_torch(model):

@@ -9,7 +9,7 @@ table (added, not scaled), post-norm encoder and decoder layers
 (x + Dropout(Sublayer(LayerNorm(x))), with a final LayerNorm after each
 stack), dropout on the embeddings, the attention weights, the residual
 branches and inside the ReLU (or GELU) feed-forward, and a generator Linear
-to vocabulary logits, optionally tied to the target embedding. Module names
+to vocabulary logits, optionally tied to the target embedding (and the source's). Module names
 are ours (`encoder.layers.0.self_attn`, `decoder.layers.1.cross_attn`,
 `feed_forward.linear1`, `norm3`, `encoder.norm`, `generator`), so weights
 copy across.
@@ -172,7 +172,9 @@ class TorchTransformer(nn.Module):
         self.encoder = Stack([EncoderLayer(*layer_args) for _ in range(num_encoder_layers)], d_model, norm_first)
         self.decoder = Stack([DecoderLayer(*layer_args) for _ in range(num_decoder_layers)], d_model, norm_first)
         self.generator = nn.Linear(d_model, tgt_vocab)
-        if tie_weights:
+        if tie_weights in (True, "all"):  # the paper's three-way tying: one matrix for both embeddings and the output
+            self.src_embed.weight = self.tgt_embed.weight
+        if tie_weights:  # "target": the target embedding and the output projection only
             self.generator.weight = self.tgt_embed.weight
 
     def masks(self, src, tgt):

@@ -178,6 +178,16 @@ class Module:
             raise KeyError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
         if mismatched:
             raise ValueError(f"load_state_dict into {type(self).__name__}: shape mismatch: " + "; ".join(mismatched))
+        # A tensor shared under several names (tied weights) takes one value: the names must agree.
+        names_of = {}
+        for name, tensor in own.items():
+            if name in state:
+                names_of.setdefault(id(tensor), []).append(name)
+        for names in names_of.values():
+            values = [np.asarray(state[n].numpy() if isinstance(state[n], Tensor) else state[n]) for n in names]
+            if any(not np.array_equal(values[0], v) for v in values[1:]):
+                raise ValueError(f"load_state_dict into {type(self).__name__}: {', '.join(names)} are one shared "
+                                 "(tied) tensor here but have different values in the state dict")
         for name, tensor in own.items():
             if name in state:
                 value = state[name]

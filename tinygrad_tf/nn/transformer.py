@@ -11,6 +11,8 @@ from .layers import Embedding, Linear
 from .module import Module
 from .positional import PositionalEncoding
 
+TIE_CHOICES = (False, True, "all", "target")
+
 
 class Transformer(Module):
     """Embeddings + positional encoding, an encoder, a decoder and a generator to vocabulary logits.
@@ -22,7 +24,15 @@ class Transformer(Module):
         dropout: dropout rate everywhere (0.1).
         max_len: longest sequence the positional table covers.
         norm_first: pre-norm layers instead of the paper's post-norm.
-        tie_weights: share the target embedding with the generator's weight.
+        tie_weights: share weight matrices (vocab, d_model), as in the paper's section 3.4.
+            True or "all": the source embedding, the target embedding and the
+            generator's weight are one Parameter (needs src_vocab == tgt_vocab,
+            i.e. one vocabulary for both languages). "target": only the target
+            embedding and the generator share theirs. False: nothing shared.
+            A shared Parameter appears once in `parameters()` (so an optimizer
+            updates it once per step, with the sum of the gradients of all its
+            uses) and under each of its names in `state_dict()`, as in PyTorch;
+            loading writes it in place, so it stays shared.
         pad_id: token id of padding, used to build masks when none are given.
     """
 
@@ -37,6 +47,14 @@ class Transformer(Module):
         self.encoder = Encoder(EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation), num_encoder_layers)
         self.decoder = Decoder(DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation), num_decoder_layers)
         self.generator = Linear(d_model, tgt_vocab)
+        if tie_weights not in TIE_CHOICES:
+            raise ValueError(f"Transformer: tie_weights must be one of {TIE_CHOICES}, got {tie_weights!r}")
+        if tie_weights in (True, "all"):
+            if src_vocab != tgt_vocab:
+                raise ValueError(f"Transformer: tie_weights={tie_weights!r} shares one matrix between both vocabularies, "
+                                 f"which needs them equal in size; got src_vocab={src_vocab}, tgt_vocab={tgt_vocab} "
+                                 "(use one shared vocabulary, or tie_weights=\"target\")")
+            self.src_embed.weight = self.tgt_embed.weight
         if tie_weights:
             self.generator.weight = self.tgt_embed.weight
 
