@@ -21,7 +21,7 @@ gradients can be differentiated again.
 """
 from . import anomaly, backend, grad_mode
 from .fit import cast, sum_to, sum_to_array
-from .tensor import Tensor
+from .tensor import Tensor, _VersionCounter
 
 
 class Step:
@@ -172,7 +172,7 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
         _store_grad(tensor, g, create_graph)
     if ctx is None:
         return Step(tensor, None, g, (), paths.pop(id(tensor)))
-    if ctx._versions is not None:
+    if ctx._versions is not None and ctx._changes_seen != _VersionCounter.changes:  # something changed in place
         _check_versions(ctx, tensor)
     check = anomaly.is_anomaly_enabled()
     if not retain_graph:

@@ -43,7 +43,7 @@ sets `tensor_backward = True` and always receives Tensors, at some cost in speed
 import numpy as np
 
 from . import anomaly, backend, grad_mode, scope
-from .tensor import Tensor, _ops
+from .tensor import Tensor, _ops, _VersionCounter
 
 
 class Context:
@@ -62,6 +62,7 @@ class Context:
     _saved = ()
     _raw = ()
     _versions = None  # each input's and the output's version when forward saved them
+    _changes_seen = 0  # the count of in-place changes anywhere, then (see tensor._VersionCounter)
     _freed = False
     _output = None
 
@@ -202,6 +203,7 @@ class Function:
             result._ctx = ctx
             if ctx._saved:  # backward checks that nothing it reads was changed in place since (engine)
                 ctx._versions = [a._version if isinstance(a, Tensor) else None for a in args + (result,)]
+                ctx._changes_seen = _VersionCounter.changes
         return result
 
 

@@ -32,9 +32,15 @@ def _default_dtype(array):
 
 
 class _VersionCounter:
-    """The number of in-place changes to one array, shared by every Tensor that views it."""
+    """The number of in-place changes to one array, shared by every Tensor that views it.
+
+    `changes` (on the class) counts in-place changes to any tensor: while it has
+    not moved since an op's forward, backward knows at once that nothing the op
+    saved has changed, and checks no version.
+    """
 
     __slots__ = ("value",)
+    changes = 0
 
     def __init__(self):
         self.value = 0
@@ -117,6 +123,7 @@ class Tensor:
         counter = _VersionCounter()
         counter.value = self._version + 1
         self._data, self._version_counter = array, counter
+        _VersionCounter.changes += 1
 
     @property
     def _version(self):
@@ -139,6 +146,7 @@ class Tensor:
         so that backward raises instead of using the changed values.
         """
         self._shared_version_counter().value += 1
+        _VersionCounter.changes += 1
 
     def _shared_version_counter(self):
         """This tensor's version counter, made on first use (most tensors never need one)."""
