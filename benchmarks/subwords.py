@@ -10,17 +10,13 @@ reference sentences with sacreBLEU's defaults (13a tokenisation).
 prints one Markdown table row per run (and writes them as JSON with --json).
 """
 import json
-import os
-import sys
 
 import click
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tinygrad_tf import checkpoint  # noqa: E402
-from tinygrad_tf.config import TrainConfig  # noqa: E402
-from tinygrad_tf.data import load_text_splits, tokenizers_from_meta, unknown_rate  # noqa: E402
-from tinygrad_tf.train import load_translator  # noqa: E402
+from tinygrad_tf import checkpoint
+from tinygrad_tf.config import TrainConfig
+from tinygrad_tf.data import load_text_splits, tokenizers_from_meta, unknown_rate
+from tinygrad_tf.train import load_translator
 
 
 def measure(run, max_sentences=None):
