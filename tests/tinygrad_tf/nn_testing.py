@@ -240,3 +240,16 @@ def finite_difference_check(module, fn, per_param=3, eps=1e-6, atol=1e-6, rtol=1
                 failures.append(f"{name}[{np.unravel_index(j, p.shape)}]: analytic {analytic[j]:.10g}, numeric {numeric:.10g}")
     assert not failures, "parameter gradients disagree with finite differences:\n" + "\n".join(failures)
     return checked
+
+
+def briefly_trained(task="copy", **config):
+    """A Trainer whose model took `config["steps"]` optimizer steps on `task` (no checkpoints, no log), in eval mode."""
+    from tinygrad_tf import TrainConfig, Trainer
+
+    trainer = Trainer(TrainConfig.for_task(task, **config), log=lambda *a: None)
+    for batch in trainer.batches():
+        if trainer.step >= trainer.config.steps:
+            break
+        trainer.train_step(batch)
+    trainer.model.eval()
+    return trainer

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from autograd import Tensor, no_grad
-from tinygrad_tf import TrainConfig, Trainer
 from tinygrad_tf.data import Vocab
 from tinygrad_tf.decode import Translator, beam_search, greedy_decode, length_penalty
 from tinygrad_tf.nn import Transformer
+from nn_testing import briefly_trained
 
 # A briefly trained copy model: confident enough that its argmaxes are not near-ties,
 # not so good that every decoder trivially agrees.
@@ -20,12 +20,7 @@ SHORT = dict(steps=200, d_model=32, heads=2, layers=1, d_ff=64, max_pairs=1000, 
 
 @pytest.fixture(scope="module")
 def trained():
-    trainer = Trainer(TrainConfig.for_task("copy", **SHORT), log=lambda *a: None)
-    for batch in trainer.batches():
-        if trainer.step >= SHORT["steps"]:
-            break
-        trainer.train_step(batch)
-    trainer.model.eval()
+    trainer = briefly_trained("copy", **SHORT)
     sources = [trainer.src_vocab.encode_source(s) for s, _ in trainer.splits.test[:40]]
     return trainer, sources
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from autograd import Tensor, manual_seed, no_grad
-from tinygrad_tf import TrainConfig, Trainer
 from tinygrad_tf.data import Vocab
 from tinygrad_tf.decode import beam_search, greedy_decode
 from tinygrad_tf.nn import Transformer
 from tinygrad_tf.nn.kv_cache import AttentionCache, DecoderCache
+from nn_testing import briefly_trained
 
 SHORT = dict(steps=150, d_model=32, heads=2, layers=2, d_ff=64, max_pairs=1000, batch_tokens=400,
              warmup=50, lr=1.0, eval_every=10**6, seed=3)
@@ -20,13 +20,9 @@ SHORT = dict(steps=150, d_model=32, heads=2, layers=2, d_ff=64, max_pairs=1000, 
 
 @pytest.fixture(scope="module")
 def trained():
-    trainer = Trainer(TrainConfig.for_task("copy", **SHORT), log=lambda *a: None)
-    for batch in trainer.batches():
-        if trainer.step >= SHORT["steps"]:
-            break
-        trainer.train_step(batch)
+    trainer = briefly_trained("copy", **SHORT)
     sources = [trainer.src_vocab.encode_source(s) for s, _ in trainer.splits.test[:12]]
-    return trainer.model.eval(), sources
+    return trainer.model, sources
 
 
 def _random_model(norm_first, seed):

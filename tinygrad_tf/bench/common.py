@@ -66,6 +66,23 @@ def worker_parser(description):
     return parser
 
 
+def run_step_worker(description, measure, default_steps, argv=None):
+    """The main of a worker that times training steps: parse its arguments, `measure`, report one record.
+
+    `measure(lib, config, device, steps, warmup, attention, seed)` returns the
+    record, or None when its library cannot run here (then nothing is reported).
+    """
+    from . import isolated
+
+    parser = worker_parser(description)
+    parser.add_argument("--steps", type=int, default=default_steps)
+    parser.add_argument("--attention", default="mha")
+    args = parser.parse_args(argv)
+    record = measure(args.lib, config_from_args(args), args.device, args.steps, args.warmup, args.attention, args.seed)
+    if record is not None:
+        isolated.report(record)
+
+
 def config_from_args(args):
     """The BenchConfig a worker was given (--config, with --config-json's fields over it)."""
     config = get_config(args.config)

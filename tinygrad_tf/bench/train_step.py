@@ -223,15 +223,9 @@ def format_result(result):
 
 
 def _main(argv=None):
-    from .common import config_from_args, worker_parser
+    from .common import run_step_worker
 
-    parser = worker_parser("worker of the training-step benchmark (one library, one round)")
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--attention", default="mha")
-    args = parser.parse_args(argv)
-    record = measure(args.lib, config_from_args(args), args.device, args.steps, args.warmup, args.attention, args.seed)
-    if record is not None:
-        isolated.report(record)
+    run_step_worker("worker of the training-step benchmark (one library, one round)", measure, 10, argv)
 
 
 if __name__ == "__main__":
