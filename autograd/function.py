@@ -202,12 +202,28 @@ class Function:
             ctx.module = scope.current_module()
             result._ctx = ctx
             if ctx._saved:  # backward checks that nothing it reads was changed in place since (engine)
-                ctx._versions = [a._version if isinstance(a, Tensor) else None for a in args + (result,)]
+                ctx._versions = _versions_of(args, result)
                 ctx._changes_seen = _VersionCounter.changes
         return result
 
 
 _PLAIN = frozenset((int, float, bool, str, tuple, list, type(None), slice))  # never arrays: skip the probe
+
+
+def _versions_of(args, result):
+    """Each Tensor argument's version, then the result's (None for other arguments).
+
+    `Tensor._version` read off the counter directly: most tensors have none (version 0).
+    """
+    versions = []
+    for a in args:
+        if isinstance(a, Tensor):
+            counter = a._version_counter
+            versions.append(0 if counter is None else counter.value)
+        else:
+            versions.append(None)
+    versions.append(result._version)
+    return versions
 
 
 def _on_gpu(array_type):
