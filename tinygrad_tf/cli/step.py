@@ -19,7 +19,7 @@ from .common import Path, fail_cleanly
 
 MODELS = ("attention", "mlp", "encoder-layer")
 LOSSES = ("mse", "cross-entropy")
-_HELP_KEYS = "[Enter] next  p: print arrays  g: graph so far  q: quit"
+_HELP_KEYS = "[Enter] next  p: print arrays  g: draw the backward so far  q: quit"
 
 
 @dataclass
