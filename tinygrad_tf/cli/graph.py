@@ -5,8 +5,6 @@ import click
 import numpy as np
 
 import autograd
-import ops
-from autograd import Tensor
 
 from ..viz import graph as pictures
 from ..viz import specimens
@@ -32,7 +30,8 @@ BATCH = 2
 @click.option("--collapse", type=click.IntRange(min=0), default=None, metavar="N",
               help="Draw modules deeper than N path components as one box each (2 suits a Transformer).")
 @click.option("--backward", is_flag=True,
-              help="Also draw the gradients of a real loss (MSE against a fixed random target), on reversed red edges.")
+              help="Also draw the gradients of a real loss (MSE against a fixed random target; cross-entropy for the "
+                   "transformer), on reversed red edges.")
 @click.option("--composed", is_flag=True, help="Draw Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--values/--no-values", default=False, show_default=True, help="Print the values of tensors with at most 16 elements.")
 @click.option("--checkpoint", "checkpoint_dir", type=Path(file_okay=False), default=None, metavar="DIR",
@@ -65,8 +64,8 @@ def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, 
         output, title = specimen.output, specimen.title
         title += f", random weights (seed {seed})"
     if backward:  # a real loss: the gradient of a plain sum through a final layer norm is rounding noise
-        output = ops.mse_loss(output, Tensor(rng.normal(size=output.shape), dtype=output.dtype))
-        title += "\nbackward seeded by loss = mse_loss(output, a fixed random target)"
+        output = specimens.loss_of(specimen, seed)
+        title += f"\nbackward seeded by loss = {specimens.loss_text(specimen)}"
     try:
         path = pictures.render(output, out, format=fmt, collapse=collapse, show_backward=backward,
                                show_values=None if values else False, title=title)

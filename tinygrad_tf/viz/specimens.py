@@ -257,6 +257,13 @@ def greedy_top_k(model, src, tgt_vocab, k=5, max_len=None):
     return steps, ys[1:]
 
 
+def loss_text(specimen):
+    """What `loss_of` computes for `specimen`, in words (for titles)."""
+    if specimen.name == "transformer":
+        return "cross_entropy(logits, fixed random target tokens)"
+    return "mse_loss(output, a fixed random target)"
+
+
 def loss_of(specimen, seed=0):
     """The loss backward walks from: cross-entropy against target tokens for the Transformer
     (the specimen's own, else random ones), MSE against a fixed random target otherwise.
