@@ -172,8 +172,9 @@ class Translator:
         results = [None] * len(token_lists)
         for i, tokens in enumerate(token_lists):
             if len(tokens) > self.max_source_tokens:
-                raise ValueError(f"sentence {i + 1} has {len(tokens)} tokens, more than the model's "
-                                 f"{self.max_source_tokens} positions hold")
+                which = f"sentence {i + 1}: " if len(token_lists) > 1 else ""
+                raise ValueError(f"{which}{len(tokens)} tokens, more than the {self.max_source_tokens} "
+                                 "the model's positions hold")
         step = batch_size if beam == 1 else 1
         order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
         for start in range(0, len(order), step):
