@@ -88,3 +88,16 @@ def require_device(device):
         from autograd import backend
 
         backend.xp_for(device)  # raises RuntimeError with the install hint
+
+
+def require_divisible(d_model, heads):
+    """A one-line error naming --heads when the heads cannot split --d-model evenly."""
+    if d_model % heads:
+        raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
+
+
+def refuse_sizes_with_checkpoint(**sizes):
+    """A usage error naming the size options given (not None) beside --checkpoint, whose sizes are its own."""
+    given = [f"--{name.replace('_', '-')}" for name, value in sizes.items() if value is not None]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} cannot be used with --checkpoint: the sizes come from the checkpoint")

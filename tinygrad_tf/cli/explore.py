@@ -6,7 +6,7 @@ import click
 
 from ..viz import explorer, graph, specimens
 from ..viz.description import VALUE_LIMIT
-from .common import fail_cleanly
+from .common import fail_cleanly, refuse_sizes_with_checkpoint, require_divisible
 
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
 LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
@@ -72,15 +72,12 @@ def _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sent
             raise click.UsageError("--sentence needs --checkpoint: a random model has no vocabulary to read it with")
         d_model, heads, layers = (DEFAULTS[k] if v is None else v
                                   for k, v in (("d_model", d_model), ("heads", heads), ("layers", layers)))
-        if model != "mlp" and d_model % heads:
-            raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
+        if model != "mlp":
+            require_divisible(d_model, heads)
         specimen = specimens.random_specimen(model, d_model, heads, layers, seq_len, seed, fused=not composed, batch=1)
         specimen.title += f", random weights (seed {seed})"
         return specimen
-    given = [f"--{name.replace('_', '-')}" for name, v in (("d_model", d_model), ("heads", heads), ("layers", layers))
-             if v is not None]
-    if given:
-        raise click.UsageError(f"{', '.join(given)} cannot be used with --checkpoint: the sizes come from the checkpoint")
+    refuse_sizes_with_checkpoint(d_model=d_model, heads=heads, layers=layers)
     if model == "mlp":
         raise click.BadParameter("mlp is not part of a Transformer checkpoint; choose attention, encoder-layer, "
                                  "decoder-layer or transformer", param_hint="'MODEL'")

@@ -9,7 +9,7 @@ import autograd
 from ..viz import graph as pictures
 from ..viz import specimens
 from ..viz.description import GraphDescription
-from .common import Path, fail_cleanly
+from .common import Path, fail_cleanly, refuse_sizes_with_checkpoint, require_divisible
 
 MODELS = ("attention", "encoder-layer", "decoder-layer", "transformer")
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
@@ -51,15 +51,12 @@ def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, 
     autograd.manual_seed(seed)
     rng = np.random.default_rng(seed)
     if checkpoint_dir is not None:
-        given = [f"--{name.replace('_', '-')}" for name, v in (("d_model", d_model), ("heads", heads), ("layers", layers)) if v is not None]
-        if given:
-            raise click.UsageError(f"{', '.join(given)} cannot be used with --checkpoint: the sizes come from the checkpoint")
+        refuse_sizes_with_checkpoint(d_model=d_model, heads=heads, layers=layers)
         specimen = specimens.checkpoint_specimen(model.lower(), checkpoint_dir, seq_len, seed, not composed, batch=BATCH)
         output, title = specimen.output, specimen.title
     else:
         d_model, heads, layers = (DEFAULTS[k] if v is None else v for k, v in (("d_model", d_model), ("heads", heads), ("layers", layers)))
-        if d_model % heads:
-            raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
+        require_divisible(d_model, heads)
         specimen = specimens.random_specimen(model.lower(), d_model, heads, layers, seq_len, seed, not composed, BATCH, rng)
         output, title = specimen.output, specimen.title
         title += f", random weights (seed {seed})"

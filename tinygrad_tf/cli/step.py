@@ -15,7 +15,7 @@ from .. import nn
 from ..viz import frames as backward_frames
 from ..viz import trace
 from ..viz.specimens import make_module
-from .common import Path, fail_cleanly
+from .common import Path, fail_cleanly, require_divisible
 
 MODELS = ("attention", "mlp", "encoder-layer")
 LOSSES = ("mse", "cross-entropy")
@@ -226,8 +226,8 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
             raise click.ClickException(backward_frames.PILLOW_MISSING) from None
     if frames:
         os.makedirs(frames, exist_ok=True)
-    if model != "mlp" and d_model % heads:
-        raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
+    if model != "mlp":
+        require_divisible(d_model, heads)
 
     setup = build(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed)
     click.echo(click.style(f"{model}: {setup.description}", bold=True))

@@ -10,7 +10,7 @@ from ..config import TASK_DEFAULTS, TrainConfig
 from ..data import TASKS, TOKENIZER_KINDS, NoDataError
 from ..interrupt import Interrupted
 from ..train import Trainer
-from .common import Path, fail_cleanly, field_type, require_device
+from .common import Path, fail_cleanly, field_type, require_device, require_divisible
 
 # What a resumed run may change; everything else is the checkpoint's.
 RESUMABLE = ("steps", "epochs", "device", "eval_every", "max_minutes", "progress_every")
@@ -107,8 +107,7 @@ def _resumed(ctx, directory, options):
 def _new(task, out, overwrite, options):
     defaults = TrainConfig.for_task(task)
     d_model, heads = options["d_model"] or defaults.d_model, options["heads"] or defaults.heads
-    if d_model % heads:
-        raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
+    require_divisible(d_model, heads)
     rundir.check_new(out, overwrite)  # before the data is loaded
     try:
         config = TrainConfig.for_task(task, **options)
