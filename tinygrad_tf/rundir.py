@@ -74,6 +74,13 @@ def clear(directory):
             os.remove(os.path.join(directory, name))
 
 
+def append_log(directory, record):
+    """Append one JSON record to the run's log (training evaluations, and `evaluate`'s with "event": "evaluate")."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, LOG), "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
 def trim_log(directory, step):
     """Keep only the log rows up to `step` (the checkpoint's), so a resumed run does not repeat rows.
 

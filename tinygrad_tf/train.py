@@ -1,5 +1,4 @@
 """Training: the `Trainer` runs steps, evaluates, logs and checkpoints (resumable)."""
-import json
 import math
 import os
 import time
@@ -19,7 +18,7 @@ from .interrupt import Interrupted, StopRequests
 from .nn import Transformer
 from .optim import Adam, NoamSchedule, clip_grad_norm
 from .progress import Progress
-from .rundir import LOG
+from .rundir import append_log
 from .scores import corpus_scores
 
 
@@ -253,13 +252,6 @@ class Trainer:
             raise checkpoint.CheckpointError(f"checkpoint in {directory} does not fit the model: {e}") from None
 
 
-
-
-def append_log(directory, record):
-    """Append one JSON record to the run's log (training evaluations, and `evaluate`'s with "event": "evaluate")."""
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, LOG), "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
 
 
 def build_model(config, src_vocab_size, tgt_vocab_size):

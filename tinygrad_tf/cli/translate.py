@@ -7,7 +7,8 @@ import click
 
 from autograd import backend
 
-from ..train import LOG, Trainer, append_log, load_translator
+from ..rundir import LOG, append_log
+from ..train import Trainer, load_translator
 from .common import Path, fail_cleanly, require_device
 
 
