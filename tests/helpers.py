@@ -6,6 +6,7 @@ once against our API and once against torch; both run on the same numbers,
 both backpropagate the same non-trivial loss sum(out * w) with fixed random
 weights w, and the forward value and every input gradient must agree.
 """
+import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -230,3 +231,17 @@ def assert_clean_error(result, *fragments):
     for fragment in fragments:
         assert fragment in errors[0], result.output
     return errors[0]
+
+
+def edit_checkpoint_meta(directory, edit):
+    """Load a run's checkpoint.json, let `edit(meta)` change it in place, and write it back."""
+    import json
+
+    from tinygrad_tf.checkpoint import META
+
+    path = os.path.join(directory, META)
+    with open(path, encoding="utf-8") as f:
+        meta = json.load(f)
+    edit(meta)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(meta, f)

@@ -12,7 +12,7 @@ import unicodedata
 
 import pytest
 from click.testing import CliRunner
-from helpers import assert_clean_error
+from helpers import assert_clean_error, edit_checkpoint_meta
 
 from tinygrad_tf import TrainConfig, Trainer, load_translator
 from tinygrad_tf.checkpoint import META, CheckpointError
@@ -129,15 +129,6 @@ def _quiet(*args, **kwargs):
     pass
 
 
-def _edit_meta(directory, edit):
-    path = os.path.join(directory, META)
-    with open(path, encoding="utf-8") as f:
-        meta = json.load(f)
-    edit(meta)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(meta, f)
-
-
 @pytest.fixture(scope="module")
 def tied_run(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("bpe") / "run")
@@ -175,7 +166,7 @@ def test_checkpoints_without_a_tokenizer_entry_load_as_word_level(tmp_path):
         for key in ("tokenizer", "vocab_size", "shared_vocab", "tie_weights"):
             meta["config"].pop(key)
 
-    _edit_meta(out, as_before_tokenizer_kinds)
+    edit_checkpoint_meta(out, as_before_tokenizer_kinds)
     translator = load_translator(out)
     assert isinstance(translator.src_tokenizer, WordTokenizer)
     assert translator.translate(["1 2 3"])[0] == translator.tgt_tokenizer.join(translator.translate_tokens([["1", "2", "3"]])[0])
@@ -192,7 +183,7 @@ def test_a_damaged_tokenizer_is_a_clear_checkpoint_error(tmp_path, tied_run, edi
 
     out = str(tmp_path / "copy")
     shutil.copytree(tied_run[1], out)
-    _edit_meta(out, edit)
+    edit_checkpoint_meta(out, edit)
     with pytest.raises(CheckpointError) as info:
         load_translator(out)
     assert os.path.join(out, META) in str(info.value)

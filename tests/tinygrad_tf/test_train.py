@@ -12,10 +12,12 @@ import signal
 import numpy as np
 import pytest
 
+from helpers import edit_checkpoint_meta
+
 from tinygrad_tf import TrainConfig, Trainer, load_translator, translate
 from tinygrad_tf import checkpoint
 from autograd import Tensor
-from tinygrad_tf.checkpoint import META, CheckpointError
+from tinygrad_tf.checkpoint import CheckpointError
 from tinygrad_tf.data import NoDataError, make_batches
 from tinygrad_tf.interrupt import Interrupted
 from tinygrad_tf.train import TrainingDiverged
@@ -155,15 +157,6 @@ def saved_run(tmp_path):
     return out
 
 
-def _edit_meta(directory, edit):
-    path = os.path.join(directory, META)
-    with open(path, encoding="utf-8") as f:
-        meta = json.load(f)
-    edit(meta)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(meta, f)
-
-
 @pytest.mark.parametrize("edit", [
     lambda m: m["config"].update(d_model=24),  # arrays that do not fit the architecture
     lambda m: m["tgt_vocab"].append("extra"),  # a vocabulary that does not fit the embeddings
@@ -174,7 +167,7 @@ def _edit_meta(directory, edit):
     lambda m: m["config"].update(steps=None),
 ], ids=["d_model", "vocab", "no-state", "unknown-field", "no-vocab", "wrong-type", "null-steps"])
 def test_resume_with_a_mismatched_checkpoint(saved_run, edit):
-    _edit_meta(saved_run, edit)
+    edit_checkpoint_meta(saved_run, edit)
     with pytest.raises(CheckpointError) as info:
         Trainer.resume(saved_run, log=_quiet)
     assert saved_run in str(info.value)
@@ -198,7 +191,7 @@ def test_resume_with_arrays_from_another_run(saved_run, tmp_path):
     lambda m: m["src_vocab"].pop(),
 ], ids=["layers", "wrong-type", "vocab"])
 def test_load_translator_with_a_mismatched_checkpoint(saved_run, edit):
-    _edit_meta(saved_run, edit)
+    edit_checkpoint_meta(saved_run, edit)
     with pytest.raises(CheckpointError) as info:
         load_translator(saved_run)
     assert saved_run in str(info.value)
