@@ -51,10 +51,8 @@ def batches(trainer, rank, world):
         epoch += 1
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    dist.init_process_group("gloo")  # torchrun sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT
-    rank, world = dist.get_rank(), dist.get_world_size()
+def train(args, rank, world):
+    """Train the run's model with DDP for args.steps updates; rank 0 saves it when args.out is given."""
     torch.manual_seed(0)
     trainer = Trainer.resume(args.checkpoint, log=lambda *a: None)  # the run's data, vocabularies and model
     model = DistributedDataParallel(to_torch(trainer.model).train())  # broadcasts rank 0's weights to all
@@ -76,10 +74,21 @@ def main(argv=None):
     sums = [torch.zeros(1) for _ in range(world)]
     dist.all_gather(sums, checksum)
     if rank == 0:
-        print(f"weights identical on all {world} processes: {all(torch.equal(s, sums[0]) for s in sums)}")
+        print(f"weights identical on all {world} processes: {all(torch.equal(s, sums[0]) for s in sums)}", flush=True)
         if args.out:
             save_torch(model.module.eval(), args.out, trainer.src_vocab.itos, trainer.tgt_vocab.itos)
-            print(f"saved {args.out}")
+            print(f"saved {args.out}", flush=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    dist.init_process_group("gloo")  # torchrun sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT
+    rank, world = dist.get_rank(), dist.get_world_size()
+    train(args, rank, world)
+    # Leave together: the DDP model (which holds the process group) is gone once train() returns, and the
+    # barrier keeps one process from tearing its connections down while another still saves. A process
+    # that exits while its peer still uses the group can abort in gloo's threads at shutdown.
+    dist.barrier()
     dist.destroy_process_group()
 
 
