@@ -17,6 +17,7 @@ setup(
     extras_require={
         "cuda": ["cupy-cuda12x>=13"],
         "dev": ["pytest>=7", "hypothesis>=6", "scipy>=1.10", "selenium>=4.10"],
+        "fast": ["numba>=0.59"],  # compiled CPU loops for layer norm, the loss, dropout, ReLU (ops.fast.compiled)
         "interop": ["torch>=2.0"],
         "plot": ["matplotlib>=3.6", "Pillow>=9"],
         "notebooks": ["matplotlib>=3.6", "Pillow>=9", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6", "jupytext>=1.14"],

@@ -6,6 +6,8 @@ import numpy as np
 from autograd import Function
 from autograd.random import generator
 
+from . import fast
+
 
 class Dropout(Function):
     rule = "y = x·m/(1-p):  dx = dy·m/(1-p)  (m: the same random mask)"
@@ -28,19 +30,27 @@ class Dropout(Function):
 
 
 def _keep_mask(xp, rng, shape, p):
-    """(mask, scale): True with probability 1 - p, and 1 / (1 - p), the factor that keeps the expected value.
-
-    On the CPU the mask compares 16-bit integers, four cut from each raw 64-bit
-    draw of the generator: about three times as fast as drawing floats. The
-    drop probability is then p to within 1/131072.
-    """
+    """(mask, scale): True with probability 1 - p, and 1 / (1 - p), the factor that keeps the expected value."""
     if p >= 1:
         return xp.zeros(shape, dtype=bool), 0.0
     if xp is np:
-        n = math.prod(shape)
-        bits = rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n].reshape(shape)
-        return bits >= round(p * 65536), 1.0 / (1.0 - p)
+        return random_bits(rng, shape) >= keep_threshold(p), 1.0 / (1.0 - p)
     return rng.random(shape, dtype=np.float32) >= p, 1.0 / (1.0 - p)
+
+
+def random_bits(rng, shape):
+    """Uniform 16-bit integers of `shape` from a NumPy Generator, four cut from each raw 64-bit draw.
+
+    Comparing these with `keep_threshold(p)` is about three times as fast as
+    drawing floats; the drop probability is then p to within 1/131072.
+    """
+    n = math.prod(shape)
+    return rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n].reshape(shape)
+
+
+def keep_threshold(p):
+    """The 16-bit value at and above which `random_bits` keeps an element: kept with probability 1 - p."""
+    return round(p * 65536)
 
 
 def dropout(x, p=0.5, training=True, rng=None):
@@ -57,4 +67,4 @@ def dropout(x, p=0.5, training=True, rng=None):
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
-    return Dropout.apply(x, p, rng if rng is not None else generator(x.device))
+    return fast.variant(Dropout, x).apply(x, p, rng if rng is not None else generator(x.device))

@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 import ops
-from autograd import manual_seed, no_grad
+from autograd import allocator, manual_seed, no_grad
 
 from . import checkpoint, rundir
 from .config import MODEL_FIELDS, TrainConfig
@@ -119,6 +119,7 @@ class Trainer:
             progress: show progress (a bar on a terminal, else a line every `progress_every` seconds).
         """
         cfg = self.config
+        allocator.keep_freed_memory()  # each step's arrays reuse the last step's memory (no page faults)
         if self.out and self.step:
             rundir.trim_log(self.out, self.step)  # rows a stopped run wrote after its checkpoint come again
         window_start, timed_tokens = time.time(), 0  # for tokens/s (the window itself may predate a resume)

@@ -8,7 +8,10 @@ The same math also exists in forms that make fewer passes over memory:
 - `in_place`: on any backend's arrays, one new array per op and the other
   steps in place, row sums as matrix-vector products (`rows`);
 - `kernels`: on CuPy float32/float64 arrays reduced over the last axis, one
-  CUDA kernel each way (`autograd.cuda_kernels`).
+  CUDA kernel each way (`autograd.cuda_kernels`);
+- `compiled`: on NumPy float32/float64 arrays, compiled loops that do each
+  row in cache (`numba_kernels`), where numba is installed; these also cover
+  dropout and ReLU (one pass for the mask and the product).
 
 They are subclasses of the readable Functions (same name in the graph, same
 saved values), so a recorded backward (`create_graph=True`) falls back to the
@@ -27,16 +30,18 @@ def variant(op, x, axis=-1):
     """The Function that runs the fused op `op` on the Tensor `x` (reduced over `axis`).
 
     Returns:
-        `op`'s CUDA-kernel form where the kernels take `x`, else its in-place
-        form, else `op` itself (also for ops without fast forms, and inside
-        `readable_only()`).
+        `op`'s CUDA-kernel form where the kernels take `x`, else its compiled
+        form where numba takes `x`, else its in-place form, else `op` itself
+        (also for ops without fast forms, and inside `readable_only()`).
     """
     forms = _forms().get(op) if _enabled else None
     if forms is None:
         return op
-    in_place_form, kernel_form = forms
+    in_place_form, kernel_form, compiled_form = forms
     if kernel_form is not None and x.device == "cuda" and cuda_kernels.takes(x.dtype, x.ndim, axis):
         return kernel_form
+    if compiled_form is not None and axis in (-1, x.ndim - 1) and _compiled().takes(x):
+        return compiled_form
     return in_place_form or op
 
 
@@ -52,23 +57,35 @@ def readable_only():
 
 
 @functools.lru_cache(maxsize=None)
+def _compiled():
+    from . import compiled
+
+    return compiled
+
+
+@functools.lru_cache(maxsize=None)
 def _forms():
-    """{readable Function: (in-place form or None, kernel form or None)}.
+    """{readable Function: (in-place form, kernel form, compiled form), each None where there is none}.
 
     Imported on first use, not at the top: the fast forms subclass the
     readable Functions, whose modules import this one to call `variant`.
     """
-    from ..activation import GELU
+    from ..activation import GELU, ReLU
+    from ..dropout import Dropout
     from ..loss import CrossEntropy
     from ..normalization import LayerNorm
     from ..softmax import LogSoftmax, Softmax
+    from .compiled import CrossEntropyCompiled, DropoutCompiled, LayerNormCompiled, ReLUCompiled
     from .in_place import CrossEntropyInPlace, LayerNormInPlace, LogSoftmaxInPlace, SoftmaxInPlace
     from .kernels import CrossEntropyKernel, GELUKernel, LayerNormKernel, LogSoftmaxKernel, SoftmaxKernel
 
+    # Softmax has no compiled form: its in-place form already beats one (its exp is NumPy's vectorised one).
     return {
-        Softmax: (SoftmaxInPlace, SoftmaxKernel),
-        LogSoftmax: (LogSoftmaxInPlace, LogSoftmaxKernel),
-        LayerNorm: (LayerNormInPlace, LayerNormKernel),
-        CrossEntropy: (CrossEntropyInPlace, CrossEntropyKernel),
-        GELU: (None, GELUKernel),
+        Softmax: (SoftmaxInPlace, SoftmaxKernel, None),
+        LogSoftmax: (LogSoftmaxInPlace, LogSoftmaxKernel, None),
+        LayerNorm: (LayerNormInPlace, LayerNormKernel, LayerNormCompiled),
+        CrossEntropy: (CrossEntropyInPlace, CrossEntropyKernel, CrossEntropyCompiled),
+        GELU: (None, GELUKernel, None),
+        Dropout: (None, None, DropoutCompiled),
+        ReLU: (None, None, ReLUCompiled),
     }

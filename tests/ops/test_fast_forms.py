@@ -1,12 +1,14 @@
-"""The in-place forms of the fused ops (`ops.fast.in_place`) against the readable form of each op.
+"""The CPU forms of the fused ops (`ops.fast.in_place`, `ops.fast.compiled`) against the readable form of each op.
 
-The readable Function in each op's file is the math; the in-place form is what
-runs by default. Both run here on the same inputs, at sizes that reach every
-branch of the fast form: rows at, below and above the pairwise-max threshold,
-a reduced axis that is not the last one, non-contiguous inputs (no BLAS row
-sums), fully masked rows, and a backward that reuses the op's own saved array
-(`last_use`) or may not (`retain_graph=True`). The CUDA-kernel forms are held
-to the same readable forms in test_cuda_kernels.py.
+The readable Function in each op's file is the math; a fast form is what runs
+by default (the compiled one where numba is installed, else the in-place one).
+They run here on the same inputs, at sizes that reach every branch of the fast
+forms: rows at, below and above the pairwise-max threshold, a reduced axis
+that is not the last one, non-contiguous inputs (no BLAS row sums), fully
+masked rows, and a backward that reuses the op's own saved array (`last_use`)
+or may not (`retain_graph=True`). The compiled forms' tests skip without
+numba. The CUDA-kernel forms are held to the same readable forms in
+test_cuda_kernels.py.
 """
 import contextlib
 import types
@@ -18,7 +20,9 @@ import ops
 from autograd import Tensor
 from ops import fast
 from ops.activation import GELU
-from ops.fast import in_place, rows
+from ops.activation import ReLU
+from ops.dropout import Dropout
+from ops.fast import compiled, in_place, rows
 from ops.fast.kernels import CrossEntropyKernel, GELUKernel, LayerNormKernel, LogSoftmaxKernel, SoftmaxKernel
 from ops.loss import CrossEntropy
 from ops.normalization import LayerNorm
@@ -28,6 +32,10 @@ LONGEST = rows.PAIRWISE_MAX_LONGEST_ROW
 # last-axis lengths: one, short (pairwise max), the threshold, just past it, long (NumPy's max)
 LENGTHS = [1, 7, LONGEST, LONGEST + 1, 300]
 TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-13), np.float32: dict(rtol=2e-5, atol=1e-6)}
+NUMBA = compiled._kernels() is not None
+needs_numba = pytest.mark.skipif(not NUMBA, reason="the compiled forms need numba (pip install .[fast])")
+LAYER_NORM_FORMS = [in_place.LayerNormInPlace, pytest.param(compiled.LayerNormCompiled, marks=needs_numba)]
+CROSS_ENTROPY_FORMS = [in_place.CrossEntropyInPlace, pytest.param(compiled.CrossEntropyCompiled, marks=needs_numba)]
 
 
 def _run(fn, arrays, grad, dtype, retain_graph=False):
@@ -104,10 +112,11 @@ def _grad_of(loss, t):
     return (grad,)
 
 
+@pytest.mark.parametrize("form", LAYER_NORM_FORMS)
 @pytest.mark.parametrize("retain_graph", [False, True])
 @pytest.mark.parametrize("affine", ["weight and bias", "weight", "none"])
 @pytest.mark.parametrize("d", [1, 7, 300])
-def test_layer_norm_forms_agree(d, affine, retain_graph, rng):
+def test_layer_norm_forms_agree(d, affine, retain_graph, form, rng):
     x = rng.standard_normal((2, 3, d)) * 2 + 1
     w, b = rng.standard_normal(d), rng.standard_normal(d)
     g = rng.standard_normal(x.shape)
@@ -119,14 +128,34 @@ def test_layer_norm_forms_agree(d, affine, retain_graph, rng):
 
         return _run(fn, arrays, g, np.float64, retain_graph)
 
-    _assert_same(run(in_place.LayerNormInPlace), run(LayerNorm), np.float64)
+    _assert_same(run(form), run(LayerNorm), np.float64)
 
 
+@pytest.mark.parametrize("form", LAYER_NORM_FORMS)
+def test_layer_norm_forms_agree_in_float32_on_a_strided_input_and_with_a_wider_weight(form, rng):
+    x = (rng.standard_normal((6, 4, 32)) * 3 + 2).astype(np.float32)
+    w, b = rng.standard_normal(x.shape[1]), rng.standard_normal(x.shape[1])
+    g = rng.standard_normal((6, 32, 4)).astype(np.float32)
+
+    def run(op, weight_dtype):
+        # the normalised axis (4) is the middle one of x: a strided, non-contiguous view
+        def fn(x, w, b):
+            return op.apply(ops.swapaxes(x, 1, 2), w.astype(weight_dtype), b.astype(weight_dtype), 1e-5)
+
+        return _run(fn, [x, w, b], g, np.float32)
+
+    _assert_same(run(form, "float32"), run(LayerNorm, "float32"), np.float32)
+    wide, readable = run(form, "float64"), run(LayerNorm, "float64")  # a float64 weight widens the result
+    assert wide[0].dtype == readable[0].dtype == np.float64
+    _assert_same(wide, readable, np.float32)
+
+
+@pytest.mark.parametrize("form", CROSS_ENTROPY_FORMS)
 @pytest.mark.parametrize("retain_graph", [False, True])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("classes", [1, 7, 300])
-def test_cross_entropy_forms_agree(classes, smoothing, reduction, retain_graph, rng):
+def test_cross_entropy_forms_agree(classes, smoothing, reduction, retain_graph, form, rng):
     logits = rng.standard_normal((3, 4, classes)) * 4
     targets = rng.integers(0, classes, (3, 4))
     targets[0, 1] = targets[2, 3] = -100  # ignored
@@ -135,7 +164,68 @@ def test_cross_entropy_forms_agree(classes, smoothing, reduction, retain_graph, 
     def run(op):
         return _run(lambda x: op.apply(x, targets, -100, smoothing, reduction), [logits], g, np.float64, retain_graph)
 
-    _assert_same(run(in_place.CrossEntropyInPlace), run(CrossEntropy), np.float64)
+    _assert_same(run(form), run(CrossEntropy), np.float64)
+
+
+@needs_numba
+def test_compiled_cross_entropy_agrees_in_float32_with_int32_targets(rng):
+    logits = (rng.standard_normal((5, 7, 1000)) * 5).astype(np.float32)
+    targets = rng.integers(0, 1000, (5, 7)).astype(np.int32)
+    targets[1, :3] = 0
+
+    def run(op):
+        return _run(lambda x: op.apply(x, targets, 0, 0.1, "mean"), [logits], np.array(2.0), np.float32)
+
+    _assert_same(run(compiled.CrossEntropyCompiled), run(CrossEntropy), np.float32)
+
+
+def _special_values(rng, shape, dtype):
+    """Normal values, with NaN, both infinities, +0.0 and -0.0 among them."""
+    x = rng.standard_normal(shape).astype(dtype)
+    x.reshape(-1)[:5] = [np.nan, np.inf, -np.inf, 0.0, -0.0]
+    return x
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("p", [0.1, 0.5, 1.0])
+def test_compiled_dropout_draws_the_same_mask_and_gives_the_same_numbers(p, dtype):
+    x = _special_values(np.random.default_rng(0), (3, 50, 17), dtype)
+    g = _special_values(np.random.default_rng(1), x.shape, dtype)
+    with np.errstate(invalid="ignore"):  # inf * 0 is NaN, in both forms
+        results = [_run(lambda t: op.apply(t, p, np.random.default_rng(7)), [x], g, dtype)
+                   for op in (compiled.DropoutCompiled, Dropout)]
+    (out_c, (grad_c,)), (out_r, (grad_r,)) = results
+    np.testing.assert_array_equal(out_c, out_r)  # the same draws, the same products: equal bit for bit
+    np.testing.assert_array_equal(grad_c, grad_r)
+    assert np.isnan(out_c.reshape(-1)[0])  # NaN stays NaN, dropped or not, as x * mask does
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_relu_gives_the_same_numbers(dtype, rng):
+    x = _special_values(rng, (4, 33), dtype)[:, ::3]  # strided
+    g = _special_values(rng, x.shape, dtype)
+    with np.errstate(invalid="ignore"):  # inf * 0 is NaN, in both forms
+        (out_c, (grad_c,)), (out_r, (grad_r,)) = [_run(op.apply, [x], g, dtype) for op in (compiled.ReLUCompiled, ReLU)]
+    np.testing.assert_array_equal(out_c, out_r)
+    np.testing.assert_array_equal(grad_c, grad_r)
+
+
+@needs_numba
+@pytest.mark.parametrize("fast_op,readable", [(compiled.DropoutCompiled, Dropout), (compiled.ReLUCompiled, ReLU)])
+def test_second_derivatives_through_the_compiled_elementwise_forms_are_the_readable_ones(fast_op, readable, rng):
+    x = rng.standard_normal((3, 8))
+    args = (0.3,) if readable is Dropout else ()
+    results = []
+    for op in (fast_op, readable):
+        t = Tensor(x, requires_grad=True, dtype="float64")
+        extra = (np.random.default_rng(3),) if args else ()
+        (grad,) = _grad_of((op.apply(t * t, *args, *extra) * 2.0).sum(), t)
+        (grad * grad).sum().backward()
+        results.append((grad.numpy(), t.grad.numpy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
 def test_a_second_backward_after_retain_graph_gives_the_same_gradients(rng):
@@ -150,12 +240,19 @@ def test_a_second_backward_after_retain_graph_gives_the_same_gradients(rng):
         np.testing.assert_array_equal(x.grad.numpy(), first)
 
 
-def test_the_default_forms_are_the_in_place_ones_on_the_cpu():
+@pytest.mark.parametrize("compiled_on", [pytest.param(True, marks=needs_numba), False])
+def test_the_default_forms_on_the_cpu_are_the_compiled_ones_else_the_in_place_ones(compiled_on, monkeypatch):
+    if not compiled_on:
+        monkeypatch.setenv("TINYGRAD_TF_COMPILED", "0")
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     assert ops.softmax(x)._ctx.fn is in_place.SoftmaxInPlace
     assert ops.log_softmax(x)._ctx.fn is in_place.LogSoftmaxInPlace
-    assert ops.layer_norm(x)._ctx.fn is in_place.LayerNormInPlace
-    assert ops.cross_entropy(x, np.array([0, 2]))._ctx.fn is in_place.CrossEntropyInPlace
+    assert ops.layer_norm(x)._ctx.fn is (compiled.LayerNormCompiled if compiled_on else in_place.LayerNormInPlace)
+    assert ops.cross_entropy(x, np.array([0, 2]))._ctx.fn is (
+        compiled.CrossEntropyCompiled if compiled_on else in_place.CrossEntropyInPlace)
+    assert ops.dropout(x, 0.5)._ctx.fn is (compiled.DropoutCompiled if compiled_on else Dropout)
+    assert ops.relu(x)._ctx.fn is (compiled.ReLUCompiled if compiled_on else ReLU)
+    assert ops.relu(Tensor(np.ones(3), dtype="float16", requires_grad=True))._ctx.fn is ReLU  # not float32/64
     assert ops.gelu(x)._ctx.fn is GELU  # its readable form is the NumPy form
     with fast.readable_only():
         assert ops.softmax(x)._ctx.fn is Softmax and ops.layer_norm(x)._ctx.fn is LayerNorm
@@ -177,6 +274,7 @@ def test_the_kernel_forms_are_picked_for_cuda_floats_reduced_over_the_last_axis(
     assert fast.variant(Softmax, tensor("cuda", "float16")) is in_place.SoftmaxInPlace
     assert fast.variant(GELU, tensor("cuda", "float16")) is GELU
     assert fast.variant(Softmax, tensor("cpu", "float32")) is in_place.SoftmaxInPlace
+    assert fast.variant(LayerNorm, tensor("cuda", "float32")) is LayerNormKernel  # never the compiled CPU form
     with fast.readable_only():
         assert fast.variant(Softmax, cuda32) is Softmax
 

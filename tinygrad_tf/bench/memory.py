@@ -22,6 +22,8 @@ import resource
 import statistics
 import sys
 
+from autograd import allocator
+
 from . import isolated
 from .common import format_table, synchronizer
 
@@ -77,6 +79,7 @@ def measure(lib, config, device="cpu", steps=200, warmup=3, attention="mha", see
         return None  # reported as unavailable
     record = {"lib": lib, "rss_at_start": rss()}
     if lib == "ours":
+        allocator.keep_freed_memory()  # as Trainer.fit does: freed memory stays in the process
         _, step, _ = build_ours(config, device, seed)
     else:
         _, step = build_torch(config, device, seed, None, attention)

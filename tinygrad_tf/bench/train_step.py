@@ -16,6 +16,8 @@ import json
 import statistics
 import time
 
+from autograd import allocator
+
 from . import isolated
 from .common import PAD_ID, format_table, make_batch, synchronizer
 from .roofline import gemm_worker_args, step_flops
@@ -99,6 +101,8 @@ def measure(lib, config, device="cpu", steps=10, warmup=3, attention="mha", seed
     torch = isolated.torch_in_worker(device) if lib == "torch" else None
     if lib == "torch" and torch is None:
         return None  # reported as unavailable
+    if lib == "ours":
+        allocator.keep_freed_memory()  # as Trainer.fit does
     model, step, _ = build_ours(config, device, seed)
     sync = synchronizer(device, torch)[0]
     if lib == "torch":  # our starting weights, copied into the reference

@@ -1,0 +1,141 @@
+"""The fused ops as compiled CPU loops (`numba_kernels`), for NumPy float32/float64 arrays.
+
+Optional: they need numba (`pip install tinygrad-tf[fast]`). Without it, or
+with the environment variable TINYGRAD_TF_COMPILED=0, `ops.fast.variant` picks
+the in-place NumPy forms instead. Same math and same saved values as the
+readable Functions they subclass; a recorded backward (`create_graph=True`)
+runs the readable one.
+"""
+import functools
+import os
+
+import numpy as np
+
+from ..activation import ReLU
+from ..dropout import Dropout, keep_threshold, random_bits
+from ..normalization import LayerNorm
+from .in_place import CrossEntropyInPlace, LayerNormInPlace
+
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def takes(x):
+    """Whether the compiled forms run on the Tensor `x`: NumPy floats, with numba importable and not turned off."""
+    return x.dtype in FLOATS and x.device == "cpu" and os.environ.get("TINYGRAD_TF_COMPILED", "1") != "0" and _kernels() is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels():
+    """The `numba_kernels` module, or None where numba cannot be imported."""
+    try:
+        from . import numba_kernels
+    except ImportError:
+        return None
+    return numba_kernels
+
+
+def _rows(a):
+    """a as a C-contiguous (rows, last axis) matrix (no copy when it already is one)."""
+    return np.ascontiguousarray(a).reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
+
+
+def _flat(a):
+    return np.ascontiguousarray(a).reshape(-1)
+
+
+class LayerNormCompiled(LayerNorm):
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps):
+        ctx.mixed = any(p is not None and p.dtype != x.dtype for p in (weight, bias))
+        if ctx.mixed:  # a wider weight widens the result: the in-place form promotes as NumPy does
+            return LayerNormInPlace.forward(ctx, x, weight, bias, eps)
+        rows = _rows(x)  # (n, d)
+        n, d = rows.shape
+        out, x_hat, rstd = np.empty_like(rows), np.empty_like(rows), np.empty((n, 1), dtype=x.dtype)
+        w = np.ones(d, x.dtype) if weight is None else np.ascontiguousarray(weight)
+        b = np.zeros(d, x.dtype) if bias is None else np.ascontiguousarray(bias)
+        _kernels().layer_norm_forward(rows, w, b, x.dtype.type(eps), out, x_hat, rstd.reshape(-1))
+        ctx.save_for_backward(x_hat, rstd, weight)  # as the in-place form: x_hat (n, d), rstd (n, 1)
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.mixed:
+            return LayerNormInPlace.backward(ctx, grad)
+        x_hat, rstd, weight = ctx.saved_tensors
+        d = x_hat.shape[-1]
+        g = _rows(grad).astype(x_hat.dtype, copy=False)
+        grad_x = x_hat if ctx.last_use else np.empty_like(x_hat)  # x_hat is this op's own array
+        grad_w, grad_b = np.empty(d, x_hat.dtype), np.empty(d, x_hat.dtype)
+        w = np.ones(d, x_hat.dtype) if weight is None else np.ascontiguousarray(weight, dtype=x_hat.dtype)
+        _kernels().layer_norm_backward(g, x_hat, rstd.reshape(-1), w, grad_x, grad_w, grad_b)
+        return (grad_x.reshape(grad.shape), grad_w if ctx.needs_grad(1) else None,
+                grad_b if ctx.needs_grad(2) else None, None)
+
+
+class CrossEntropyCompiled(CrossEntropyInPlace):
+    """The in-place form's two row computations, each row in cache: shift, exp (NumPy's SIMD), normalise."""
+
+    @staticmethod
+    def softmax_and_loss(xp, x, t, valid, smoothing):
+        x = _rows(x)
+        n = x.shape[0]
+        probs = np.empty_like(x)
+        target_shifted, mean_shifted, total = (np.empty(n, x.dtype) for _ in range(3))
+        kernels = _kernels()
+        kernels.shift_rows(x, np.ascontiguousarray(t), probs, target_shifted, mean_shifted)
+        np.exp(probs, out=probs)  # NumPy's vectorised exp is faster than a compiled loop's
+        kernels.normalize_rows(probs, total)
+        per_target = np.log(total) - (1.0 - smoothing) * target_shifted - smoothing * mean_shifted
+        return probs, np.where(valid, per_target, 0).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def softmax_minus_target(ctx, probs, t, row_scale, smoothing):
+        d = probs if ctx.last_use else np.empty_like(probs)  # the softmax is this op's own array
+        _kernels().softmax_minus_target(probs, np.ascontiguousarray(t), row_scale, probs.dtype.type(smoothing), d)
+        return d
+
+
+class DropoutCompiled(Dropout):
+    @staticmethod
+    def forward(ctx, x, p, rng):
+        if p >= 1:
+            return Dropout.forward(ctx, x, p, rng)
+        scale = 1.0 / (1.0 - p)
+        bits = random_bits(rng, x.shape)  # the same draws as the readable form: the same mask
+        out, keep = np.empty(x.shape, x.dtype), np.empty(x.shape, bool)
+        _kernels().dropout_forward(_flat(x), bits.reshape(-1), np.uint16(keep_threshold(p)), x.dtype.type(scale),
+                                   out.reshape(-1), keep.reshape(-1))
+        ctx.save_for_backward(keep)
+        ctx.scale = scale
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.recording:
+            return Dropout.backward(ctx, grad)
+        (keep,) = ctx.saved_tensors
+        return _masked_scale(grad, keep, ctx.scale), None, None
+
+
+class ReLUCompiled(ReLU):
+    @staticmethod
+    def forward(ctx, a):
+        out, positive = np.empty(a.shape, a.dtype), np.empty(a.shape, bool)
+        _kernels().relu_forward(_flat(a), out.reshape(-1), positive.reshape(-1))
+        ctx.save_for_backward(positive)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.recording:
+            return ReLU.backward(ctx, grad)
+        (positive,) = ctx.saved_tensors
+        return _masked_scale(grad, positive, 1.0)
+
+
+def _masked_scale(grad, keep, scale):
+    """grad * keep * scale in one pass (a new array)."""
+    out = np.empty(grad.shape, grad.dtype)
+    _kernels().masked_scale(_flat(grad), keep.reshape(-1), grad.dtype.type(scale), out.reshape(-1))
+    return out

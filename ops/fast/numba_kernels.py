@@ -1,0 +1,138 @@
+"""Compiled CPU loops (numba) for the fused ops: each row done in one or two passes, in cache.
+
+NumPy runs each step of an op (subtract the mean, square, sum, scale, ...) as
+a pass of its own over the whole array. These loops do all the steps of one
+row while the row is still in the CPU's cache. Each is the same math as the
+op's readable Function (see its file); `ops.fast.compiled` wraps them as
+Functions, and the tests hold them to the readable forms.
+
+The compiler may reorder sums (to vectorise them), so results may differ from
+NumPy's in the last bits; NaN and infinity keep their meaning (no "finite
+math" assumption). Arrays are C-contiguous; `cache=True` keeps the machine
+code on disk after the first compilation.
+"""
+import math
+
+from numba import njit
+
+_JIT = dict(fastmath={"reassoc", "contract", "arcp", "nsz"}, cache=True, nogil=True)
+
+
+@njit(**_JIT)
+def layer_norm_forward(x, weight, bias, eps, out, x_hat, rstd):
+    """Rows of x (n, d): x_hat = (x - mean) * rstd, out = x_hat * weight + bias; rstd (n,) written too."""
+    n, d = x.shape
+    zero = x.dtype.type(0)
+    for i in range(n):
+        mean = zero
+        for j in range(d):
+            mean += x[i, j]
+        mean /= d
+        var = zero
+        for j in range(d):
+            c = x[i, j] - mean
+            var += c * c
+        r = 1 / math.sqrt(var / d + eps)
+        rstd[i] = r
+        for j in range(d):
+            h = (x[i, j] - mean) * r
+            x_hat[i, j] = h
+            out[i, j] = h * weight[j] + bias[j]
+
+
+@njit(**_JIT)
+def layer_norm_backward(g, x_hat, rstd, weight, grad_x, grad_w, grad_b):
+    """dx = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), g_hat = g * weight; dw, db summed over rows.
+
+    grad_x may be x_hat's own memory: each element is read before it is written.
+    """
+    n, d = g.shape
+    zero = g.dtype.type(0)
+    grad_w[:] = zero
+    grad_b[:] = zero
+    for i in range(n):
+        mean_g = zero
+        mean_gx = zero
+        for j in range(d):
+            gh = g[i, j] * weight[j]
+            mean_g += gh
+            mean_gx += gh * x_hat[i, j]
+            grad_w[j] += g[i, j] * x_hat[i, j]
+            grad_b[j] += g[i, j]
+        mean_g /= d
+        mean_gx /= d
+        r = rstd[i]
+        for j in range(d):
+            grad_x[i, j] = r * (g[i, j] * weight[j] - mean_g - x_hat[i, j] * mean_gx)
+
+
+@njit(**_JIT)
+def shift_rows(x, t, shifted, target_shifted, mean_shifted):
+    """shifted = x - max of its row; per row, the shifted score at target t and the mean shifted score."""
+    n, c = x.shape
+    for i in range(n):
+        m = x[i, 0]
+        for j in range(1, c):
+            m = max(m, x[i, j])
+        total = x.dtype.type(0)
+        for j in range(c):
+            s = x[i, j] - m
+            shifted[i, j] = s
+            total += s
+        target_shifted[i] = x[i, t[i]] - m
+        mean_shifted[i] = total / c
+
+
+@njit(**_JIT)
+def normalize_rows(e, row_total):
+    """e (exponentials) divided by its row sums, in place; the sums go to row_total."""
+    n, c = e.shape
+    for i in range(n):
+        total = e.dtype.type(0)
+        for j in range(c):
+            total += e[i, j]
+        row_total[i] = total
+        inv = 1 / total
+        for j in range(c):
+            e[i, j] *= inv
+
+
+@njit(**_JIT)
+def softmax_minus_target(probs, t, row_scale, smoothing, out):
+    """(probs - q) * row_scale per row, q = (1 - s) one_hot(t) + s / C. out may be probs' own memory."""
+    n, c = probs.shape
+    for i in range(n):
+        r = row_scale[i]
+        spread = r * smoothing / c
+        for j in range(c):
+            out[i, j] = probs[i, j] * r - spread
+        out[i, t[i]] -= (1 - smoothing) * r
+
+
+@njit(**_JIT)
+def masked_scale(x, keep, scale, out):
+    """out = x * (scale where keep, else 0) (flat arrays): dropout's and ReLU's backward.
+
+    A multiplication, not a choice, so a NaN stays NaN where it is dropped, as in x * mask.
+    """
+    zero = x.dtype.type(0)
+    for i in range(x.size):
+        out[i] = x[i] * (scale if keep[i] else zero)
+
+
+@njit(**_JIT)
+def dropout_forward(x, bits, threshold, scale, out, keep):
+    """keep = bits >= threshold; out = x * scale where kept, else 0 (flat arrays), in one pass."""
+    zero = x.dtype.type(0)
+    for i in range(x.size):
+        k = bits[i] >= threshold
+        keep[i] = k
+        out[i] = x[i] * (scale if k else zero)
+
+
+@njit(**_JIT)
+def relu_forward(x, out, positive):
+    """out = max(x, 0) and positive = x > 0 (flat arrays), in one pass (max keeps a NaN, as NumPy's)."""
+    for i in range(x.size):
+        positive[i] = x[i] > 0
+        out[i] = 0 if x[i] <= 0 else x[i]
