@@ -55,6 +55,7 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     rule = "y = max(x, 0):  dx = dy where x > 0"
+    name = "relu"  # the compiled form (ops.fast.compiled) is drawn under this name too
 
     @staticmethod
     def forward(ctx, a):

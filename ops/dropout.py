@@ -11,6 +11,7 @@ from . import fast
 
 class Dropout(Function):
     rule = "y = x·m/(1-p):  dx = dy·m/(1-p)  (m: the same random mask)"
+    name = "dropout"  # the compiled form (ops.fast.compiled) is drawn under this name too
 
     @staticmethod
     def forward(ctx, x, p, rng):

@@ -168,7 +168,10 @@ def test_cross_entropy_forms_agree(classes, smoothing, reduction, retain_graph, 
 
 
 @needs_numba
-def test_compiled_cross_entropy_agrees_in_float32_with_int32_targets(rng):
+@pytest.mark.parametrize("block_rows", [3, None], ids=["blocks of 3 rows", "one block"])
+def test_compiled_cross_entropy_agrees_in_float32_with_int32_targets(block_rows, monkeypatch, rng):
+    if block_rows:  # 35 rows: eleven full blocks and a last one of two rows
+        monkeypatch.setattr(compiled, "BLOCK_BYTES", block_rows * 1000 * 4)
     logits = (rng.standard_normal((5, 7, 1000)) * 5).astype(np.float32)
     targets = rng.integers(0, 1000, (5, 7)).astype(np.int32)
     targets[1, :3] = 0
@@ -252,6 +255,8 @@ def test_the_default_forms_on_the_cpu_are_the_compiled_ones_else_the_in_place_on
         compiled.CrossEntropyCompiled if compiled_on else in_place.CrossEntropyInPlace)
     assert ops.dropout(x, 0.5)._ctx.fn is (compiled.DropoutCompiled if compiled_on else Dropout)
     assert ops.relu(x)._ctx.fn is (compiled.ReLUCompiled if compiled_on else ReLU)
+    # every form is drawn as the op it computes
+    assert [ops.relu(x)._ctx.name, ops.dropout(x, 0.5)._ctx.name, ops.layer_norm(x)._ctx.name] == ["relu", "dropout", "layer_norm"]
     assert ops.relu(Tensor(np.ones(3), dtype="float16", requires_grad=True))._ctx.fn is ReLU  # not float32/64
     assert ops.gelu(x)._ctx.fn is GELU  # its readable form is the NumPy form
     with fast.readable_only():
