@@ -17,7 +17,6 @@ from ..normalization import LayerNorm
 from .in_place import CrossEntropyInPlace, LayerNormInPlace
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-BLOCK_BYTES = 256 * 1024  # the loss works through its scores in blocks of rows this size (a core's L2 holds one)
 
 
 def takes(x):
@@ -75,21 +74,18 @@ class LayerNormCompiled(LayerNorm):
 
 
 class CrossEntropyCompiled(CrossEntropyInPlace):
-    """The in-place form's two row computations, a block of rows at a time while it is in cache."""
+    """The in-place form's two row computations in three passes: shift (with the row sums it needs), exp, normalise."""
 
     @staticmethod
     def softmax_and_loss(xp, x, t, valid, smoothing):
-        x, t = _rows(x), np.ascontiguousarray(t)
+        x = _rows(x)
         n = x.shape[0]
         probs = np.empty_like(x)
         target_shifted, mean_shifted, total = (np.empty(n, x.dtype) for _ in range(3))
         kernels = _kernels()
-        step = max(1, BLOCK_BYTES // max(1, x.shape[1] * x.itemsize))  # rows per block
-        for lo in range(0, n, step):  # three passes over a block that stays in cache, not over all of x
-            rows = slice(lo, lo + step)
-            kernels.shift_rows(x[rows], t[rows], probs[rows], target_shifted[rows], mean_shifted[rows])
-            np.exp(probs[rows], out=probs[rows])  # NumPy's vectorised exp is faster than a compiled loop's
-            kernels.normalize_rows(probs[rows], total[rows])
+        kernels.shift_rows(x, np.ascontiguousarray(t), probs, target_shifted, mean_shifted)
+        np.exp(probs, out=probs)  # NumPy's vectorised exp is faster than a compiled loop's
+        kernels.normalize_rows(probs, total)
         per_target = np.log(total) - (1.0 - smoothing) * target_shifted - smoothing * mean_shifted
         return probs, np.where(valid, per_target, 0).astype(x.dtype, copy=False)
 
