@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from autograd import Tensor, backend, cuda_kernels
+from autograd import Tensor, backend, cpu_kernels, cuda_kernels
 
 # On the CPU Adam updates a parameter in pieces of this many elements, so that
 # its passes work in cache instead of streaming whole arrays through memory each time.
@@ -95,6 +95,11 @@ class Adam(Optimizer):
         arrays = (param, grad, state["m"], state["v"])
         if cuda_kernels.applies(xp, param):  # one fused kernel on the GPU
             cuda_kernels.adam_update(xp, param, grad, state["m"], state["v"], b1, b2, step_size, eps)
+            return
+        if cpu_kernels.applies(xp, *arrays) and all(a.flags.c_contiguous for a in arrays):  # one compiled pass
+            scalar = param.dtype.type
+            cpu_kernels.load().adam_update(*(a.reshape(-1) for a in arrays), scalar(b1), scalar(1 - b1), scalar(b2),
+                                            scalar(1 - b2), scalar(step_size), scalar(eps))
             return
         if xp is not np or not all(a.flags.c_contiguous for a in arrays):
             self._update_piece(*arrays, self._scratch(param.size, param.dtype, xp), step_size, eps, xp)

@@ -10,7 +10,7 @@ The same math also exists in forms that make fewer passes over memory:
 - `kernels`: on CuPy float32/float64 arrays reduced over the last axis, one
   CUDA kernel each way (`autograd.cuda_kernels`);
 - `compiled`: on NumPy float32/float64 arrays, compiled loops that do each
-  row in cache (`numba_kernels`), where numba is installed; these also cover
+  row in cache (`autograd.cpu_kernels`), where numba is installed; these also cover
   dropout and ReLU (one pass for the mask and the product).
 
 They are subclasses of the readable Functions (same name in the graph, same

@@ -1,37 +1,24 @@
-"""The fused ops as compiled CPU loops (`numba_kernels`), for NumPy float32/float64 arrays.
+"""The fused ops as compiled CPU loops (`autograd.cpu_kernels`), for NumPy float32/float64 arrays.
 
-Optional: they need numba (`pip install tinygrad-tf[fast]`). Without it, or
-with the environment variable TINYGRAD_TF_COMPILED=0, `ops.fast.variant` picks
-the in-place NumPy forms instead. Same math and same saved values as the
-readable Functions they subclass; a recorded backward (`create_graph=True`)
-runs the readable one.
+Optional: they need numba (`pip install -e .[fast]`). Without it, or with the
+environment variable TINYGRAD_TF_COMPILED=0, `ops.fast.variant` picks the
+in-place NumPy forms instead. Same math and same saved values as the readable
+Functions they subclass; a recorded backward (`create_graph=True`) runs the
+readable one.
 """
-import functools
-import os
-
 import numpy as np
+
+from autograd import cpu_kernels
 
 from ..activation import ReLU
 from ..dropout import Dropout, keep_threshold, random_bits
 from ..normalization import LayerNorm
 from .in_place import CrossEntropyInPlace, LayerNormInPlace
 
-FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
 
 def takes(x):
-    """Whether the compiled forms run on the Tensor `x`: NumPy floats, with numba importable and not turned off."""
-    return x.dtype in FLOATS and x.device == "cpu" and os.environ.get("TINYGRAD_TF_COMPILED", "1") != "0" and _kernels() is not None
-
-
-@functools.lru_cache(maxsize=None)
-def _kernels():
-    """The `numba_kernels` module, or None where numba cannot be imported."""
-    try:
-        from . import numba_kernels
-    except ImportError:
-        return None
-    return numba_kernels
+    """Whether the compiled forms run on the Tensor `x`: NumPy float32/float64, with the loops available."""
+    return x.device == "cpu" and x.dtype in cpu_kernels.FLOATS and cpu_kernels.load() is not None
 
 
 def _rows(a):
@@ -54,7 +41,7 @@ class LayerNormCompiled(LayerNorm):
         out, x_hat, rstd = np.empty_like(rows), np.empty_like(rows), np.empty((n, 1), dtype=x.dtype)
         w = np.ones(d, x.dtype) if weight is None else np.ascontiguousarray(weight)
         b = np.zeros(d, x.dtype) if bias is None else np.ascontiguousarray(bias)
-        _kernels().layer_norm_forward(rows, w, b, x.dtype.type(eps), out, x_hat, rstd.reshape(-1))
+        cpu_kernels.load().layer_norm_forward(rows, w, b, x.dtype.type(eps), out, x_hat, rstd.reshape(-1))
         ctx.save_for_backward(x_hat, rstd, weight)  # as the in-place form: x_hat (n, d), rstd (n, 1)
         return out.reshape(x.shape)
 
@@ -68,7 +55,7 @@ class LayerNormCompiled(LayerNorm):
         grad_x = x_hat if ctx.last_use else np.empty_like(x_hat)  # x_hat is this op's own array
         grad_w, grad_b = np.empty(d, x_hat.dtype), np.empty(d, x_hat.dtype)
         w = np.ones(d, x_hat.dtype) if weight is None else np.ascontiguousarray(weight, dtype=x_hat.dtype)
-        _kernels().layer_norm_backward(g, x_hat, rstd.reshape(-1), w, grad_x, grad_w, grad_b)
+        cpu_kernels.load().layer_norm_backward(g, x_hat, rstd.reshape(-1), w, grad_x, grad_w, grad_b)
         return (grad_x.reshape(grad.shape), grad_w if ctx.needs_grad(1) else None,
                 grad_b if ctx.needs_grad(2) else None, None)
 
@@ -82,7 +69,7 @@ class CrossEntropyCompiled(CrossEntropyInPlace):
         n = x.shape[0]
         probs = np.empty_like(x)
         target_shifted, mean_shifted, total = (np.empty(n, x.dtype) for _ in range(3))
-        kernels = _kernels()
+        kernels = cpu_kernels.load()
         kernels.shift_rows(x, np.ascontiguousarray(t), probs, target_shifted, mean_shifted)
         np.exp(probs, out=probs)  # NumPy's vectorised exp is faster than a compiled loop's
         kernels.normalize_rows(probs, total)
@@ -92,7 +79,7 @@ class CrossEntropyCompiled(CrossEntropyInPlace):
     @staticmethod
     def softmax_minus_target(ctx, probs, t, row_scale, smoothing):
         d = probs if ctx.last_use else np.empty_like(probs)  # the softmax is this op's own array
-        _kernels().softmax_minus_target(probs, np.ascontiguousarray(t), row_scale, probs.dtype.type(smoothing), d)
+        cpu_kernels.load().softmax_minus_target(probs, np.ascontiguousarray(t), row_scale, probs.dtype.type(smoothing), d)
         return d
 
 
@@ -104,7 +91,7 @@ class DropoutCompiled(Dropout):
         scale = 1.0 / (1.0 - p)
         bits = random_bits(rng, x.shape)  # the same draws as the readable form: the same mask
         out, keep = np.empty(x.shape, x.dtype), np.empty(x.shape, bool)
-        _kernels().dropout_forward(_flat(x), bits.reshape(-1), np.uint16(keep_threshold(p)), x.dtype.type(scale),
+        cpu_kernels.load().dropout_forward(_flat(x), bits.reshape(-1), np.uint16(keep_threshold(p)), x.dtype.type(scale),
                                    out.reshape(-1), keep.reshape(-1))
         ctx.save_for_backward(keep)
         ctx.scale = scale
@@ -122,7 +109,7 @@ class ReLUCompiled(ReLU):
     @staticmethod
     def forward(ctx, a):
         out, positive = np.empty(a.shape, a.dtype), np.empty(a.shape, bool)
-        _kernels().relu_forward(_flat(a), out.reshape(-1), positive.reshape(-1))
+        cpu_kernels.load().relu_forward(_flat(a), out.reshape(-1), positive.reshape(-1))
         ctx.save_for_backward(positive)
         return out
 
@@ -137,5 +124,5 @@ class ReLUCompiled(ReLU):
 def _masked_scale(grad, keep, scale):
     """grad * keep * scale in one pass (a new array)."""
     out = np.empty(grad.shape, grad.dtype)
-    _kernels().masked_scale(_flat(grad), keep.reshape(-1), grad.dtype.type(scale), out.reshape(-1))
+    cpu_kernels.load().masked_scale(_flat(grad), keep.reshape(-1), grad.dtype.type(scale), out.reshape(-1))
     return out

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import ops
-from autograd import Tensor
+from autograd import Tensor, cpu_kernels
 from ops import fast
 from ops.activation import GELU
 from ops.activation import ReLU
@@ -32,7 +32,7 @@ LONGEST = rows.PAIRWISE_MAX_LONGEST_ROW
 # last-axis lengths: one, short (pairwise max), the threshold, just past it, long (NumPy's max)
 LENGTHS = [1, 7, LONGEST, LONGEST + 1, 300]
 TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-13), np.float32: dict(rtol=2e-5, atol=1e-6)}
-NUMBA = compiled._kernels() is not None
+NUMBA = cpu_kernels.load() is not None
 needs_numba = pytest.mark.skipif(not NUMBA, reason="the compiled forms need numba (pip install .[fast])")
 LAYER_NORM_FORMS = [in_place.LayerNormInPlace, pytest.param(compiled.LayerNormCompiled, marks=needs_numba)]
 CROSS_ENTROPY_FORMS = [in_place.CrossEntropyInPlace, pytest.param(compiled.CrossEntropyCompiled, marks=needs_numba)]

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from autograd import Tensor
+from autograd import Tensor, cpu_kernels
 from tinygrad_tf import optim
 from tinygrad_tf.optim import SGD, Adam, NoamSchedule, clip_grad_norm
 
@@ -108,6 +108,7 @@ def test_adam_on_a_parameter_larger_than_a_chunk_matches_torch(torch):
 @pytest.mark.parametrize("size", [1, 4, 5, 23])
 def test_adam_in_small_chunks_equals_the_whole_array_update(size, monkeypatch):
     """With a chunk of 5 elements: sizes below, at and across it give exactly the unchunked result."""
+    monkeypatch.setenv("TINYGRAD_TF_COMPILED", "0")  # the NumPy form, which works in chunks
     rng = np.random.default_rng(size)
     start = rng.standard_normal(size)
     grads = [rng.standard_normal(size) for _ in range(3)]
@@ -116,6 +117,26 @@ def test_adam_in_small_chunks_equals_the_whole_array_update(size, monkeypatch):
     chunked, chunked_opt = _adam_steps(start, grads, "float64")
     np.testing.assert_array_equal(chunked, whole)
     np.testing.assert_array_equal(chunked_opt.state[0]["v"], whole_opt.state[0]["v"])
+
+
+@pytest.mark.skipif(cpu_kernels.load() is None, reason="the compiled update needs numba (pip install .[fast])")
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_compiled_adam_update_equals_the_numpy_one_bit_for_bit(dtype, weight_decay, monkeypatch):
+    rng = np.random.default_rng(6)
+    start = rng.standard_normal(optim.ADAM_CHUNK + 77)  # past one chunk of the NumPy form
+    grads = [rng.standard_normal(start.shape) for _ in range(4)]
+    results = []
+    for compiled in ("1", "0"):
+        monkeypatch.setenv("TINYGRAD_TF_COMPILED", compiled)
+        param = Tensor(start, requires_grad=True, dtype=dtype)
+        opt = Adam([param], lr=0.01, weight_decay=weight_decay)
+        for g in grads:
+            param.grad = Tensor(g, dtype=dtype)
+            opt.step()
+        results.append((param.numpy(), opt.state[0]["m"], opt.state[0]["v"]))
+    for compiled_array, numpy_array in zip(*results):
+        np.testing.assert_array_equal(compiled_array, numpy_array)
 
 
 def test_adam_with_a_strided_gradient_equals_the_contiguous_one():

@@ -1,24 +1,24 @@
-"""Compiled CPU loops (numba) for the fused ops: each row done in one or two passes, in cache.
+"""The compiled loops (numba): each row, or element, done in one or two passes while it is in cache.
 
-NumPy runs each step of an op (subtract the mean, square, sum, scale, ...) as
-a pass of its own over the whole array. These loops do all the steps of one
-row while the row is still in the CPU's cache. Each is the same math as the
-op's readable Function (see its file); `ops.fast.compiled` wraps them as
-Functions, and the tests hold them to the readable forms.
+Each is the same math as the op's readable Function (see its file in `ops/`)
+or as `Adam._update_piece`. Arrays are C-contiguous; `cache=True` keeps the
+machine code on disk after the first compilation.
 
-The compiler may reorder sums (to vectorise them), so results may differ from
-NumPy's in the last bits; NaN and infinity keep their meaning (no "finite
-math" assumption). Arrays are C-contiguous; `cache=True` keeps the machine
-code on disk after the first compilation.
+Loops that sum along a row (`_ROWS`) let the compiler reorder the sum to
+vectorise it, so their results may differ from NumPy's in the last bits; NaN
+and infinity keep their meaning (no "finite math" assumption). Element-wise
+loops (`_ELEMENTS`) follow IEEE arithmetic strictly: the same operations in
+the same order as the NumPy forms, so the same bits.
 """
 import math
 
 from numba import njit
 
-_JIT = dict(fastmath={"reassoc", "contract", "arcp", "nsz"}, cache=True, nogil=True)
+_ELEMENTS = dict(cache=True, nogil=True)
+_ROWS = dict(_ELEMENTS, fastmath={"reassoc", "contract", "arcp", "nsz"})
 
 
-@njit(**_JIT)
+@njit(**_ROWS)
 def layer_norm_forward(x, weight, bias, eps, out, x_hat, rstd):
     """Rows of x (n, d): x_hat = (x - mean) * rstd, out = x_hat * weight + bias; rstd (n,) written too."""
     n, d = x.shape
@@ -40,7 +40,7 @@ def layer_norm_forward(x, weight, bias, eps, out, x_hat, rstd):
             out[i, j] = h * weight[j] + bias[j]
 
 
-@njit(**_JIT)
+@njit(**_ROWS)
 def layer_norm_backward(g, x_hat, rstd, weight, grad_x, grad_w, grad_b):
     """dx = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), g_hat = g * weight; dw, db summed over rows.
 
@@ -66,7 +66,7 @@ def layer_norm_backward(g, x_hat, rstd, weight, grad_x, grad_w, grad_b):
             grad_x[i, j] = r * (g[i, j] * weight[j] - mean_g - x_hat[i, j] * mean_gx)
 
 
-@njit(**_JIT)
+@njit(**_ROWS)
 def shift_rows(x, t, shifted, target_shifted, mean_shifted):
     """shifted = x - max of its row; per row, the shifted score at target t and the mean shifted score."""
     n, c = x.shape
@@ -83,7 +83,7 @@ def shift_rows(x, t, shifted, target_shifted, mean_shifted):
         mean_shifted[i] = total / c
 
 
-@njit(**_JIT)
+@njit(**_ROWS)
 def normalize_rows(e, row_total):
     """e (exponentials) divided by its row sums, in place; the sums go to row_total."""
     n, c = e.shape
@@ -97,7 +97,7 @@ def normalize_rows(e, row_total):
             e[i, j] *= inv
 
 
-@njit(**_JIT)
+@njit(**_ELEMENTS)
 def softmax_minus_target(probs, t, row_scale, smoothing, out):
     """(probs - q) * row_scale per row, q = (1 - s) one_hot(t) + s / C. out may be probs' own memory."""
     n, c = probs.shape
@@ -109,7 +109,7 @@ def softmax_minus_target(probs, t, row_scale, smoothing, out):
         out[i, t[i]] -= (1 - smoothing) * r
 
 
-@njit(**_JIT)
+@njit(**_ELEMENTS)
 def masked_scale(x, keep, scale, out):
     """out = x * (scale where keep, else 0) (flat arrays): dropout's and ReLU's backward.
 
@@ -120,7 +120,7 @@ def masked_scale(x, keep, scale, out):
         out[i] = x[i] * (scale if keep[i] else zero)
 
 
-@njit(**_JIT)
+@njit(**_ELEMENTS)
 def dropout_forward(x, bits, threshold, scale, out, keep):
     """keep = bits >= threshold; out = x * scale where kept, else 0 (flat arrays), in one pass."""
     zero = x.dtype.type(0)
@@ -130,9 +130,22 @@ def dropout_forward(x, bits, threshold, scale, out, keep):
         out[i] = x[i] * (scale if k else zero)
 
 
-@njit(**_JIT)
+@njit(**_ELEMENTS)
 def relu_forward(x, out, positive):
     """out = max(x, 0) and positive = x > 0 (flat arrays), in one pass (max keeps a NaN, as NumPy's)."""
     for i in range(x.size):
         positive[i] = x[i] > 0
         out[i] = 0 if x[i] <= 0 else x[i]
+
+
+@njit(**_ELEMENTS)
+def adam_update(param, grad, m, v, b1, one_minus_b1, b2, one_minus_b2, step_size, eps):
+    """One Adam step in place on flat param, m, v: Adam._update_piece's operations, in its order, per element.
+
+    The scalars come in the arrays' dtype, 1 - b computed before rounding, as NumPy gets them.
+    """
+    for i in range(param.size):
+        g = grad[i]
+        m[i] = m[i] * b1 + g * one_minus_b1
+        v[i] = v[i] * b2 + g * g * one_minus_b2
+        param[i] -= m[i] / (math.sqrt(v[i]) + eps) * step_size

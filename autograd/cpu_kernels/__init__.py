@@ -1,0 +1,40 @@
+"""Compiled CPU loops (numba), optional: the "cpu" backend's counterpart of `autograd.cuda_kernels`.
+
+NumPy runs each step of an op (subtract the mean, square, sum, scale, ...) as
+a pass of its own over the whole array. The loops in `loops.py` do all the
+steps of one row, or one element, while it is in the CPU's cache: layer norm,
+the loss's softmax, dropout, ReLU (`ops.fast.compiled` wraps them as the ops'
+compiled forms) and Adam's update (`tinygrad_tf.optim.Adam`).
+
+They need numba (`pip install -e .[fast]`). Without it, or with the
+environment variable TINYGRAD_TF_COMPILED=0, `load()` returns None and the
+callers use their NumPy forms, which the tests hold these loops to.
+"""
+import functools
+import os
+
+import numpy as np
+
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def load():
+    """The compiled loops (the `loops` module), or None where numba is missing or TINYGRAD_TF_COMPILED=0."""
+    if os.environ.get("TINYGRAD_TF_COMPILED", "1") == "0":
+        return None
+    return _import_loops()
+
+
+def applies(xp, *arrays):
+    """Whether the loops run on these arrays: NumPy float32/float64 of one dtype, with the loops available."""
+    dtype = arrays[0].dtype
+    return xp is np and dtype in FLOATS and all(a.dtype == dtype for a in arrays) and load() is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _import_loops():
+    try:
+        from . import loops as module  # compiles nothing yet: each loop compiles on its first call
+    except ImportError:
+        return None
+    return module
