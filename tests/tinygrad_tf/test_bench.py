@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from autograd import cpu_kernels
 from tinygrad_tf.bench import common, get_config, isolated, roofline, train_step
 from tinygrad_tf.bench.common import BenchConfig, make_batch
 from tinygrad_tf.cli import main
@@ -197,8 +198,9 @@ def test_bench_train_smoke(torch, tmp_path):
     assert result["speed_ratio_ours_over_torch"] > 0
     assert result["flops_per_step"]["total"] == roofline.step_flops(get_config("tiny"))["total"]
     assert result["gemm"]["size"] == 128
-    for key in ("platform", "processor", "cpu_count", "numpy", "torch", "cupy"):
+    for key in ("platform", "processor", "cpu_count", "numpy", "torch", "cupy", "numba"):
         assert key in result["machine"], key
+    assert result["machine"]["compiled_cpu_loops"] is (cpu_kernels.load() is not None)  # what our side ran
     assert result["machine"]["torch"] == torch.__version__.split("+")[0] or result["machine"]["torch"].startswith(torch.__version__.split("+")[0])
     assert result["libraries"]["torch"]["torch_threads"] >= 1
 

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from autograd import cpu_kernels
+
 TORCH_HELP = "PyTorch is needed for the comparison (pip install torch); showing our own numbers only."
 PAD_ID = 0
 FIRST_TOKEN = 4  # ids below are the specials (<pad> <bos> <eos> <unk>), as in tinygrad_tf.data.Vocab
@@ -157,6 +159,9 @@ def machine_info(device="cpu"):
         "numpy": np.__version__,
         "torch": _dist_version("torch"),
         "cupy": _cupy_version(),
+        "numba": _dist_version("numba"),
+        # whether our CPU side ran the compiled loops (numba installed and TINYGRAD_TF_COMPILED not 0)
+        "compiled_cpu_loops": cpu_kernels.load() is not None,
         "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "commit": _source_commit(),
