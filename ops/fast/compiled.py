@@ -6,6 +6,8 @@ in-place NumPy forms instead. Same math and same saved values as the readable
 Functions they subclass; a recorded backward (`create_graph=True`) runs the
 readable one.
 """
+import math
+
 import numpy as np
 
 from autograd import cpu_kernels
@@ -16,9 +18,15 @@ from ..normalization import LayerNorm
 from .in_place import CrossEntropyInPlace, LayerNormInPlace
 
 
+# Below this many elements the in-place NumPy forms run: a call into the compiled loops costs a few
+# microseconds more, and a short job (translating one sentence) would wait half a second for numba to load.
+MIN_SIZE = 16384
+
+
 def takes(x):
-    """Whether the compiled forms run on the Tensor `x`: NumPy float32/float64, with the loops available."""
-    return x.device == "cpu" and x.dtype in cpu_kernels.FLOATS and cpu_kernels.load() is not None
+    """Whether the compiled forms run on the Tensor `x`: NumPy float32/float64 of MIN_SIZE elements or more."""
+    return (x.device == "cpu" and x.dtype in cpu_kernels.FLOATS and math.prod(x.shape) >= MIN_SIZE
+            and cpu_kernels.load() is not None)
 
 
 def _rows(a):

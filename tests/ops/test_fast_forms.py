@@ -244,12 +244,14 @@ def test_a_second_backward_after_retain_graph_gives_the_same_gradients(rng):
 def test_the_default_forms_on_the_cpu_are_the_compiled_ones_else_the_in_place_ones(compiled_on, monkeypatch):
     if not compiled_on:
         monkeypatch.setenv("TINYGRAD_TF_COMPILED", "0")
-    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    x = Tensor(np.ones((2, compiled.MIN_SIZE // 2)), requires_grad=True)  # just large enough for the compiled forms
     assert ops.softmax(x)._ctx.fn is in_place.SoftmaxInPlace
     assert ops.log_softmax(x)._ctx.fn is in_place.LogSoftmaxInPlace
     assert ops.layer_norm(x)._ctx.fn is (compiled.LayerNormCompiled if compiled_on else in_place.LayerNormInPlace)
     assert ops.cross_entropy(x, np.array([0, 2]))._ctx.fn is (
         compiled.CrossEntropyCompiled if compiled_on else in_place.CrossEntropyInPlace)
+    small = Tensor(np.ones((2, compiled.MIN_SIZE // 2 - 1)), requires_grad=True)  # two elements short of it
+    assert ops.layer_norm(small)._ctx.fn is in_place.LayerNormInPlace and ops.relu(small)._ctx.fn is ReLU
     assert ops.dropout(x, 0.5)._ctx.fn is (compiled.DropoutCompiled if compiled_on else Dropout)
     assert ops.relu(x)._ctx.fn is (compiled.ReLUCompiled if compiled_on else ReLU)
     # every form is drawn as the op it computes
@@ -281,8 +283,11 @@ def test_the_kernel_forms_are_picked_for_cuda_floats_reduced_over_the_last_axis(
         assert fast.variant(Softmax, cuda32) is Softmax
 
 
-def test_the_whole_model_step_is_the_same_with_the_readable_forms():
+@pytest.mark.parametrize("compiled_from", [None, pytest.param(0, marks=needs_numba)], ids=["default", "compiled at any size"])
+def test_the_whole_model_step_is_the_same_with_the_readable_forms(compiled_from, monkeypatch):
     """A Transformer's loss and gradients with every fused op in its readable form."""
+    if compiled_from is not None:
+        monkeypatch.setattr(compiled, "MIN_SIZE", compiled_from)
     from tinygrad_tf.nn import Transformer
 
     rng = np.random.default_rng(0)
