@@ -28,7 +28,8 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.transpose(*np.argsort(ctx.axes)), None
+        inverse = sorted(range(len(ctx.axes)), key=ctx.axes.__getitem__)  # argsort, without an array per call
+        return grad.transpose(inverse), None
 
 
 class Concatenate(Function):

@@ -7,8 +7,9 @@ the loss's softmax, dropout, ReLU (`ops.fast.compiled` wraps them as the ops'
 compiled forms) and Adam's update (`tinygrad_tf.optim.Adam`).
 
 They need numba (`pip install -e .[fast]`). Without it, or with the
-environment variable TINYGRAD_TF_COMPILED=0, `load()` returns None and the
-callers use their NumPy forms, which the tests hold these loops to.
+environment variable TINYGRAD_TF_COMPILED=0 when the process starts (or
+`enabled` set to False), `load()` returns None and the callers use their NumPy
+forms, which the tests hold these loops to.
 """
 import functools
 import os
@@ -16,13 +17,12 @@ import os
 import numpy as np
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+enabled = os.environ.get("TINYGRAD_TF_COMPILED", "1") != "0"  # read once: load() runs for every fused op
 
 
 def load():
-    """The compiled loops (the `loops` module), or None where numba is missing or TINYGRAD_TF_COMPILED=0."""
-    if os.environ.get("TINYGRAD_TF_COMPILED", "1") == "0":
-        return None
-    return _import_loops()
+    """The compiled loops (the `loops` module), or None where numba is missing or they are turned off."""
+    return _import_loops() if enabled else None
 
 
 def applies(xp, *arrays):

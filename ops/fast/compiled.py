@@ -2,7 +2,7 @@
 
 Optional: they need numba (`pip install -e .[fast]`). Without it, or with the
 environment variable TINYGRAD_TF_COMPILED=0, `ops.fast.variant` picks the
-in-place NumPy forms instead. Same math and same saved values as the readable
+in-place NumPy forms instead, as it does for arrays under `MIN_SIZE` elements. Same math and same saved values as the readable
 Functions they subclass; a recorded backward (`create_graph=True`) runs the
 readable one.
 """

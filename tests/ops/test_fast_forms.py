@@ -243,7 +243,7 @@ def test_a_second_backward_after_retain_graph_gives_the_same_gradients(rng):
 @pytest.mark.parametrize("compiled_on", [pytest.param(True, marks=needs_numba), False])
 def test_the_default_forms_on_the_cpu_are_the_compiled_ones_else_the_in_place_ones(compiled_on, monkeypatch):
     if not compiled_on:
-        monkeypatch.setenv("TINYGRAD_TF_COMPILED", "0")
+        monkeypatch.setattr(cpu_kernels, "enabled", False)
     x = Tensor(np.ones((2, compiled.MIN_SIZE // 2)), requires_grad=True)  # just large enough for the compiled forms
     assert ops.softmax(x)._ctx.fn is in_place.SoftmaxInPlace
     assert ops.log_softmax(x)._ctx.fn is in_place.LogSoftmaxInPlace

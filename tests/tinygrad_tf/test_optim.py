@@ -108,7 +108,7 @@ def test_adam_on_a_parameter_larger_than_a_chunk_matches_torch(torch):
 @pytest.mark.parametrize("size", [1, 4, 5, 23])
 def test_adam_in_small_chunks_equals_the_whole_array_update(size, monkeypatch):
     """With a chunk of 5 elements: sizes below, at and across it give exactly the unchunked result."""
-    monkeypatch.setenv("TINYGRAD_TF_COMPILED", "0")  # the NumPy form, which works in chunks
+    monkeypatch.setattr(cpu_kernels, "enabled", False)  # the NumPy form, which works in chunks
     rng = np.random.default_rng(size)
     start = rng.standard_normal(size)
     grads = [rng.standard_normal(size) for _ in range(3)]
@@ -127,8 +127,8 @@ def test_the_compiled_adam_update_equals_the_numpy_one_bit_for_bit(dtype, weight
     start = rng.standard_normal(optim.ADAM_CHUNK + 77)  # past one chunk of the NumPy form
     grads = [rng.standard_normal(start.shape) for _ in range(4)]
     results = []
-    for compiled in ("1", "0"):
-        monkeypatch.setenv("TINYGRAD_TF_COMPILED", compiled)
+    for compiled in (True, False):
+        monkeypatch.setattr(cpu_kernels, "enabled", compiled)
         param = Tensor(start, requires_grad=True, dtype=dtype)
         opt = Adam([param], lr=0.01, weight_decay=weight_decay)
         for g in grads:

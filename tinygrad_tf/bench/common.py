@@ -160,7 +160,7 @@ def machine_info(device="cpu"):
         "torch": _dist_version("torch"),
         "cupy": _cupy_version(),
         "numba": _dist_version("numba"),
-        # whether our CPU side ran the compiled loops (numba installed and TINYGRAD_TF_COMPILED not 0)
+        # whether our side ran the compiled loops (numba installed, TINYGRAD_TF_COMPILED not 0: workers inherit it)
         "compiled_cpu_loops": cpu_kernels.load() is not None,
         "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
