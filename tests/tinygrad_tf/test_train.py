@@ -86,7 +86,7 @@ def test_python_translate_api_from_the_checkpoint(copy_run):
 
 
 def test_log_jsonl(copy_run):
-    trainer, out, _, after = copy_run
+    trainer, out, before, _ = copy_run
     with open(os.path.join(out, "log.jsonl"), encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
     assert [r["step"] for r in records] == [400, 800]
@@ -97,7 +97,9 @@ def test_log_jsonl(copy_run):
     n = COPY["bleu_sentences"]
     assert records[-1]["valid_loss"] == pytest.approx(trainer.loss_on(_encoded(trainer, trainer.splits.valid[:n])), abs=1e-4)
     assert records[-1]["valid_bleu"] == pytest.approx(trainer.evaluate("valid", n)["bleu"], abs=0.01)
-    assert records[-1]["valid_loss"] < records[0]["valid_loss"]
+    # every logged loss shows the training: far below the untrained model's (by step 400 the copy task is
+    # learnt, and the two logged losses differ by noise, so their order says nothing)
+    assert all(r["valid_loss"] < 0.15 * before for r in records)
 
 
 # ---- resume ------------------------------------------------------------------------
