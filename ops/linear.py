@@ -8,7 +8,7 @@ array, and the backward needs no separate add node. The composed form
 """
 from autograd import Function
 
-from .matmul import _product, _stack_rows, matmul
+from .matmul import _product, _stack_rows, matmul, sum_of_outer_products
 
 
 class Linear(Function):
@@ -32,7 +32,7 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         grad_x = _product(grad, weight) if ctx.needs_grad(0) else None  # (..., in_features)
         # (out, rows) @ (rows, in): the weight's gradient in the weight's own (out, in) layout
-        grad_w = _stack_rows(grad).T @ _stack_rows(x) if ctx.needs_grad(1) else None
+        grad_w = sum_of_outer_products(_stack_rows(grad), _stack_rows(x)) if ctx.needs_grad(1) else None
         # The bias was broadcast over every row: the engine sums the rows back (sum_to).
         return grad_x, grad_w, grad if ctx.needs_grad(2) else None
 
