@@ -14,7 +14,7 @@ import math
 
 from numba import njit
 
-_ELEMENTS = dict(cache=True, nogil=True)
+_ELEMENTS = dict(cache=True, nogil=True, error_model="numpy")  # x / 0 is inf or NaN, as in NumPy: no check per division
 _ROWS = dict(_ELEMENTS, fastmath={"reassoc", "contract", "arcp", "nsz"})
 
 
