@@ -1,17 +1,19 @@
 """How the process's C allocator treats the memory NumPy arrays free: kept for reuse, or handed back.
 
 A training step makes hundreds of arrays of 100 KB to a few MB and frees them
-again. glibc's malloc maps blocks of that size fresh from the operating system
-(mmap) and unmaps them on free, so every new array first takes a page fault
-on each 4 KB page it touches: about a tenth of a small model's step on the
-CPU. Raising the allocator's thresholds keeps freed blocks in the process and
-hands them to the next arrays, whose pages are then already mapped. The cost
-is memory: the process keeps its high-water mark until it exits, and the holes
-between live arrays count in it (`tinygrad-tf bench memory --config toy`: a
-step's peak 288 MB instead of 161 MB; PyTorch's is 441 MB).
+again. glibc's malloc hands such memory back to the operating system: a block
+above its mmap threshold (128 KB at first, raised as large blocks are freed)
+is unmapped when freed, and free memory at the top of its heap beyond the trim
+threshold is returned. The next arrays then get fresh pages, and every 4 KB
+page they touch first takes a page fault: about a tenth of a small model's
+step on the CPU. Fixing a high mmap threshold and never trimming keeps freed
+memory in the process for the next arrays, whose pages are then already
+mapped. The cost is memory: the process keeps its high-water mark until it
+exits, and the holes between live arrays count in it (`tinygrad-tf bench
+memory --config toy`: a step's peak 284 MB instead of 161 MB; PyTorch's is
+440 MB).
 """
 import ctypes
-import ctypes.util
 import sys
 
 # mallopt parameters (malloc.h); blocks above MMAP_THRESHOLD still come straight from the OS.
@@ -42,7 +44,7 @@ def _set_glibc_thresholds():
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the C library the process already runs on
         mallopt = libc.mallopt
         libc.gnu_get_libc_version  # only glibc has it; musl's mallopt does nothing
     except (OSError, AttributeError):

@@ -35,8 +35,8 @@ def _keep_mask(xp, rng, shape, p):
     if p >= 1:
         return xp.zeros(shape, dtype=bool), 0.0
     if xp is np:
-        return random_bits(rng, shape) >= keep_threshold(p), 1.0 / (1.0 - p)
-    return rng.random(shape, dtype=np.float32) >= p, 1.0 / (1.0 - p)
+        return random_bits(rng, shape) >= keep_threshold(p), keep_scale(p)
+    return rng.random(shape, dtype=np.float32) >= p, keep_scale(p)
 
 
 def random_bits(rng, shape):
@@ -47,6 +47,11 @@ def random_bits(rng, shape):
     """
     n = math.prod(shape)
     return rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n].reshape(shape)
+
+
+def keep_scale(p):
+    """1 / (1 - p): what a kept element is multiplied by, so that the expected value stays the same."""
+    return 1.0 / (1.0 - p)
 
 
 def keep_threshold(p):

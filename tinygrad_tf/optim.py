@@ -96,12 +96,13 @@ class Adam(Optimizer):
         if cuda_kernels.applies(xp, param):  # one fused kernel on the GPU
             cuda_kernels.adam_update(xp, param, grad, state["m"], state["v"], b1, b2, step_size, eps)
             return
-        if cpu_kernels.applies(xp, *arrays) and all(a.flags.c_contiguous for a in arrays):  # one compiled pass
+        contiguous = all(a.flags.c_contiguous for a in arrays)
+        if contiguous and cpu_kernels.applies(xp, *arrays):  # one compiled pass
             scalar = param.dtype.type
             cpu_kernels.load().adam_update(*(a.reshape(-1) for a in arrays), scalar(b1), scalar(1 - b1), scalar(b2),
-                                            scalar(1 - b2), scalar(step_size), scalar(eps))
+                                           scalar(1 - b2), scalar(step_size), scalar(eps))
             return
-        if xp is not np or not all(a.flags.c_contiguous for a in arrays):
+        if xp is not np or not contiguous:
             self._update_piece(*arrays, self._scratch(param.size, param.dtype, xp), step_size, eps, xp)
             return
         flat = [a.reshape(-1) for a in arrays]  # views: the updates land in the arrays

@@ -21,18 +21,25 @@ enabled = os.environ.get("TINYGRAD_TF_COMPILED", "1") != "0"  # read once: load(
 
 
 def load():
-    """The compiled loops (the `loops` module), or None where numba is missing or they are turned off."""
-    return _import_loops() if enabled else None
+    """The compiled loops (the `loops` module) to choose, or None where numba is missing or they are turned off."""
+    return loops_module() if enabled else None
+
+
+def takes(dtype):
+    """Whether the loops are there to choose for arrays of `dtype` (float32 or float64)."""
+    return dtype in FLOATS and load() is not None
 
 
 def applies(xp, *arrays):
     """Whether the loops run on these arrays: NumPy float32/float64 of one dtype, with the loops available."""
     dtype = arrays[0].dtype
-    return xp is np and dtype in FLOATS and all(a.dtype == dtype for a in arrays) and load() is not None
+    return xp is np and all(a.dtype == dtype for a in arrays) and takes(dtype)
 
 
 @functools.lru_cache(maxsize=None)
-def _import_loops():
+def loops_module():
+    """The `loops` module whether or not `enabled` (None without numba): an op that chose it in
+    forward runs its backward with it even if the loops were turned off in between."""
     try:
         from . import loops as module  # compiles nothing yet: each loop compiles on its first call
     except ImportError:

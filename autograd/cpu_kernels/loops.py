@@ -98,15 +98,18 @@ def normalize_rows(e, row_total):
 
 
 @njit(**_ELEMENTS)
-def softmax_minus_target(probs, t, row_scale, smoothing, out):
-    """(probs - q) * row_scale per row, q = (1 - s) one_hot(t) + s / C. out may be probs' own memory."""
+def softmax_minus_target(probs, t, row_scale, spread, on_target, out):
+    """(probs - q) * row_scale per row, q = (1 - s) one_hot(t) + s / C, given spread = s / C and on_target = 1 - s.
+
+    The in-place form's operations in its order. out may be probs' own memory.
+    """
     n, c = probs.shape
     for i in range(n):
         r = row_scale[i]
-        spread = r * smoothing / c
+        shift = r * spread
         for j in range(c):
-            out[i, j] = probs[i, j] * r - spread
-        out[i, t[i]] -= (1 - smoothing) * r
+            out[i, j] = probs[i, j] * r - shift
+        out[i, t[i]] -= on_target * r
 
 
 @njit(**_ELEMENTS)

@@ -13,9 +13,9 @@ import numpy as np
 from autograd import cpu_kernels
 
 from ..activation import ReLU
-from ..dropout import Dropout, keep_threshold, random_bits
+from ..dropout import Dropout, keep_scale, keep_threshold, random_bits
 from ..normalization import LayerNorm
-from .in_place import CrossEntropyInPlace, LayerNormInPlace
+from .in_place import CrossEntropyInPlace, LayerNormInPlace, row_losses
 
 
 # Below this many elements the in-place NumPy forms run: a call into the compiled loops costs a few
@@ -25,8 +25,7 @@ MIN_SIZE = 16384
 
 def takes(x):
     """Whether the compiled forms run on the Tensor `x`: NumPy float32/float64 of MIN_SIZE elements or more."""
-    return (x.device == "cpu" and x.dtype in cpu_kernels.FLOATS and math.prod(x.shape) >= MIN_SIZE
-            and cpu_kernels.load() is not None)
+    return x.device == "cpu" and math.prod(x.shape) >= MIN_SIZE and cpu_kernels.takes(x.dtype)
 
 
 def _rows(a):
@@ -49,7 +48,7 @@ class LayerNormCompiled(LayerNorm):
         out, x_hat, rstd = np.empty_like(rows), np.empty_like(rows), np.empty((n, 1), dtype=x.dtype)
         w = np.ones(d, x.dtype) if weight is None else np.ascontiguousarray(weight)
         b = np.zeros(d, x.dtype) if bias is None else np.ascontiguousarray(bias)
-        cpu_kernels.load().layer_norm_forward(rows, w, b, x.dtype.type(eps), out, x_hat, rstd.reshape(-1))
+        cpu_kernels.loops_module().layer_norm_forward(rows, w, b, x.dtype.type(eps), out, x_hat, rstd.reshape(-1))
         ctx.save_for_backward(x_hat, rstd, weight)  # as the in-place form: x_hat (n, d), rstd (n, 1)
         return out.reshape(x.shape)
 
@@ -63,7 +62,7 @@ class LayerNormCompiled(LayerNorm):
         grad_x = x_hat if ctx.last_use else np.empty_like(x_hat)  # x_hat is this op's own array
         grad_w, grad_b = np.empty(d, x_hat.dtype), np.empty(d, x_hat.dtype)
         w = np.ones(d, x_hat.dtype) if weight is None else np.ascontiguousarray(weight, dtype=x_hat.dtype)
-        cpu_kernels.load().layer_norm_backward(g, x_hat, rstd.reshape(-1), w, grad_x, grad_w, grad_b)
+        cpu_kernels.loops_module().layer_norm_backward(g, x_hat, rstd.reshape(-1), w, grad_x, grad_w, grad_b)
         return (grad_x.reshape(grad.shape), grad_w if ctx.needs_grad(1) else None,
                 grad_b if ctx.needs_grad(2) else None, None)
 
@@ -77,17 +76,18 @@ class CrossEntropyCompiled(CrossEntropyInPlace):
         n = x.shape[0]
         probs = np.empty_like(x)
         target_shifted, mean_shifted, total = (np.empty(n, x.dtype) for _ in range(3))
-        kernels = cpu_kernels.load()
+        kernels = cpu_kernels.loops_module()
         kernels.shift_rows(x, np.ascontiguousarray(t), probs, target_shifted, mean_shifted)
         np.exp(probs, out=probs)  # NumPy's vectorised exp is faster than a compiled loop's
         kernels.normalize_rows(probs, total)
-        per_target = np.log(total) - (1.0 - smoothing) * target_shifted - smoothing * mean_shifted
-        return probs, np.where(valid, per_target, 0).astype(x.dtype, copy=False)
+        return probs, row_losses(np, total, target_shifted, mean_shifted, valid, smoothing, x.dtype)
 
     @staticmethod
     def softmax_minus_target(ctx, probs, t, row_scale, smoothing):
         d = probs if ctx.last_use else np.empty_like(probs)  # the softmax is this op's own array
-        cpu_kernels.load().softmax_minus_target(probs, np.ascontiguousarray(t), row_scale, probs.dtype.type(smoothing), d)
+        scalar = probs.dtype.type  # the two constants rounded as the in-place form's are: the same bits
+        cpu_kernels.loops_module().softmax_minus_target(probs, np.ascontiguousarray(t), row_scale,
+                                                        scalar(smoothing / probs.shape[-1]), scalar(1.0 - smoothing), d)
         return d
 
 
@@ -96,11 +96,12 @@ class DropoutCompiled(Dropout):
     def forward(ctx, x, p, rng):
         if p >= 1:
             return Dropout.forward(ctx, x, p, rng)
-        scale = 1.0 / (1.0 - p)
+        scale = keep_scale(p)
         bits = random_bits(rng, x.shape)  # the same draws as the readable form: the same mask
         out, keep = np.empty(x.shape, x.dtype), np.empty(x.shape, bool)
-        cpu_kernels.load().dropout_forward(_flat(x), bits.reshape(-1), np.uint16(keep_threshold(p)), x.dtype.type(scale),
-                                   out.reshape(-1), keep.reshape(-1))
+        # an int64 threshold: 65536 (p within 2^-17 of 1) keeps nothing, as in the readable form
+        cpu_kernels.loops_module().dropout_forward(_flat(x), bits.reshape(-1), np.int64(keep_threshold(p)),
+                                                   x.dtype.type(scale), out.reshape(-1), keep.reshape(-1))
         ctx.save_for_backward(keep)
         ctx.scale = scale
         return out
@@ -117,7 +118,7 @@ class ReLUCompiled(ReLU):
     @staticmethod
     def forward(ctx, a):
         out, positive = np.empty(a.shape, a.dtype), np.empty(a.shape, bool)
-        cpu_kernels.load().relu_forward(_flat(a), out.reshape(-1), positive.reshape(-1))
+        cpu_kernels.loops_module().relu_forward(_flat(a), out.reshape(-1), positive.reshape(-1))
         ctx.save_for_backward(positive)
         return out
 
@@ -132,5 +133,5 @@ class ReLUCompiled(ReLU):
 def _masked_scale(grad, keep, scale):
     """grad * keep * scale in one pass (a new array)."""
     out = np.empty(grad.shape, grad.dtype)
-    cpu_kernels.load().masked_scale(_flat(grad), keep.reshape(-1), grad.dtype.type(scale), out.reshape(-1))
+    cpu_kernels.loops_module().masked_scale(_flat(grad), keep.reshape(-1), grad.dtype.type(scale), out.reshape(-1))
     return out

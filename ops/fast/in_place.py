@@ -120,8 +120,7 @@ class CrossEntropyInPlace(CrossEntropy):
         xp.exp(probs, out=probs)
         total = row_sum(xp, probs)[:, 0]  # (N,)
         probs /= total[:, None]  # the softmax
-        per_target = xp.log(total) - (1.0 - smoothing) * target_shifted - smoothing * mean_shifted
-        return probs, xp.where(valid, per_target, 0).astype(x.dtype, copy=False)
+        return probs, row_losses(xp, total, target_shifted, mean_shifted, valid, smoothing, x.dtype)
 
     @staticmethod
     def softmax_minus_target(ctx, probs, t, row_scale, smoothing):
@@ -132,3 +131,12 @@ class CrossEntropyInPlace(CrossEntropy):
             d -= row_scale * (smoothing / probs.shape[-1])
         d[ctx.xp.arange(t.size), t] -= (1.0 - smoothing) * row_scale[:, 0]
         return d
+
+
+def row_losses(xp, total, target_shifted, mean_shifted, valid, smoothing, dtype):
+    """Each row's loss from its sum of exponentials and shifted scores: log p = shifted - log(total).
+
+    -(1 - s) log p_t - s mean_j log p_j; 0 where the target is not `valid`.
+    """
+    per_target = xp.log(total) - (1.0 - smoothing) * target_shifted - smoothing * mean_shifted
+    return xp.where(valid, per_target, 0).astype(dtype, copy=False)

@@ -179,6 +179,29 @@ def test_compiled_cross_entropy_agrees_in_float32_with_int32_targets(rng):
     _assert_same(run(compiled.CrossEntropyCompiled), run(CrossEntropy), np.float32)
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_compiled_loss_gradient_equals_the_in_place_one_bit_for_bit(smoothing, dtype, rng):
+    """From the same softmax, (softmax - q) * row scale: the same operations in the same order."""
+    probs = rng.dirichlet(np.ones(300), size=40).astype(dtype)
+    t = rng.integers(0, 300, 40)
+    row_scale = (rng.standard_normal(40) / 40).astype(dtype)
+    ctx = types.SimpleNamespace(xp=np, last_use=False)
+    compiled_grad = compiled.CrossEntropyCompiled.softmax_minus_target(ctx, probs, t, row_scale, smoothing)
+    np.testing.assert_array_equal(compiled_grad, in_place.CrossEntropyInPlace.softmax_minus_target(ctx, probs, t, row_scale, smoothing))
+
+
+@needs_numba
+def test_an_op_that_ran_compiled_runs_its_backward_compiled_after_the_loops_are_turned_off(monkeypatch, rng):
+    x = Tensor(rng.standard_normal((4, compiled.MIN_SIZE // 4)), requires_grad=True)
+    outputs = [ops.layer_norm(x), ops.relu(x), ops.dropout(x, 0.3), ops.cross_entropy(x, np.array([0, 1, 2, 3]))]
+    assert all(o._ctx.fn.__name__.endswith("Compiled") for o in outputs)
+    monkeypatch.setattr(cpu_kernels, "enabled", False)  # e.g. a test or a user turning them off in between
+    sum(o.sum() for o in outputs).backward()
+    assert x.grad is not None and np.isfinite(x.grad.numpy()).all()
+
+
 def _special_values(rng, shape, dtype):
     """Normal values, with NaN, both infinities, +0.0 and -0.0 among them."""
     x = rng.standard_normal(shape).astype(dtype)
@@ -188,7 +211,7 @@ def _special_values(rng, shape, dtype):
 
 @needs_numba
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("p", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("p", [0.1, 0.5, 1 - 2**-18, 1.0])  # 1 - 2^-18: the 16-bit threshold is 65536
 def test_compiled_dropout_draws_the_same_mask_and_gives_the_same_numbers(p, dtype):
     x = _special_values(np.random.default_rng(0), (3, 50, 17), dtype)
     g = _special_values(np.random.default_rng(1), x.shape, dtype)
