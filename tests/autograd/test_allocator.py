@@ -51,8 +51,11 @@ def _page_faults(mode):
 @pytest.mark.skipif(not GLIBC, reason="glibc only")
 def test_with_freed_memory_kept_later_steps_take_no_page_faults():
     default, kept = _page_faults("default"), _page_faults("keep")
-    assert default > 5000  # glibc gives the memory back and the next step's arrays fault it in again
-    assert kept < 100  # the same pages, reused
+    if default < 100:  # e.g. transparent huge pages for every allocation: few faults to save
+        pytest.skip(f"this machine's default allocator took only {default} page faults")
+    # by default glibc gives the memory back and the next step's arrays fault it in again (about 50,000
+    # faults on a Debian machine with 4 KB pages); kept, the same pages are reused
+    assert kept * 20 < default
 
 
 @pytest.mark.skipif(not GLIBC, reason="glibc only")
