@@ -76,6 +76,15 @@ def to_numpy(array):
     return array.get() if device_of(array) == "cuda" else np.array(array, copy=True)
 
 
+def as_rows(xp, x, dtype=None):
+    """x as a C-contiguous (rows, last axis) matrix of `dtype`: what the compiled and CUDA row kernels take.
+
+    A view when x already is one; a 0-d x becomes a 1 x 1 matrix.
+    """
+    x = xp.ascontiguousarray(x, dtype=dtype)
+    return x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
+
+
 def scatter_add(xp, target, index, values):
     """target[index] += values, accumulating over repeated indices."""
     if xp is np and _rows_of(target, index, values):

@@ -18,6 +18,8 @@ import os
 
 import numpy as np
 
+from ..backend import as_rows
+
 BLOCK = 256  # threads per row, as kernels.cu's BLOCK
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels.cu")
 C_TYPES = {"float32": "float", "float64": "double"}
@@ -76,7 +78,7 @@ def log_softmax_backward(xp, y, g):
 
 def layer_norm_forward(xp, x, weight, bias, eps):
     """(y, x_hat, rstd): the output, the normalised rows and 1/sqrt(var + eps) per row."""
-    rows = _rows(xp, x)
+    rows = as_rows(xp, x)
     n, d = rows.shape
     weight = xp.ones(d, dtype=x.dtype) if weight is None else xp.ascontiguousarray(weight, dtype=x.dtype)
     bias = xp.zeros(d, dtype=x.dtype) if bias is None else xp.ascontiguousarray(bias, dtype=x.dtype)
@@ -87,7 +89,7 @@ def layer_norm_forward(xp, x, weight, bias, eps):
 
 def layer_norm_backward(xp, grad, x_hat, rstd, weight):
     """The input's gradient, shaped like grad (x_hat and rstd as layer_norm_forward gave them)."""
-    g = _rows(xp, grad, x_hat.dtype)
+    g = as_rows(xp, grad, x_hat.dtype)
     n, d = g.shape
     weight = xp.ones(d, dtype=g.dtype) if weight is None else xp.ascontiguousarray(weight, dtype=g.dtype)
     dx = xp.empty_like(g)
@@ -97,7 +99,7 @@ def layer_norm_backward(xp, grad, x_hat, rstd, weight):
 
 def cross_entropy_forward(xp, logits, targets, valid, smoothing):
     """(probs, loss): the softmax of each row and its label-smoothed loss (0 where not valid)."""
-    x = _rows(xp, logits)
+    x = as_rows(xp, logits)
     n, c = x.shape
     probs, loss = xp.empty_like(x), xp.empty(n, dtype=x.dtype)
     _launch("cross_entropy_forward", xp, n, c, x.dtype, x, xp.ascontiguousarray(targets, dtype=np.int64),
@@ -130,17 +132,11 @@ def adam_update(xp, param, grad, m, v, b1, b2, step_size, eps):
 
 def _row_map(name, xp, *arrays):
     """Run a kernel that maps (rows, cols) inputs to one output of the first input's shape and dtype."""
-    rows = [_rows(xp, a, arrays[0].dtype) for a in arrays]
+    rows = [as_rows(xp, a, arrays[0].dtype) for a in arrays]
     n, d = rows[0].shape
     out = xp.empty_like(rows[0])
     _launch(name, xp, n, d, out.dtype, *rows, out, np.int64(d))
     return out.reshape(arrays[0].shape)
-
-
-def _rows(xp, x, dtype=None):
-    """x as a C-contiguous (rows, last axis) array of `dtype` (a view when it already is one)."""
-    x = xp.ascontiguousarray(x, dtype=dtype)
-    return x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
 
 
 def _launch(name, xp, rows, cols, dtype, *args):

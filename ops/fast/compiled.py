@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from autograd import cpu_kernels
+from autograd.backend import as_rows
 
 from ..activation import ReLU
 from ..dropout import Dropout, keep_scale, keep_threshold, random_bits
@@ -28,11 +29,6 @@ def takes(x):
     return x.device == "cpu" and math.prod(x.shape) >= MIN_SIZE and cpu_kernels.takes(x.dtype)
 
 
-def _rows(a):
-    """a as a C-contiguous (rows, last axis) matrix (no copy when it already is one)."""
-    return np.ascontiguousarray(a).reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
-
-
 def _flat(a):
     return np.ascontiguousarray(a).reshape(-1)
 
@@ -43,7 +39,7 @@ class LayerNormCompiled(LayerNorm):
         ctx.mixed = any(p is not None and p.dtype != x.dtype for p in (weight, bias))
         if ctx.mixed:  # a wider weight widens the result: the in-place form promotes as NumPy does
             return LayerNormInPlace.forward(ctx, x, weight, bias, eps)
-        rows = _rows(x)  # (n, d)
+        rows = as_rows(np, x)  # (n, d)
         n, d = rows.shape
         out, x_hat, rstd = np.empty_like(rows), np.empty_like(rows), np.empty((n, 1), dtype=x.dtype)
         w = np.ones(d, x.dtype) if weight is None else np.ascontiguousarray(weight)
@@ -58,7 +54,7 @@ class LayerNormCompiled(LayerNorm):
             return LayerNormInPlace.backward(ctx, grad)
         x_hat, rstd, weight = ctx.saved_tensors
         d = x_hat.shape[-1]
-        g = _rows(grad).astype(x_hat.dtype, copy=False)
+        g = as_rows(np, grad, x_hat.dtype)
         grad_x = x_hat if ctx.last_use else np.empty_like(x_hat)  # x_hat is this op's own array
         grad_w, grad_b = np.empty(d, x_hat.dtype), np.empty(d, x_hat.dtype)
         w = np.ones(d, x_hat.dtype) if weight is None else np.ascontiguousarray(weight, dtype=x_hat.dtype)
@@ -72,7 +68,7 @@ class CrossEntropyCompiled(CrossEntropyInPlace):
 
     @staticmethod
     def softmax_and_loss(xp, x, t, valid, smoothing):
-        x = _rows(x)
+        x = as_rows(np, x)
         n = x.shape[0]
         probs = np.empty_like(x)
         target_shifted, mean_shifted, total = (np.empty(n, x.dtype) for _ in range(3))
