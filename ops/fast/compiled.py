@@ -6,8 +6,6 @@ in-place NumPy forms instead, as it does for arrays under `MIN_SIZE` elements. S
 Functions they subclass; a recorded backward (`create_graph=True`) runs the
 readable one.
 """
-import math
-
 import numpy as np
 
 from autograd import cpu_kernels
@@ -26,7 +24,7 @@ MIN_SIZE = 16384
 
 def takes(x):
     """Whether the compiled forms run on the Tensor `x`: NumPy float32/float64 of MIN_SIZE elements or more."""
-    return x.device == "cpu" and math.prod(x.shape) >= MIN_SIZE and cpu_kernels.takes(x.dtype)
+    return x.device == "cpu" and x.size >= MIN_SIZE and cpu_kernels.takes(x.dtype)
 
 
 def _flat(a):
