@@ -221,6 +221,15 @@ def parse_svg(data):
 
 
 # ---- command line ------------------------------------------------------------------------------
+def run_cli(*args, input=None):
+    """`tinygrad-tf ARGS` in-process (click's CliRunner), arguments as strings; returns click's Result."""
+    from click.testing import CliRunner
+
+    from tinygrad_tf.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], input=input)
+
+
 def assert_clean_error(result, *fragments):
     """Non-zero exit, exactly one "Error:" line, no traceback, and the fragments in that line (returned)."""
     assert result.exit_code != 0, result.output

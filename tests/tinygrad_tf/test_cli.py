@@ -7,11 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
-from helpers import assert_clean_error
+from helpers import assert_clean_error, run_cli
 
 from tinygrad_tf import Trainer, translate
-from tinygrad_tf.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -19,14 +17,10 @@ TINY = ["--task", "copy", "--steps", "24", "--d-model", "16", "--heads", "2", "-
         "--max-pairs", "200", "--batch-tokens", "200", "--warmup", "10", "--eval-every", "12", "--seed", "2"]
 
 
-def _run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input)
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("cli") / "copy")
-    result = _run("train", *TINY, "--out", out)
+    result = run_cli("train", *TINY, "--out", out)
     assert result.exit_code == 0, result.output
     assert "done" in result.output
     return out
@@ -46,13 +40,13 @@ def test_train_writes_checkpoint_and_log(run_dir):
 def test_translate_with_arguments_and_stdin(run_dir):
     sentences = ["1 2 3", "4 5 6 7 8 9", "0 0 1 1"]
     expected = [translate([s], run_dir)[0] for s in sentences]  # the Python API, one line at a time as the CLI
-    result = _run("translate", "--checkpoint", run_dir, *sentences)
+    result = run_cli("translate", "--checkpoint", run_dir, *sentences)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == expected
-    result = _run("translate", "--checkpoint", run_dir, input="\n".join(sentences) + "\n\n")
+    result = run_cli("translate", "--checkpoint", run_dir, input="\n".join(sentences) + "\n\n")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == expected + [""]  # the blank line stays a blank line
-    result = _run("translate", "--checkpoint", run_dir, "--beam", "3", *sentences)
+    result = run_cli("translate", "--checkpoint", run_dir, "--beam", "3", *sentences)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == translate(sentences, run_dir, beam=3)
 
@@ -61,7 +55,7 @@ def test_translate_keeps_lines_aligned_and_reports_bad_ones(run_dir):
     ok = translate(["1 2", "3 4 5"], run_dir)
     too_long = " ".join(["7"] * 200)
     stdin = b"1 2\n\n\xff\xfe oops\n" + too_long.encode() + b"\n3 4 5\n"
-    result = CliRunner().invoke(main, ["translate", "--checkpoint", run_dir], input=stdin)
+    result = run_cli("translate", "--checkpoint", run_dir, input=stdin)
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert result.stdout.splitlines() == [ok[0], "", "", "", ok[1]]  # one output line per input line
@@ -88,7 +82,7 @@ def test_translate_writes_each_line_as_it_is_ready(run_dir):
 
 
 def test_evaluate_prints_bleu(run_dir):
-    result = _run("evaluate", "--checkpoint", run_dir, "--max-sentences", "30")
+    result = run_cli("evaluate", "--checkpoint", run_dir, "--max-sentences", "30")
     assert result.exit_code == 0, result.output
     metrics = Trainer.resume(run_dir, log=lambda *a: None).evaluate("test", 30)
     assert f"BLEU = {metrics['bleu']:.2f}" in result.output
@@ -98,7 +92,7 @@ def test_evaluate_prints_bleu(run_dir):
 def test_resume_from_the_command_line(run_dir, tmp_path):
     copy = str(tmp_path / "copy")
     shutil.copytree(run_dir, copy)
-    result = _run("train", "--resume", copy, "--steps", "30")
+    result = run_cli("train", "--resume", copy, "--steps", "30")
     assert result.exit_code == 0, result.output
     assert "step 24" in result.output
     with open(os.path.join(copy, "checkpoint.json"), encoding="utf-8") as f:
@@ -107,9 +101,9 @@ def test_resume_from_the_command_line(run_dir, tmp_path):
 
 def test_missing_checkpoint_dir(tmp_path):
     missing = str(tmp_path / "no_such_run")
-    assert_clean_error(_run("translate", "--checkpoint", missing, "hola"), missing)
-    assert_clean_error(_run("evaluate", "--checkpoint", missing), missing)
-    assert_clean_error(_run("train", "--resume", missing), missing)
+    assert_clean_error(run_cli("translate", "--checkpoint", missing, "hola"), missing)
+    assert_clean_error(run_cli("evaluate", "--checkpoint", missing), missing)
+    assert_clean_error(run_cli("train", "--resume", missing), missing)
 
 
 def test_corrupt_checkpoint(run_dir, tmp_path):
@@ -118,12 +112,12 @@ def test_corrupt_checkpoint(run_dir, tmp_path):
     (npz,) = glob.glob(os.path.join(broken, "*.npz"))
     with open(npz, "r+b") as f:
         f.truncate(os.path.getsize(npz) // 2)
-    assert_clean_error(_run("translate", "--checkpoint", broken, "1 2 3"), npz)
-    assert_clean_error(_run("evaluate", "--checkpoint", broken), npz)
-    assert_clean_error(_run("train", "--resume", broken), npz)
+    assert_clean_error(run_cli("translate", "--checkpoint", broken, "1 2 3"), npz)
+    assert_clean_error(run_cli("evaluate", "--checkpoint", broken), npz)
+    assert_clean_error(run_cli("train", "--resume", broken), npz)
     with open(os.path.join(broken, "checkpoint.json"), "w", encoding="utf-8") as f:
         f.write("{not json")
-    assert_clean_error(_run("translate", "--checkpoint", broken, "1 2 3"), os.path.join(broken, "checkpoint.json"))
+    assert_clean_error(run_cli("translate", "--checkpoint", broken, "1 2 3"), os.path.join(broken, "checkpoint.json"))
 
 
 def test_checkpoint_with_a_config_of_the_wrong_type(run_dir, tmp_path):
@@ -135,12 +129,12 @@ def test_checkpoint_with_a_config_of_the_wrong_type(run_dir, tmp_path):
     meta["config"]["d_model"] = "16"
     with open(meta_path, "w", encoding="utf-8") as f:
         json.dump(meta, f)
-    assert_clean_error(_run("translate", "--checkpoint", edited, "1 2 3"), meta_path, "d_model")
-    assert_clean_error(_run("train", "--resume", edited), meta_path, "d_model")
+    assert_clean_error(run_cli("translate", "--checkpoint", edited, "1 2 3"), meta_path, "d_model")
+    assert_clean_error(run_cli("train", "--resume", edited), meta_path, "d_model")
 
 
 def test_unknown_task(tmp_path):
-    result = _run("train", "--task", "klingon", "--out", str(tmp_path / "x"))
+    result = run_cli("train", "--task", "klingon", "--out", str(tmp_path / "x"))
     assert result.exit_code == 2
     assert_clean_error(result, "--task", "klingon")
     assert not os.path.exists(tmp_path / "x")
@@ -154,7 +148,7 @@ def test_unknown_task(tmp_path):
     (["evaluate", "--checkpoint", ".", "--split", "train"], "--split"),
 ])
 def test_bad_option_value(args, option):
-    result = _run(*args)
+    result = run_cli(*args)
     assert result.exit_code == 2
     assert_clean_error(result, option)
 

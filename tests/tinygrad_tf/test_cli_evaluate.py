@@ -5,11 +5,9 @@ import shutil
 
 import pytest
 import sacrebleu
-from click.testing import CliRunner
-from helpers import assert_clean_error
+from helpers import assert_clean_error, run_cli
 
 from tinygrad_tf import Trainer
-from tinygrad_tf.cli import main
 from tinygrad_tf.data import detokenize
 from tinygrad_tf.plots import read_log
 
@@ -17,14 +15,10 @@ TINY = ["--task", "copy", "--steps", "40", "--d-model", "16", "--heads", "2", "-
         "--max-pairs", "200", "--batch-tokens", "200", "--warmup", "10", "--eval-every", "20", "--seed", "4"]
 
 
-def _run(*args):
-    return CliRunner().invoke(main, list(args))
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("evaluate") / "copy")
-    result = _run("train", *TINY, "--out", out)
+    result = run_cli("train", *TINY, "--out", out)
     assert result.exit_code == 0, result.output
     return out
 
@@ -38,7 +32,7 @@ def test_greedy_and_beam_side_by_side_with_sacrebleu_scores(run_dir, tmp_path):
     run = str(tmp_path / "run")
     shutil.copytree(run_dir, run)
     before = _log(run)
-    result = _run("evaluate", "--checkpoint", run, "--beam", "1,4", "--max-sentences", "25")
+    result = run_cli("evaluate", "--checkpoint", run, "--beam", "1,4", "--max-sentences", "25")
     assert result.exit_code == 0, result.output
     trainer = Trainer.resume(run, log=lambda *a: None)
     pairs = trainer.splits.test[:25]
@@ -71,8 +65,8 @@ def test_training_logs_sacrebleu_validation_scores(run_dir):
 def test_without_the_cache_the_scores_are_the_same(run_dir, tmp_path):
     run = str(tmp_path / "run")
     shutil.copytree(run_dir, run)
-    cached = _run("evaluate", "--checkpoint", run, "--beam", "1,3", "--max-sentences", "15")
-    plain = _run("evaluate", "--checkpoint", run, "--beam", "1,3", "--max-sentences", "15", "--no-cache")
+    cached = run_cli("evaluate", "--checkpoint", run, "--beam", "1,3", "--max-sentences", "15")
+    plain = run_cli("evaluate", "--checkpoint", run, "--beam", "1,3", "--max-sentences", "15", "--no-cache")
     assert cached.exit_code == 0 and plain.exit_code == 0, cached.output + plain.output
     scores = lambda out: [line.split()[:4] for line in out.splitlines() if line.startswith(("greedy", "beam"))]  # noqa: E731
     assert scores(cached.output) == scores(plain.output)
@@ -81,4 +75,4 @@ def test_without_the_cache_the_scores_are_the_same(run_dir, tmp_path):
 
 @pytest.mark.parametrize("value", ["1,x", "0", "1,1", "65", ""])
 def test_bad_beam_lists_are_clean_errors(run_dir, value):
-    assert_clean_error(_run("evaluate", "--checkpoint", run_dir, "--beam", value), "--beam")
+    assert_clean_error(run_cli("evaluate", "--checkpoint", run_dir, "--beam", value), "--beam")

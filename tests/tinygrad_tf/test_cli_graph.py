@@ -3,10 +3,8 @@ import os
 import re
 
 import pytest
-from click.testing import CliRunner
 
-from helpers import assert_clean_error, needs_dot, parse_svg
-from tinygrad_tf.cli import main
+from helpers import assert_clean_error, needs_dot, parse_svg, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -15,7 +13,7 @@ def _graphviz():
 
 
 def _run(*args):
-    return CliRunner().invoke(main, ["graph", *map(str, args)])
+    return run_cli("graph", *args)
 
 
 def _svg(path):

@@ -13,8 +13,7 @@ import sys
 
 import click
 import pytest
-from click.testing import CliRunner
-from helpers import assert_clean_error
+from helpers import assert_clean_error, run_cli
 
 import autograd
 from tinygrad_tf import checkpoint
@@ -24,14 +23,10 @@ TINY = ["--task", "copy", "--steps", "6", "--d-model", "16", "--heads", "2", "--
         "--max-pairs", "120", "--batch-tokens", "200", "--warmup", "10", "--eval-every", "3", "--seed", "1"]
 
 
-def _run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input)
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("trained") / "run")
-    result = _run("train", *TINY, "--out", out)
+    result = run_cli("train", *TINY, "--out", out)
     assert result.exit_code == 0, result.output
     return out
 
@@ -138,7 +133,7 @@ if NO_GPU:
 @pytest.mark.parametrize("args, named", BAD, ids=[" ".join(a)[:80] for a, _ in BAD])
 def test_bad_invocation_is_one_clean_line_and_touches_nothing(workdir, args, named):
     before = _snapshot(workdir)
-    assert_clean_error(_run(*args), named)
+    assert_clean_error(run_cli(*args), named)
     assert _snapshot(workdir) == before
 
 
@@ -148,18 +143,18 @@ def test_every_option_has_help_and_every_help_runs():
         for param in command.params:
             if isinstance(param, click.Option) and not param.hidden:
                 assert param.help, f"{name} {param.opts[0]} has no help text"
-        result = _run(name, "--help")
+        result = run_cli(name, "--help")
         assert result.exit_code == 0, result.output
 
 
 def test_train_help_shows_the_defaults():
-    text = "".join(_run("train", "--help").output.split())  # without the line wrapping
+    text = "".join(run_cli("train", "--help").output.split())  # without the line wrapping
     assert "[default:spa-eng/eng-spa1800,copy/reverse1500]" in text
     assert "--progress-every" in text and "[default:10.0;" in text
 
 
 def test_overwrite_says_what_it_replaces(workdir):
-    result = _run("train", *TINY, "--out", "run", "--overwrite")
+    result = run_cli("train", *TINY, "--out", "run", "--overwrite")
     assert result.exit_code == 0, result.output
     assert "replacing the run in run (copy, step 6 of 6)" in result.output
     with open(workdir / "run" / "log.jsonl", encoding="utf-8") as f:
@@ -170,8 +165,8 @@ def test_a_live_lock_refuses_a_second_process(workdir):
     lock = workdir / "run" / ".lock"
     lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}), encoding="utf-8")
     before = _snapshot(workdir)
-    assert_clean_error(_run("train", "--resume", "run", "--steps", "9"), "in use", str(os.getpid()))
-    assert_clean_error(_run("train", *TINY, "--out", "run", "--overwrite"), "in use")
+    assert_clean_error(run_cli("train", "--resume", "run", "--steps", "9"), "in use", str(os.getpid()))
+    assert_clean_error(run_cli("train", *TINY, "--out", "run", "--overwrite"), "in use")
     assert _snapshot(workdir) == before
 
 
@@ -179,7 +174,7 @@ def test_a_stale_lock_is_taken_over(workdir):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     (workdir / "run" / ".lock").write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname()}), encoding="utf-8")
-    result = _run("train", "--resume", "run", "--steps", "7")
+    result = run_cli("train", "--resume", "run", "--steps", "7")
     assert result.exit_code == 0, result.output
     assert f"left by process {dead.pid}, which is no longer running" in result.output
     assert not (workdir / "run" / ".lock").exists()  # released at the end
@@ -191,7 +186,7 @@ def test_leftovers_of_an_interrupted_save_are_cleaned(workdir):
     leftovers = ["checkpoint.json.tmp-4242", "checkpoint-0123456789abcdef.npz", "checkpoint-0123456789abcdef.npz.tmp-17"]
     for name in leftovers:
         (run / name).write_bytes(b"partial")
-    result = _run("train", "--resume", "run", "--steps", "7")
+    result = run_cli("train", "--resume", "run", "--steps", "7")
     assert result.exit_code == 0, result.output
     assert all(name in result.output for name in leftovers)
     assert not any((run / name).exists() for name in leftovers)
@@ -204,7 +199,7 @@ def test_log_rows_after_the_checkpoint_are_not_repeated(workdir):
     rows = log.read_text(encoding="utf-8").splitlines()
     ahead = dict(json.loads(rows[-1]), step=9)
     log.write_text("\n".join(rows + [json.dumps(ahead), '{"step": 1'] ) + "\n", encoding="utf-8")
-    result = _run("train", "--resume", "run", "--steps", "9")
+    result = run_cli("train", "--resume", "run", "--steps", "9")
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["step"] for line in log.read_text(encoding="utf-8").splitlines()] == [3, 6, 9]
 
@@ -216,7 +211,7 @@ def test_an_unexpected_error_is_one_line_with_a_hint(workdir, monkeypatch):
         raise KeyError("surprise")
 
     monkeypatch.setattr(translate_command, "load_translator", broken)
-    line = assert_clean_error(_run("translate", "--checkpoint", "run", "1 2"), "internal error: KeyError", "surprise")
+    line = assert_clean_error(run_cli("translate", "--checkpoint", "run", "1 2"), "internal error: KeyError", "surprise")
     assert "TINYGRAD_TF_TRACEBACK=1" in line
 
 
@@ -225,7 +220,7 @@ def test_resume_from_a_checkpoint_saved_before_the_first_step(workdir):
 
     config = TrainConfig.for_task("copy", steps=3, d_model=16, heads=2, layers=1, d_ff=32, max_pairs=60, eval_every=3)
     Trainer(config, out=str(workdir / "early"), log=lambda *a: None).save()  # as a Ctrl-C before step 1 leaves it
-    result = _run("train", "--resume", "early")
+    result = run_cli("train", "--resume", "early")
     assert result.exit_code == 0, result.output
     assert "resuming early at step 0 of 3" in result.output
     assert checkpoint.load(str(workdir / "early"))[1]["state"]["step"] == 3

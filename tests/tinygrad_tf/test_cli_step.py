@@ -6,11 +6,9 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import autograd
-from helpers import assert_clean_error, needs_dot
-from tinygrad_tf.cli import main
+from helpers import assert_clean_error, needs_dot, run_cli
 from tinygrad_tf.cli.step import build
 from tinygrad_tf.viz import frames as trace_graph
 from tinygrad_tf.viz import trace
@@ -19,7 +17,7 @@ ROW = re.compile(r"^\s*(\d+)\s{2}(\S+)\s{2,}(\S.*?)\s{2,}(\S+)\s+(\(.*?\))\s+(\S
 
 
 def _run(*args, input=None):
-    return CliRunner().invoke(main, ["step", *args], input=input)
+    return run_cli("step", *args, input=input)
 
 
 def _rows(output):

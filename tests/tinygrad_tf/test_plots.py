@@ -9,12 +9,9 @@ import pytest
 pytest.importorskip("matplotlib")
 Image = pytest.importorskip("PIL.Image")
 
-from click.testing import CliRunner  # noqa: E402
-
 from autograd import Tensor, manual_seed, no_grad  # noqa: E402
-from helpers import assert_clean_error  # noqa: E402
+from helpers import assert_clean_error, run_cli  # noqa: E402
 from tinygrad_tf import TrainConfig, Trainer, load_translator, nn, plots  # noqa: E402
-from tinygrad_tf.cli import main  # noqa: E402
 from tinygrad_tf.data import Vocab  # noqa: E402
 from tinygrad_tf.decode import Translator, beam_search, greedy_decode  # noqa: E402
 
@@ -35,10 +32,6 @@ def _check_png(path, size):
 
 def _pixels(figsize, dpi):
     return round(figsize[0] * dpi), round(figsize[1] * dpi)
-
-
-def _run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input)
 
 
 @pytest.fixture(scope="module")
@@ -225,32 +218,32 @@ def test_missing_matplotlib_says_how_to_install(monkeypatch):
 # ---- CLI -----------------------------------------------------------------------------------
 def test_cli_plot_curves_and_positional(run_dir, tmp_path):
     out = str(tmp_path / "curves.png")
-    result = _run("plot", run_dir, "--out", out)
+    result = run_cli("plot", run_dir, "--out", out)
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output
     _check_png(out, _pixels(plots.CURVES_FIGSIZE, plots.DPI))
     pe = str(tmp_path / "pe.png")
-    result = _run("plot", "--positional", "--out", pe, "--max-len", "30", "--d-model", "64", "--dpi", "50")
+    result = run_cli("plot", "--positional", "--out", pe, "--max-len", "30", "--d-model", "64", "--dpi", "50")
     assert result.exit_code == 0, result.output
     _check_png(pe, _pixels(plots.POSITIONAL_FIGSIZE, 50))
 
 
 def test_cli_plot_errors(run_dir, tmp_path):
     out = str(tmp_path / "c.png")
-    assert_clean_error(_run("plot", str(tmp_path / "missing"), "--out", out), "does not exist", "missing")
-    assert_clean_error(_run("plot", str(tmp_path), "--out", out), "log.jsonl")
+    assert_clean_error(run_cli("plot", str(tmp_path / "missing"), "--out", out), "does not exist", "missing")
+    assert_clean_error(run_cli("plot", str(tmp_path), "--out", out), "log.jsonl")
     (tmp_path / "log.jsonl").write_text("", encoding="utf-8")
-    assert_clean_error(_run("plot", str(tmp_path), "--out", out), "no records")
-    assert_clean_error(_run("plot", "--out", out), "RUN_DIR", "--positional")
-    assert_clean_error(_run("plot", run_dir, "--positional", "--out", out), "not both")
-    assert_clean_error(_run("plot", run_dir, "--out", str(tmp_path / "no" / "c.png")), "does not exist")
-    assert_clean_error(_run("plot", run_dir, "--out", str(tmp_path / "c.nosuchformat")), "nosuchformat")
+    assert_clean_error(run_cli("plot", str(tmp_path), "--out", out), "no records")
+    assert_clean_error(run_cli("plot", "--out", out), "RUN_DIR", "--positional")
+    assert_clean_error(run_cli("plot", run_dir, "--positional", "--out", out), "not both")
+    assert_clean_error(run_cli("plot", run_dir, "--out", str(tmp_path / "no" / "c.png")), "does not exist")
+    assert_clean_error(run_cli("plot", run_dir, "--out", str(tmp_path / "c.nosuchformat")), "nosuchformat")
     assert not os.path.exists(out)
 
 
 def test_cli_translate_attention_plot(run_dir, tmp_path):
     one = str(tmp_path / "one.png")
-    result = _run("translate", "--checkpoint", run_dir, "1 2 3", "--attention-plot", one)
+    result = run_cli("translate", "--checkpoint", run_dir, "1 2 3", "--attention-plot", one)
     assert result.exit_code == 0, result.output
     expected = load_translator(run_dir).translate(["1 2 3"])[0]
     assert result.output.splitlines()[0] == expected
@@ -259,7 +252,7 @@ def test_cli_translate_attention_plot(run_dir, tmp_path):
     _check_png(one, _pixels(plots.attention_figsize(maps), plots.DPI))
 
     many = str(tmp_path / "many.png")
-    result = _run("translate", "--checkpoint", run_dir, "--attention-plot", many, input="1 2 3\n4 5 6 7\n")
+    result = run_cli("translate", "--checkpoint", run_dir, "--attention-plot", many, input="1 2 3\n4 5 6 7\n")
     assert result.exit_code == 0, result.output
     assert sorted(os.listdir(tmp_path)) == ["many-1.png", "many-2.png", "one.png"]
     with Image.open(tmp_path / "many-2.png") as image:
@@ -267,10 +260,10 @@ def test_cli_translate_attention_plot(run_dir, tmp_path):
 
 
 def test_cli_translate_attention_plot_errors(run_dir, tmp_path, monkeypatch):
-    assert_clean_error(_run("translate", "--checkpoint", run_dir, "1 2", "--attention-plot", str(tmp_path / "no" / "a.png")),
+    assert_clean_error(run_cli("translate", "--checkpoint", run_dir, "1 2", "--attention-plot", str(tmp_path / "no" / "a.png")),
                        "does not exist")
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    result = _run("translate", "--checkpoint", run_dir, "1 2", "--attention-plot", str(tmp_path / "a.png"))
+    result = run_cli("translate", "--checkpoint", run_dir, "1 2", "--attention-plot", str(tmp_path / "a.png"))
     assert_clean_error(result, "pip install -e .[plot]")
     assert result.output.splitlines()[0].startswith("Error")  # refused before translating anything
-    assert_clean_error(_run("plot", "--positional", "--out", str(tmp_path / "pe.png")), "pip install -e .[plot]")
+    assert_clean_error(run_cli("plot", "--positional", "--out", str(tmp_path / "pe.png")), "pip install -e .[plot]")

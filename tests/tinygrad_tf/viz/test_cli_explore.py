@@ -4,10 +4,8 @@ import re
 import webbrowser
 
 import pytest
-from click.testing import CliRunner
 
-from helpers import assert_clean_error, needs_dot
-from tinygrad_tf.cli import main
+from helpers import assert_clean_error, needs_dot, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +14,7 @@ def _graphviz():
 
 
 def _run(*args):
-    return CliRunner().invoke(main, ["explore", *map(str, args)])
+    return run_cli("explore", *args)
 
 
 def _data(path):
