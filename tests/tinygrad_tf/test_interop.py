@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from autograd import Tensor, manual_seed, no_grad
+from nn_testing import briefly_trained
 from tinygrad_tf.nn import Transformer
 
 torch = pytest.importorskip("torch")
@@ -106,17 +107,9 @@ def test_importing_the_package_does_not_import_torch():
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    from tinygrad_tf import TrainConfig, Trainer
-
     out = str(tmp_path_factory.mktemp("interop") / "copy")
-    config = TrainConfig.for_task("copy", steps=4, d_model=16, heads=2, layers=1, d_ff=32, max_pairs=200,
-                                  batch_tokens=200, warmup=2, eval_every=10**6, seed=5)
-    trainer = Trainer(config, out=out, log=lambda *a: None)
-    for batch in trainer.batches():
-        if trainer.step >= 4:
-            break
-        trainer.train_step(batch)
-    trainer.save()
+    briefly_trained("copy", steps=4, d_model=16, heads=2, layers=1, d_ff=32, max_pairs=200, batch_tokens=200,
+                    warmup=2, eval_every=10**6, seed=5).save(out)
     return out
 
 
