@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from autograd import Function
+from autograd import Function, Tensor
 
 
 class MatMul(Function):
@@ -69,7 +69,7 @@ def sum_of_outer_products(g, x):
     product = (x.T @ g).T
     # an array is copied into the weight's own layout (m x n, small beside the product); a Tensor
     # (a recorded backward) has no layout to keep
-    return product.copy() if hasattr(product, "flags") else product
+    return product if isinstance(product, Tensor) else product.copy()
 
 
 def _stack_rows(x):
