@@ -5,6 +5,8 @@ first asked for, so the CPU path never needs it installed.
 """
 import numpy as np
 
+from . import cpu_kernels
+
 DEVICES = ("cpu", "cuda")
 
 _CUDA_HELP = (
@@ -88,10 +90,15 @@ def as_rows(xp, x, dtype=None):
 def scatter_add(xp, target, index, values):
     """target[index] += values, accumulating over repeated indices."""
     if xp is np and _rows_of(target, index, values):
-        # Whole rows picked by one integer array (an embedding's backward): NumPy's
-        # add.at runs 1-D indices over 1-D arrays several times faster, so index
-        # every element of the flattened target instead.
+        # Whole rows picked by one integer array (an embedding's backward).
         width = target.size // target.shape[0]
+        loops = cpu_kernels.load()
+        if loops is not None and target.dtype in cpu_kernels.FLOATS and values.dtype == target.dtype:
+            # a compiled loop adds each row in turn: the same sums, in the same order, as add.at
+            loops.add_rows(target.reshape(-1, width), index.reshape(-1), np.ascontiguousarray(values).reshape(-1, width))
+            return target
+        # NumPy's add.at runs 1-D indices over 1-D arrays several times faster, so index
+        # every element of the flattened target instead.
         flat = (index.reshape(-1, 1) * width + np.arange(width)).reshape(-1)
         np.add.at(target.reshape(-1), flat, values.reshape(-1))
         return target

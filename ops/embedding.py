@@ -18,7 +18,9 @@ class Embedding(GetItem):
     @staticmethod
     def backward(ctx, grad):
         grad_weight, _ = GetItem.backward(ctx, grad)
-        if ctx.padding_idx is not None:  # the padding row never learns
+        if ctx.padding_idx is not None and not ctx.recording:  # the padding row never learns
+            grad_weight[ctx.padding_idx] = 0  # in place: the scatter made a new array
+        elif ctx.padding_idx is not None:
             keep = ctx.xp.ones((grad_weight.shape[0], 1), dtype=grad_weight.dtype)
             keep[ctx.padding_idx] = 0
             grad_weight = grad_weight * keep

@@ -1,12 +1,12 @@
 """The affine map of a fully connected layer, x @ weight.T + bias, as one node.
 
 One node instead of a matmul and an add is what `torch.nn.functional.linear`
-(addmm) does too: the bias is added in place to the product just written,
-while it is still in cache, rather than in a second pass that writes a new
-array, and the backward needs no separate add node. The composed form
+(addmm) does too: on NumPy the GEMM adds the product to the bias already in
+the output (`autograd.blas`), elsewhere the bias is added in place to the
+product just written, and the backward needs no separate add node. The composed form
 (`fused=False`) draws the textbook graph and gives the same numbers.
 """
-from autograd import Function
+from autograd import Function, blas
 
 from .matmul import _product, _stack_rows, matmul, sum_of_outer_products
 
@@ -19,6 +19,12 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
+        if bias is not None and blas.takes(x, weight, bias):
+            # the bias first, the product added to it inside the GEMM: no second pass over out
+            rows = _stack_rows(x)  # (rows, in_features)
+            out = ctx.xp.empty((rows.shape[0], weight.shape[0]), x.dtype)  # (rows, out_features)
+            out[...] = bias
+            return blas.add_product(out, rows, weight.T).reshape(x.shape[:-1] + weight.shape[:1])
         out = _product(x, weight.T)  # (..., out_features): every leading axis is a row of one GEMM
         if bias is not None:
             if ctx.xp.result_type(out, bias) == out.dtype:

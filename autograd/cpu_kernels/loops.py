@@ -67,13 +67,15 @@ def layer_norm_backward(g, x_hat, rstd, weight, grad_x, grad_w, grad_b):
 
 
 @njit(**_ROWS)
-def shift_rows(x, t, shifted, target_shifted, mean_shifted):
-    """shifted = x - max of its row; per row, the shifted score at target t and the mean shifted score."""
+def shift_rows(x, row_max, t, shifted, target_shifted, mean_shifted):
+    """shifted = x - row_max; per row, the shifted score at target t and the mean shifted score.
+
+    The maxima come from NumPy's vectorised max: a compiled running maximum
+    waits on each comparison in turn (NaN rules keep it from vectorising).
+    """
     n, c = x.shape
     for i in range(n):
-        m = x[i, 0]
-        for j in range(1, c):
-            m = max(m, x[i, j])
+        m = row_max[i]
         total = x.dtype.type(0)
         for j in range(c):
             s = x[i, j] - m
@@ -131,6 +133,15 @@ def dropout_forward(x, bits, threshold, scale, out, keep):
         k = bits[i] >= threshold
         keep[i] = k
         out[i] = x[i] * (scale if k else zero)
+
+
+@njit(**_ELEMENTS)
+def add_rows(target, index, values):
+    """target[index[i]] += values[i] for each i in turn (2-D target and values, 1-D index): add.at's sums in its order."""
+    for i in range(index.size):
+        row = index[i]
+        for j in range(values.shape[1]):
+            target[row, j] += values[i, j]
 
 
 @njit(**_ELEMENTS)

@@ -71,7 +71,7 @@ class CrossEntropyCompiled(CrossEntropyInPlace):
         probs = np.empty_like(x)
         target_shifted, mean_shifted, total = (np.empty(n, x.dtype) for _ in range(3))
         kernels = cpu_kernels.loops_module()
-        kernels.shift_rows(x, np.ascontiguousarray(t), probs, target_shifted, mean_shifted)
+        kernels.shift_rows(x, x.max(axis=1), np.ascontiguousarray(t), probs, target_shifted, mean_shifted)
         np.exp(probs, out=probs)  # NumPy's vectorised exp is faster than a compiled loop's
         kernels.normalize_rows(probs, total)
         return probs, row_losses(np, total, target_shifted, mean_shifted, valid, smoothing, x.dtype)

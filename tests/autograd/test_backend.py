@@ -2,7 +2,16 @@
 import numpy as np
 import pytest
 
-from autograd import backend
+from autograd import backend, cpu_kernels
+
+
+@pytest.fixture(params=[False, True], ids=["numpy", "compiled"])
+def compiled(request, monkeypatch):
+    """Run with the compiled loops turned off, then on (skipped without numba)."""
+    if request.param and cpu_kernels.loops_module() is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(cpu_kernels, "enabled", request.param)
+    return request.param
 
 
 def _loop(target, index, values):
@@ -19,14 +28,22 @@ def _loop(target, index, values):
     ((6,), np.array([3, 3, 1])),  # single elements
     ((6, 4), np.array([-1, 0, -1])),  # negative rows take the general path
 ])
-def test_scatter_add_matches_the_loop(target_shape, index):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scatter_add_matches_the_loop(target_shape, index, dtype, compiled):
     rng = np.random.default_rng(0)
-    target = rng.standard_normal(target_shape)
-    values = rng.standard_normal(index.shape + target_shape[1:])
+    target = rng.standard_normal(target_shape).astype(dtype)
+    values = rng.standard_normal(index.shape + target_shape[1:]).astype(dtype)
     expected = _loop(target, index, values)
-    np.testing.assert_allclose(backend.scatter_add(np, target, index, values), expected, atol=1e-12)
+    # the same additions in the same order as the loop: the same bits
+    np.testing.assert_array_equal(backend.scatter_add(np, target, index, values), expected)
 
 
-def test_scatter_add_out_of_range_is_an_index_error():
+def test_scatter_add_takes_strided_values(compiled):
+    target, index = np.zeros((4, 3)), np.array([2, 0, 2])
+    values = np.arange(18.0).reshape(3, 6)[:, ::2]  # rows of a wider array
+    np.testing.assert_array_equal(backend.scatter_add(np, target.copy(), index, values), _loop(target, index, values))
+
+
+def test_scatter_add_out_of_range_is_an_index_error(compiled):
     with pytest.raises(IndexError):
         backend.scatter_add(np, np.zeros((3, 2)), np.array([0, 3]), np.ones((2, 2)))
