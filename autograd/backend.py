@@ -95,7 +95,8 @@ def scatter_add(xp, target, index, values):
         loops = cpu_kernels.load()
         if loops is not None and target.dtype in cpu_kernels.FLOATS and values.dtype == target.dtype:
             # a compiled loop adds each row in turn: the same sums, in the same order, as add.at
-            loops.add_rows(target.reshape(-1, width), index.reshape(-1), np.ascontiguousarray(values).reshape(-1, width))
+            values = np.ascontiguousarray(values).reshape(-1, width)
+            loops.add_rows(target.reshape(-1, width), index.reshape(-1), values)
             return target
         # NumPy's add.at runs 1-D indices over 1-D arrays several times faster, so index
         # every element of the flattened target instead.

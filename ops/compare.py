@@ -39,7 +39,9 @@ class Where(Function):
     def backward(ctx, grad):
         (condition,) = ctx.saved_tensors
         F = ctx.F
-        return None, F.where(condition, grad, 0.0), F.where(condition, 0.0, grad)
+        grad_a = F.where(condition, grad, 0.0) if ctx.needs_grad(1) else None
+        grad_b = F.where(condition, 0.0, grad) if ctx.needs_grad(2) else None  # attention's -inf needs none
+        return None, grad_a, grad_b
 
 
 def equal(a, b): return Equal.apply(a, b)

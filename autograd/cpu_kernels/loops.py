@@ -87,16 +87,46 @@ def shift_rows(x, row_max, t, shifted, target_shifted, mean_shifted):
 
 @njit(**_ROWS)
 def normalize_rows(e, row_total):
-    """e (exponentials) divided by its row sums, in place; the sums go to row_total."""
+    """e (exponentials) divided by its row sums, in place; the sums go to row_total. A row summing to 0 stays 0."""
     n, c = e.shape
     for i in range(n):
         total = e.dtype.type(0)
         for j in range(c):
             total += e[i, j]
         row_total[i] = total
-        inv = 1 / total
+        inv = 1 / total if total != 0 else e.dtype.type(1)  # a fully masked row: 0 / 1, as in softmax
         for j in range(c):
             e[i, j] *= inv
+
+
+@njit(**_ELEMENTS)
+def shift_by_row_max(x, shifted):
+    """shifted = x - max of its row, the maximum taken as 0 where it is not finite (a fully masked row stays -inf).
+
+    A running maximum: for the short rows of attention scores that is one pass.
+    """
+    n, c = x.shape
+    for i in range(n):
+        m = x[i, 0]
+        for j in range(1, c):
+            if x[i, j] > m or x[i, j] != x[i, j]:  # NaN wins, as in max
+                m = x[i, j]
+        if not math.isfinite(m):
+            m = x.dtype.type(0)
+        for j in range(c):
+            shifted[i, j] = x[i, j] - m
+
+
+@njit(**_ROWS)
+def softmax_backward(g, y, dx):
+    """dx = y * (g - sum(g * y)) per row."""
+    n, c = g.shape
+    for i in range(n):
+        total = g.dtype.type(0)
+        for j in range(c):
+            total += g[i, j] * y[i, j]
+        for j in range(c):
+            dx[i, j] = y[i, j] * (g[i, j] - total)
 
 
 @njit(**_ELEMENTS)

@@ -75,13 +75,12 @@ def _forms():
     from ..loss import CrossEntropy
     from ..normalization import LayerNorm
     from ..softmax import LogSoftmax, Softmax
-    from .compiled import CrossEntropyCompiled, DropoutCompiled, LayerNormCompiled, ReLUCompiled
+    from .compiled import CrossEntropyCompiled, DropoutCompiled, LayerNormCompiled, ReLUCompiled, SoftmaxCompiled
     from .in_place import CrossEntropyInPlace, LayerNormInPlace, LogSoftmaxInPlace, SoftmaxInPlace
     from .kernels import CrossEntropyKernel, GELUKernel, LayerNormKernel, LogSoftmaxKernel, SoftmaxKernel
 
-    # Softmax has no compiled form: its in-place form already beats one (its exp is NumPy's vectorised one).
     return {
-        Softmax: (SoftmaxInPlace, SoftmaxKernel, None),
+        Softmax: (SoftmaxInPlace, SoftmaxKernel, SoftmaxCompiled),
         LogSoftmax: (LogSoftmaxInPlace, LogSoftmaxKernel, None),
         LayerNorm: (LayerNormInPlace, LayerNormKernel, LayerNormCompiled),
         CrossEntropy: (CrossEntropyInPlace, CrossEntropyKernel, CrossEntropyCompiled),

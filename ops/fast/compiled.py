@@ -14,7 +14,7 @@ from autograd.backend import as_rows
 from ..activation import ReLU
 from ..dropout import Dropout, keep_scale, keep_threshold, random_bits
 from ..normalization import LayerNorm
-from .in_place import CrossEntropyInPlace, LayerNormInPlace, row_losses
+from .in_place import CrossEntropyInPlace, LayerNormInPlace, SoftmaxInPlace, row_losses
 
 
 # Below this many elements the in-place NumPy forms run: a call into the compiled loops costs a few
@@ -59,6 +59,36 @@ class LayerNormCompiled(LayerNorm):
         cpu_kernels.loops_module().layer_norm_backward(g, x_hat, rstd.reshape(-1), w, grad_x, grad_w, grad_b)
         return (grad_x.reshape(grad.shape), grad_w if ctx.needs_grad(1) else None,
                 grad_b if ctx.needs_grad(2) else None, None)
+
+
+class SoftmaxCompiled(SoftmaxInPlace):
+    """Three passes: shift by the row maximum, NumPy's vectorised exp in place, normalise."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.other_axis = axis not in (-1, x.ndim - 1)
+        if ctx.other_axis:  # the loops take rows: another axis is the in-place form's
+            return SoftmaxInPlace.forward(ctx, x, axis)
+        rows = as_rows(np, x)  # (n, c)
+        y = np.empty_like(rows)
+        kernels = cpu_kernels.loops_module()
+        kernels.shift_by_row_max(rows, y)
+        np.exp(y, out=y)
+        kernels.normalize_rows(y, np.empty(y.shape[0], y.dtype))
+        y = y.reshape(x.shape)
+        ctx.save_for_backward(y)  # as the readable form: y, in x's shape
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.recording or ctx.other_axis:
+            return SoftmaxInPlace.backward(ctx, grad)  # itself the readable backward when recording
+        (y,) = ctx.saved_tensors
+        rows = y.reshape(-1, y.shape[-1])
+        dx = np.empty_like(rows)
+        cpu_kernels.loops_module().softmax_backward(as_rows(np, grad, y.dtype), rows, dx)
+        return dx.reshape(grad.shape), None
 
 
 class CrossEntropyCompiled(CrossEntropyInPlace):

@@ -4,6 +4,7 @@ import pytest
 
 import ops
 from autograd import Tensor, blas
+from ops.linear import BLAS_MIN_OUTPUT
 
 BLAS_FOUND = blas._gemms() is not None
 
@@ -67,13 +68,17 @@ def test_takes_only_one_float_dtype_of_numpy_arrays(through_blas):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_linear_through_blas_matches_the_composed_graph(through_blas, dtype):
+def test_linear_through_blas_matches_the_composed_graph(through_blas, dtype, monkeypatch):
+    calls = []
+    add_product = blas.add_product
+    monkeypatch.setattr(blas, "add_product", lambda *args: calls.append(1) or add_product(*args))
     rng = np.random.default_rng(2)
-    x = Tensor(rng.standard_normal((4, 7, 16)), dtype=dtype, requires_grad=True)
-    w = Tensor(rng.standard_normal((24, 16)), dtype=dtype, requires_grad=True)
-    b = Tensor(rng.standard_normal(24), dtype=dtype, requires_grad=True)
+    x = Tensor(rng.standard_normal((8, 64, 16)), dtype=dtype, requires_grad=True)  # 512 rows
+    w = Tensor(rng.standard_normal((BLAS_MIN_OUTPUT // 512, 16)), dtype=dtype, requires_grad=True)
+    b = Tensor(rng.standard_normal(w.shape[0]), dtype=dtype, requires_grad=True)
     fused = ops.linear(x, w, b)
+    assert len(calls) == through_blas  # an output of BLAS_MIN_OUTPUT elements goes through BLAS
     composed = ops.linear(x, w, b, fused=False)
-    assert fused.shape == (4, 7, 24) and fused.dtype == composed.dtype
+    assert fused.shape == (8, 64, w.shape[0]) and fused.dtype == composed.dtype
     tol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(fused.numpy(), composed.numpy(), rtol=tol, atol=tol)

@@ -35,6 +35,9 @@ TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-13), np.float32: dict(rtol=2e-
 NUMBA = cpu_kernels.load() is not None
 needs_numba = pytest.mark.skipif(not NUMBA, reason="the compiled forms need numba (pip install .[fast])")
 LAYER_NORM_FORMS = [in_place.LayerNormInPlace, pytest.param(compiled.LayerNormCompiled, marks=needs_numba)]
+SOFTMAX_FORMS = [pytest.param(in_place.SoftmaxInPlace, Softmax, id="softmax"),
+                 pytest.param(in_place.LogSoftmaxInPlace, LogSoftmax, id="log_softmax"),
+                 pytest.param(compiled.SoftmaxCompiled, Softmax, id="softmax-compiled", marks=needs_numba)]
 CROSS_ENTROPY_FORMS = [in_place.CrossEntropyInPlace, pytest.param(compiled.CrossEntropyCompiled, marks=needs_numba)]
 
 
@@ -62,8 +65,7 @@ def _scores(rng, shape, dtype, masked_row=True):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", LENGTHS)
-@pytest.mark.parametrize("fast_op,readable", [(in_place.SoftmaxInPlace, Softmax), (in_place.LogSoftmaxInPlace, LogSoftmax)],
-                         ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize("fast_op,readable", SOFTMAX_FORMS)
 def test_softmax_forms_agree_over_the_last_axis(fast_op, readable, n, dtype, rng):
     x = _scores(rng, (3, 4, n), dtype)
     g = rng.standard_normal(x.shape).astype(dtype)
@@ -73,8 +75,7 @@ def test_softmax_forms_agree_over_the_last_axis(fast_op, readable, n, dtype, rng
 
 
 @pytest.mark.parametrize("n", LENGTHS)
-@pytest.mark.parametrize("fast_op,readable", [(in_place.SoftmaxInPlace, Softmax), (in_place.LogSoftmaxInPlace, LogSoftmax)],
-                         ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize("fast_op,readable", SOFTMAX_FORMS)
 def test_softmax_forms_agree_over_another_axis_and_on_a_strided_input(fast_op, readable, n, rng):
     x = rng.standard_normal((n, 5, 3))
     g = rng.standard_normal(x.shape)
@@ -90,8 +91,7 @@ def test_softmax_forms_agree_over_another_axis_and_on_a_strided_input(fast_op, r
     assert not np.asarray(xt).flags.c_contiguous
 
 
-@pytest.mark.parametrize("fast_op,readable", [(in_place.SoftmaxInPlace, Softmax), (in_place.LogSoftmaxInPlace, LogSoftmax)],
-                         ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize("fast_op,readable", SOFTMAX_FORMS)
 def test_second_derivatives_of_the_softmax_forms_agree(fast_op, readable, rng):
     """A recorded backward (create_graph) of the in-place form is the readable one."""
     x = rng.standard_normal((2, LONGEST + 3))
@@ -268,7 +268,8 @@ def test_the_default_forms_on_the_cpu_are_the_compiled_ones_else_the_in_place_on
     if not compiled_on:
         monkeypatch.setattr(cpu_kernels, "enabled", False)
     x = Tensor(np.ones((2, compiled.MIN_SIZE // 2)), requires_grad=True)  # just large enough for the compiled forms
-    assert ops.softmax(x)._ctx.fn is in_place.SoftmaxInPlace
+    assert ops.softmax(x)._ctx.fn is (compiled.SoftmaxCompiled if compiled_on else in_place.SoftmaxInPlace)
+    assert ops.softmax(x, axis=0)._ctx.fn is in_place.SoftmaxInPlace  # the loops take rows of the last axis
     assert ops.log_softmax(x)._ctx.fn is in_place.LogSoftmaxInPlace
     assert ops.layer_norm(x)._ctx.fn is (compiled.LayerNormCompiled if compiled_on else in_place.LayerNormInPlace)
     assert ops.cross_entropy(x, np.array([0, 2]))._ctx.fn is (
@@ -283,13 +284,13 @@ def test_the_default_forms_on_the_cpu_are_the_compiled_ones_else_the_in_place_on
     assert ops.gelu(x)._ctx.fn is GELU  # its readable form is the NumPy form
     with fast.readable_only():
         assert ops.softmax(x)._ctx.fn is Softmax and ops.layer_norm(x)._ctx.fn is LayerNorm
-    assert ops.softmax(x)._ctx.fn is in_place.SoftmaxInPlace
+    assert ops.softmax(x)._ctx.fn is (compiled.SoftmaxCompiled if compiled_on else in_place.SoftmaxInPlace)
     assert ops.softmax(x)._ctx.name == "softmax"  # every form is drawn as the op it computes
 
 
 def test_the_kernel_forms_are_picked_for_cuda_floats_reduced_over_the_last_axis():
     def tensor(device, dtype, ndim=2):
-        return types.SimpleNamespace(device=device, dtype=np.dtype(dtype), ndim=ndim)
+        return types.SimpleNamespace(device=device, dtype=np.dtype(dtype), ndim=ndim, size=4)  # too small to compile
 
     cuda32 = tensor("cuda", "float32")
     assert fast.variant(Softmax, cuda32) is SoftmaxKernel
