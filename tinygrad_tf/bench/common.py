@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from autograd import cpu_kernels
+from autograd import blas, cpu_kernels
 
 TORCH_HELP = "PyTorch is needed for the comparison (pip install torch); showing our own numbers only."
 PAD_ID = 0
@@ -162,6 +162,8 @@ def machine_info(device="cpu"):
         "numba": _dist_version("numba"),
         # whether our side ran the compiled loops (numba installed, TINYGRAD_TF_COMPILED not 0: workers inherit it)
         "compiled_cpu_loops": cpu_kernels.load() is not None,
+        # whether Linear's bias went into the GEMM through NumPy's own OpenBLAS (TINYGRAD_TF_BLAS not 0)
+        "bias_in_gemm": blas.takes(np.zeros(1, np.float32)),
         "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "commit": _source_commit(),
