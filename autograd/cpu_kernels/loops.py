@@ -12,6 +12,7 @@ the same order as the NumPy forms, so the same bits.
 """
 import math
 
+import numpy as np
 from numba import njit
 
 _ELEMENTS = dict(cache=True, nogil=True, error_model="numpy")  # x / 0 is inf or NaN, as in NumPy: no check per division
@@ -153,6 +154,16 @@ def masked_scale(x, keep, scale, out):
     zero = x.dtype.type(0)
     for i in range(x.size):
         out[i] = x[i] * (scale if keep[i] else zero)
+
+
+@njit(**_ELEMENTS)
+def splitmix64(seed, out):
+    """out[i] = SplitMix64's output number i + 1 after `seed`: `ops.dropout.splitmix64`'s steps, vectorised."""
+    for i in range(out.size):
+        z = seed + np.uint64(i + 1) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out[i] = z ^ (z >> np.uint64(31))
 
 
 @njit(**_ELEMENTS)

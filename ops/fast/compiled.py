@@ -121,7 +121,7 @@ class DropoutCompiled(Dropout):
         if p >= 1:
             return Dropout.forward(ctx, x, p, rng)
         scale = keep_scale(p)
-        bits = random_bits(rng, x.shape)  # the same draws as the readable form: the same mask
+        bits = random_bits(rng, x.shape, cpu_kernels.loops_module().splitmix64)  # the readable form's bits: its mask
         out, keep = np.empty(x.shape, x.dtype), np.empty(x.shape, bool)
         # an int64 threshold: 65536 (p within 2^-17 of 1) keeps nothing, as in the readable form
         cpu_kernels.loops_module().dropout_forward(_flat(x), bits.reshape(-1), np.int64(keep_threshold(p)),
