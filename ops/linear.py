@@ -62,14 +62,16 @@ def linear(x, weight, bias=None, fused=True):
     Raises:
         ValueError: naming linear and the shapes when they do not fit.
     """
-    shapes = f"input {tuple(x.shape)}, weight {tuple(weight.shape)}" + (
-        "" if bias is None else f", bias {tuple(bias.shape)}"
-    )
     if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: needs input (..., in_features) and weight (out_features, in_features), got {shapes}")
+        raise ValueError(f"linear: needs input (..., in_features) and weight (out_features, in_features), "
+                         f"got {_shapes(x, weight, bias)}")
     if bias is not None and tuple(bias.shape) != tuple(weight.shape[:1]):
-        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {shapes}")
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {_shapes(x, weight, bias)}")
     if fused:
         return Linear.apply(x, weight, bias)
     y = matmul(x, weight.T)
     return y if bias is None else y + bias
+
+
+def _shapes(x, weight, bias):
+    return f"input {tuple(x.shape)}, weight {tuple(weight.shape)}" + ("" if bias is None else f", bias {tuple(bias.shape)}")
