@@ -88,15 +88,21 @@ def as_rows(xp, x, dtype=None):
 
 
 def scatter_add(xp, target, index, values):
-    """target[index] += values, accumulating over repeated indices."""
+    """target[index] += values, accumulating over repeated indices.
+
+    Raises:
+        ValueError: for a read-only target (NumPy's `add.at` would write into it).
+    """
+    if xp is np and not target.flags.writeable:
+        raise ValueError(f"scatter_add: the target array of shape {target.shape} is read-only")
     if xp is np and _rows_of(target, index, values):
         # Whole rows picked by one integer array (an embedding's backward).
         width = target.size // target.shape[0]
         loops = cpu_kernels.load()
         if loops is not None and target.dtype in cpu_kernels.FLOATS and values.dtype == target.dtype:
             # a compiled loop adds each row in turn: the same sums, in the same order, as add.at
-            values = np.ascontiguousarray(values).reshape(-1, width)
-            loops.add_rows(target.reshape(-1, width), index.reshape(-1), values)
+            values = np.ascontiguousarray(values).reshape(index.size, width)
+            loops.add_rows(target.reshape(target.shape[0], width), index.reshape(-1), values)
             return target
         # NumPy's add.at runs 1-D indices over 1-D arrays several times faster, so index
         # every element of the flattened target instead.

@@ -41,22 +41,27 @@ def add_product(out, a, b):
     """out += a @ b in place, for matrices a (m, k), b (k, n) and a C-contiguous out (m, n).
 
     Each of a and b may be C-contiguous or the transpose of a C-contiguous
-    matrix (as `weight.T` is); anything else is copied first.
+    matrix (as `weight.T` is); anything else is copied first. Where BLAS
+    cannot be used (see `takes`), out is read-only or overlaps a or b, NumPy
+    computes the product and adds it.
 
     Raises:
         ValueError: naming add_product and the shapes when they do not fit.
     """
-    (m, k), (k2, n) = a.shape, b.shape
-    if k != k2 or out.shape != (m, n) or not out.flags.c_contiguous:
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or out.shape != (a.shape[0], b.shape[1]) \
+            or not out.flags.c_contiguous:
         raise ValueError(f"add_product: needs a (m, k), b (k, n), C-contiguous out (m, n), "
                          f"got a {a.shape}, b {b.shape}, out {out.shape}")
-    if not takes(out, a, b):
-        out += a @ b
+    (m, k), n = a.shape, b.shape[1]
+    gemms = _gemms()
+    if (not takes(out, a, b) or not out.flags.writeable or max(m, n, k) > gemms["largest"]
+            or np.shares_memory(out, a) or np.shares_memory(out, b)):
+        out += a @ b  # NumPy's product is a new array: right even where out overlaps an operand
         return out
     if m and n and k:  # a product over an empty axis adds nothing (and BLAS wants strides >= 1)
         a_trans, a, lda = _as_blas_operand(a)
         b_trans, b, ldb = _as_blas_operand(b)
-        gemm, scalar = _gemms()[out.dtype.char]
+        gemm, scalar = gemms[out.dtype.char]
         gemm(_ROW_MAJOR, a_trans, b_trans, m, n, k, scalar(1.0), a.ctypes.data, lda, b.ctypes.data, ldb,
              scalar(1.0), out.ctypes.data, n)
     return out
@@ -74,7 +79,7 @@ def _as_blas_operand(x):
 
 @functools.lru_cache(maxsize=None)
 def _gemms():
-    """{dtype char: (gemm function, scalar type)} from NumPy's own OpenBLAS, or None where none is found."""
+    """{dtype char: (gemm function, scalar type), "largest": size limit} from NumPy's own OpenBLAS, or None."""
     for path in _numpy_openblas_paths():
         try:
             library = ctypes.CDLL(path)  # already loaded by NumPy: this only looks its symbols up
@@ -89,7 +94,8 @@ def _gemms():
                 gemm.argtypes = ([ctypes.c_int] * 3 + [integer] * 3 + [scalar, ctypes.c_void_p, integer,
                                  ctypes.c_void_p, integer, scalar, ctypes.c_void_p, integer])
                 gemm.restype = None
-            return {"f": (sgemm, ctypes.c_float), "d": (dgemm, ctypes.c_double)}
+            largest = 2 ** (8 * ctypes.sizeof(integer) - 1) - 1  # the largest size the library's integers hold
+            return {"f": (sgemm, ctypes.c_float), "d": (dgemm, ctypes.c_double), "largest": largest}
     return None
 
 

@@ -31,13 +31,15 @@ class module_scope:
 
     def __init__(self, path):
         self.path = path
+        self._outer = []  # a stack: the same scope may be entered again inside itself
 
     def __enter__(self):
-        self._outer, _state.path = _state.path, self.path
+        self._outer.append(_state.path)
+        _state.path = self.path
         return self.path
 
     def __exit__(self, *exc_info):
-        _state.path = self._outer
+        _state.path = self._outer.pop()
 
 
 def mark(tensor, role):

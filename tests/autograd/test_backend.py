@@ -47,3 +47,12 @@ def test_scatter_add_takes_strided_values(compiled):
 def test_scatter_add_out_of_range_is_an_index_error(compiled):
     with pytest.raises(IndexError):
         backend.scatter_add(np, np.zeros((3, 2)), np.array([0, 3]), np.ones((2, 2)))
+
+
+def test_scatter_add_of_empty_rows_and_into_a_read_only_target(compiled):
+    target = np.zeros((4, 0))
+    assert backend.scatter_add(np, target, np.array([1, 2, 1]), np.zeros((3, 0))).shape == (4, 0)
+    frozen = np.zeros((3, 2))
+    frozen.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        backend.scatter_add(np, frozen, np.array([0, 2]), np.ones((2, 2)))

@@ -53,11 +53,32 @@ def test_add_product_edge_shapes(through_blas, m, k, n):
 def test_add_product_names_the_shapes():
     with pytest.raises(ValueError, match=r"add_product.*\(3, 4\).*\(5, 2\)"):
         blas.add_product(np.zeros((3, 2)), np.zeros((3, 4)), np.zeros((5, 2)))
+    with pytest.raises(ValueError, match=r"add_product.*\(3,\)"):
+        blas.add_product(np.zeros((3, 2)), np.zeros(3), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="C-contiguous out"):
         blas.add_product(np.zeros((2, 3)).T, np.zeros((3, 4)), np.zeros((4, 2)))
 
 
-def test_takes_only_one_float_dtype_of_numpy_arrays(through_blas):
+def test_add_product_reads_the_operands_before_writing_an_overlapping_out(through_blas):
+    rng = np.random.default_rng(4)
+    square, weight = rng.standard_normal((64, 64)), rng.standard_normal((64, 64))
+    out = square.copy()
+    blas.add_product(out, out, weight)  # out is also the left operand
+    np.testing.assert_allclose(out, square + square @ weight, rtol=1e-12, atol=1e-12)
+    out = square.copy()
+    blas.add_product(out, weight, out[:, :])  # a view of out as the right operand
+    np.testing.assert_allclose(out, square + weight @ square, rtol=1e-12, atol=1e-12)
+
+
+def test_add_product_never_writes_a_read_only_out(through_blas):
+    out = np.zeros((3, 3))
+    out.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        blas.add_product(out, np.ones((3, 2)), np.ones((2, 3)))
+    assert not out.any()
+
+
+def test_takes_only_one_float_dtype_of_numpy_arrays():
     f32, f64 = np.zeros((2, 2), np.float32), np.zeros((2, 2))
     assert not blas.takes(f32, f64)
     assert not blas.takes(np.zeros((2, 2), np.int64), np.zeros((2, 2), np.int64))
