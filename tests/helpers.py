@@ -230,6 +230,19 @@ def run_cli(*args, input=None):
     return CliRunner().invoke(main, [str(a) for a in args], input=input)
 
 
+def tiny_copy_training(*, steps, max_pairs, batch_tokens, eval_every, warmup=10, seed=None):
+    """`tinygrad-tf train` options, as typed, for a copy-task model small enough to train in a test.
+
+    The model's sizes are fixed (d_model 16, 2 heads, 1 layer, d_ff 32); a
+    None warmup or seed leaves that option out (the command's default).
+    """
+    args = ["--task", "copy", "--steps", steps, "--d-model", 16, "--heads", 2, "--layers", 1, "--d-ff", 32,
+            "--max-pairs", max_pairs, "--batch-tokens", batch_tokens]
+    args += [] if warmup is None else ["--warmup", warmup]
+    args += ["--eval-every", eval_every] + ([] if seed is None else ["--seed", seed])
+    return [str(a) for a in args]
+
+
 def assert_clean_error(result, *fragments):
     """Non-zero exit, exactly one "Error:" line, no traceback, and the fragments in that line (returned)."""
     assert result.exit_code != 0, result.output

@@ -12,7 +12,7 @@ import unicodedata
 
 import pytest
 from click.testing import CliRunner
-from helpers import assert_clean_error, edit_checkpoint_meta
+from helpers import assert_clean_error, edit_checkpoint_meta, tiny_copy_training
 
 from tinygrad_tf import TrainConfig, Trainer, load_translator
 from tinygrad_tf.checkpoint import META, CheckpointError
@@ -206,8 +206,7 @@ def test_tokenizers_from_meta_rejects_a_tokenizer_whose_specials_moved(bpe):
 
 # ---- the command line ------------------------------------------------------------------------
 
-CLI_TINY = ["--task", "copy", "--steps", "2", "--d-model", "16", "--heads", "2", "--layers", "1", "--d-ff", "32",
-            "--max-pairs", "200", "--batch-tokens", "200", "--eval-every", "2"]
+CLI_TINY = tiny_copy_training(steps=2, max_pairs=200, batch_tokens=200, eval_every=2, warmup=None)
 
 
 def test_cli_trains_with_bpe_and_translates(tmp_path):

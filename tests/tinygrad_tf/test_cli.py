@@ -7,14 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from helpers import assert_clean_error, run_cli
+from helpers import assert_clean_error, run_cli, tiny_copy_training
 
 from tinygrad_tf import Trainer, translate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-TINY = ["--task", "copy", "--steps", "24", "--d-model", "16", "--heads", "2", "--layers", "1", "--d-ff", "32",
-        "--max-pairs", "200", "--batch-tokens", "200", "--warmup", "10", "--eval-every", "12", "--seed", "2"]
+TINY = tiny_copy_training(steps=24, max_pairs=200, batch_tokens=200, eval_every=12, seed=2)
 
 
 @pytest.fixture(scope="module")

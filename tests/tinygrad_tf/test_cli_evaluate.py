@@ -5,14 +5,13 @@ import shutil
 
 import pytest
 import sacrebleu
-from helpers import assert_clean_error, run_cli
+from helpers import assert_clean_error, run_cli, tiny_copy_training
 
 from tinygrad_tf import Trainer
 from tinygrad_tf.data import detokenize
 from tinygrad_tf.plots import read_log
 
-TINY = ["--task", "copy", "--steps", "40", "--d-model", "16", "--heads", "2", "--layers", "1", "--d-ff", "32",
-        "--max-pairs", "200", "--batch-tokens", "200", "--warmup", "10", "--eval-every", "20", "--seed", "4"]
+TINY = tiny_copy_training(steps=40, max_pairs=200, batch_tokens=200, eval_every=20, seed=4)
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,13 @@ import sys
 
 import click
 import pytest
-from helpers import assert_clean_error, run_cli
+from helpers import assert_clean_error, run_cli, tiny_copy_training
 
 import autograd
 from tinygrad_tf import checkpoint
 from tinygrad_tf.cli import main
 
-TINY = ["--task", "copy", "--steps", "6", "--d-model", "16", "--heads", "2", "--layers", "1", "--d-ff", "32",
-        "--max-pairs", "120", "--batch-tokens", "200", "--warmup", "10", "--eval-every", "3", "--seed", "1"]
+TINY = tiny_copy_training(steps=6, max_pairs=120, batch_tokens=200, eval_every=3, seed=1)
 
 
 @pytest.fixture(scope="module")

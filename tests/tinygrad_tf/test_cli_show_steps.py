@@ -7,9 +7,9 @@ from autograd import Tensor, no_grad
 from tinygrad_tf import load_translator
 from tinygrad_tf.cli import main
 from tinygrad_tf.data import Vocab, tokenize
+from helpers import tiny_copy_training
 
-TINY = ["--task", "copy", "--steps", "60", "--d-model", "16", "--heads", "2", "--layers", "1", "--d-ff", "32",
-        "--max-pairs", "300", "--batch-tokens", "300", "--warmup", "10", "--eval-every", "60", "--seed", "7"]
+TINY = tiny_copy_training(steps=60, max_pairs=300, batch_tokens=300, eval_every=60, seed=7)
 
 
 @pytest.fixture(scope="module")

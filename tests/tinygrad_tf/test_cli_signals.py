@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from tinygrad_tf import checkpoint
+from helpers import tiny_copy_training
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Dropout on, so the resumed run must also restore the per-step dropout seeding.
-TINY = ["--task", "copy", "--steps", "120", "--d-model", "16", "--heads", "2", "--layers", "1", "--d-ff", "32",
-        "--max-pairs", "150", "--batch-tokens", "120", "--warmup", "10", "--eval-every", "25", "--seed", "5",
-        "--dropout", "0.2", "--progress-every", "0"]
+TINY = tiny_copy_training(steps=120, max_pairs=150, batch_tokens=120, eval_every=25, seed=5) + [
+    "--dropout", "0.2", "--progress-every", "0"]
 TIMING = ("tokens_per_s", "time")
 
 
