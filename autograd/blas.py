@@ -55,7 +55,7 @@ def add_product(out, a, b):
     (m, k), n = a.shape, b.shape[1]
     gemms = _gemms()
     if (not takes(out, a, b) or not out.flags.writeable or max(m, n, k) > gemms["largest"]
-            or np.shares_memory(out, a) or np.shares_memory(out, b)):
+            or np.may_share_memory(out, a) or np.may_share_memory(out, b)):  # bounds only: cheap, never wrong
         out += a @ b  # NumPy's product is a new array: right even where out overlaps an operand
         return out
     if m and n and k:  # a product over an empty axis adds nothing (and BLAS wants strides >= 1)

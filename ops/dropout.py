@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from autograd import Function
-from autograd.random import generator
+from autograd.random import generator, splitmix64
 
 from . import fast
 
@@ -42,7 +42,7 @@ def _keep_mask(xp, rng, shape, p):
 def random_bits(rng, shape, splitmix=None):
     """Uniform 16-bit integers of `shape`, four cut from each 64-bit output of SplitMix64 seeded by one draw of `rng`.
 
-    SplitMix64 (Steele, Lea and Flood, 2014) makes its i-th output by mixing
+    SplitMix64 (`autograd.random.splitmix64`) makes its i-th output by mixing
     seed + i·γ: a counter-based generator, as the Philox that GPU frameworks
     use for dropout. Any stretch of it is computed at once, so the compiled
     form fills the same words in one vectorised loop (`splitmix`), several
@@ -59,20 +59,6 @@ def random_bits(rng, shape, splitmix=None):
     words = np.empty((n + 3) // 4, np.uint64)
     (splitmix or splitmix64)(np.uint64(rng.bit_generator.random_raw()), words)
     return words.view(np.uint16)[:n].reshape(shape)
-
-
-SPLITMIX_GAMMA = 0x9E3779B97F4A7C15  # 2^64 divided by the golden ratio: the counter's step
-
-
-def splitmix64(seed, out):
-    """out[i] = SplitMix64's output number i + 1 after `seed` (uint64 arithmetic wraps around, as in C)."""
-    np.multiply(np.arange(1, out.size + 1, dtype=np.uint64), np.uint64(SPLITMIX_GAMMA), out=out)
-    out += seed
-    out ^= out >> np.uint64(30)
-    out *= np.uint64(0xBF58476D1CE4E5B9)
-    out ^= out >> np.uint64(27)
-    out *= np.uint64(0x94D049BB133111EB)
-    out ^= out >> np.uint64(31)
 
 
 def keep_scale(p):

@@ -15,8 +15,12 @@ import math
 import numpy as np
 from numba import njit
 
+from ..random import SPLITMIX_GAMMA, SPLITMIX_MIX, SPLITMIX_SHIFTS
+
 _ELEMENTS = dict(cache=True, nogil=True, error_model="numpy")  # x / 0 is inf or NaN, as in NumPy: no check per division
 _ROWS = dict(_ELEMENTS, fastmath={"reassoc", "contract", "arcp", "nsz"})
+# numba compiles module globals in as constants
+_GAMMA, (_MIX1, _MIX2), (_SHIFT1, _SHIFT2, _SHIFT3) = SPLITMIX_GAMMA, SPLITMIX_MIX, SPLITMIX_SHIFTS
 
 
 @njit(**_ROWS)
@@ -158,12 +162,12 @@ def masked_scale(x, keep, scale, out):
 
 @njit(**_ELEMENTS)
 def splitmix64(seed, out):
-    """out[i] = SplitMix64's output number i + 1 after `seed`: `ops.dropout.splitmix64`'s steps, vectorised."""
+    """out[i] = SplitMix64's output number i + 1 after `seed`: `autograd.random.splitmix64`'s steps, vectorised."""
     for i in range(out.size):
-        z = seed + np.uint64(i + 1) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        out[i] = z ^ (z >> np.uint64(31))
+        z = seed + np.uint64(i + 1) * _GAMMA
+        z = (z ^ (z >> _SHIFT1)) * _MIX1
+        z = (z ^ (z >> _SHIFT2)) * _MIX2
+        out[i] = z ^ (z >> _SHIFT3)
 
 
 @njit(**_ELEMENTS)
@@ -178,7 +182,7 @@ def dropout_forward(x, bits, threshold, scale, out, keep):
 
 @njit(**_ELEMENTS)
 def add_rows(target, index, values):
-    """target[index[i]] += values[i] for each i in turn (2-D target and values, 1-D index): add.at's sums in its order."""
+    """target[index[i]] += values[i] for each i in turn (2-D target and values, 1-D index): add.at's order."""
     for i in range(index.size):
         row = index[i]
         for j in range(values.shape[1]):
