@@ -86,6 +86,12 @@ def promote(op, a, b, floating=False):
     return _as_dtype(a, dtype), _as_dtype(b, dtype)
 
 
+def floating(x):
+    """`x` cast to float32 when it holds integers or booleans: for math whose results are fractions
+    (exp, mean, softmax, ...), which PyTorch computes in its default float dtype too."""
+    return cast(x, DEFAULT_FLOAT) if isinstance(x, Tensor) and x.dtype.kind != "f" else x
+
+
 def _operand(op, x, other):
     """`x` as a Tensor or a Python number, on `other`'s device; a TypeError for anything else."""
     if isinstance(x, Tensor) or type(x) in _NUMBER_DTYPES:

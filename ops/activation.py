@@ -17,6 +17,7 @@ CUDA kernel each way (`ops.fast`, tested against the form written here).
 import math
 
 from autograd import Function
+from autograd.dtypes import floating
 
 from . import fast
 from ._special import erf
@@ -103,13 +104,13 @@ class GELU(Function):
 
 
 def tanh(a):
-    """Hyperbolic tangent."""
-    return Tanh.apply(a)
+    """Hyperbolic tangent (integers give float32)."""
+    return Tanh.apply(floating(a))
 
 
 def sigmoid(a):
-    """1 / (1 + e^-a), computed without overflow."""
-    return Sigmoid.apply(a)
+    """1 / (1 + e^-a), computed without overflow (integers give float32)."""
+    return Sigmoid.apply(floating(a))
 
 
 def relu(a):
@@ -127,4 +128,5 @@ def gelu(a, approximate="none"):
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    a = floating(a)
     return fast.variant(GELU, a).apply(a, approximate)

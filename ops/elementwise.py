@@ -7,7 +7,7 @@ and the engine sums them back to each input's shape.
 import math
 
 from autograd import Function, Tensor
-from autograd.dtypes import promote
+from autograd.dtypes import floating, promote
 
 
 class Add(Function):
@@ -281,18 +281,18 @@ def pow(a, b):
 
 
 def exp(a):
-    """e ** a."""
-    return Exp.apply(a)
+    """e ** a (integers give float32)."""
+    return Exp.apply(floating(a))
 
 
 def log(a):
-    """Natural logarithm."""
-    return Log.apply(a)
+    """Natural logarithm (integers give float32)."""
+    return Log.apply(floating(a))
 
 
 def sqrt(a):
-    """Square root."""
-    return Sqrt.apply(a)
+    """Square root (integers give float32)."""
+    return Sqrt.apply(floating(a))
 
 
 def abs(a):

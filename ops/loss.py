@@ -59,7 +59,8 @@ class CrossEntropy(Function):
     def backward(ctx, grad):
         probs, t, valid, count = ctx.saved_tensors  # arrays: a once-differentiable backward never records
         if ctx.reduction == "mean":
-            row_scale = valid * (grad / count.astype(probs.dtype))
+            # every target ignored: the mean is 0/0 (NaN, as in PyTorch), but no row gets a gradient (not 0 * inf)
+            row_scale = valid * (grad / ctx.xp.maximum(count, 1).astype(probs.dtype))
         elif ctx.reduction == "sum":
             row_scale = valid * grad
         else:

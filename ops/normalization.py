@@ -17,6 +17,7 @@ fewer passes over memory (an in-place array form, or one CUDA kernel on the
 GPU), picked by `ops.fast` and tested against the form written here.
 """
 from autograd import Function
+from autograd.dtypes import floating
 
 from . import fast
 
@@ -60,7 +61,7 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5, fused=True):
         fused: one node with an analytic backward (True), or the graph of
             primitives mean, sub, var, add, sqrt, div, mul, add (False).
     """
-    d = x.shape[-1]
+    x, d = floating(x), x.shape[-1]
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and tuple(p.shape) != (d,):
             raise ValueError(f"layer_norm: {name} has shape {tuple(p.shape)}, expected ({d},) for input {x.shape}")

@@ -1,5 +1,6 @@
 """Reductions over axes: sum, mean, var, max, min (NumPy's `axis` and `keepdims`)."""
 from autograd import Function
+from autograd.dtypes import floating
 
 from ._axes import expand_reduced, normalize_axes
 
@@ -88,13 +89,13 @@ def sum(a, axis=None, keepdims=False):
 
 
 def mean(a, axis=None, keepdims=False):
-    """Arithmetic mean over `axis`."""
-    return Mean.apply(a, normalize_axes(axis, a.shape, "mean"), keepdims)
+    """Arithmetic mean over `axis` (integers give float32)."""
+    return Mean.apply(floating(a), normalize_axes(axis, a.shape, "mean"), keepdims)
 
 
 def var(a, axis=None, keepdims=False, ddof=0):
-    """Variance over `axis`; `ddof=0` is the biased (population) variance, as in NumPy."""
-    return Var.apply(a, normalize_axes(axis, a.shape, "var"), keepdims, ddof)
+    """Variance over `axis`; `ddof=0` is the biased (population) variance, as in NumPy. Integers give float32."""
+    return Var.apply(floating(a), normalize_axes(axis, a.shape, "var"), keepdims, ddof)
 
 
 def max(a, axis=None, keepdims=False):

@@ -4,6 +4,8 @@ import numpy as np
 from autograd import Function, Tensor, backend
 from autograd.fit import broadcast_to  # noqa: F401  (re-exported: broadcasting is the engine's)
 
+from ._axes import normalize_axes
+
 
 class Reshape(Function):
     rule = "dx = reshape(dy, x.shape)"
@@ -141,6 +143,7 @@ def transpose(a, *axes):
 def swapaxes(a, axis1, axis2):
     """Exchange two axes."""
     axes = list(range(a.ndim))
+    axis1, axis2 = (_one_axis(x, a.shape, "swapaxes") for x in (axis1, axis2))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return Transpose.apply(a, tuple(axes))
 
@@ -149,7 +152,7 @@ def squeeze(a, axis=None):
     """Drop size-1 axes (all of them, or the ones named)."""
     if axis is None:
         return reshape(a, tuple(n for n in a.shape if n != 1))
-    axes = {x % a.ndim for x in ((axis,) if isinstance(axis, int) else axis)}
+    axes = normalize_axes(axis, a.shape, "squeeze")
     for x in axes:
         if a.shape[x] != 1:
             raise ValueError(f"squeeze: axis {x} has size {a.shape[x]}, not 1 (shape {a.shape})")
@@ -157,10 +160,27 @@ def squeeze(a, axis=None):
 
 
 def unsqueeze(a, axis):
-    """Insert a size-1 axis at `axis`."""
+    """Insert a size-1 axis at `axis` (from -(ndim + 1) to ndim, as in PyTorch)."""
+    _check_int(axis, a.shape, "unsqueeze")
+    if not -(a.ndim + 1) <= axis <= a.ndim:
+        raise np.exceptions.AxisError(f"unsqueeze: axis {axis} is out of range for a tensor of shape {a.shape} "
+                                      f"(valid axes: {-(a.ndim + 1)} to {a.ndim})")
     shape = list(a.shape)
     shape.insert(axis % (a.ndim + 1), 1)
     return reshape(a, tuple(shape))
+
+
+def _one_axis(axis, shape, op):
+    """A single axis of a tensor of `shape`, checked and made non-negative."""
+    _check_int(axis, shape, op)
+    if not shape:
+        raise np.exceptions.AxisError(f"{op}: a 0-d tensor has no axis {axis}")
+    return normalize_axes(axis, shape, op)[0]
+
+
+def _check_int(axis, shape, op):
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r} (tensor of shape {tuple(shape)})")
 
 
 def concatenate(tensors, axis=0):

@@ -18,6 +18,7 @@ array form, or one CUDA kernel on the GPU); `ops.fast` picks the form, and the
 tests hold each form to the one written here.
 """
 from autograd import Function
+from autograd.dtypes import floating
 
 from . import fast
 from .compare import where
@@ -89,6 +90,7 @@ def softmax(x, axis=-1, fused=True):
         fused: one node with an analytic backward (True), or the graph of
             primitives max, sub, exp, sum, div (False), to see how it is built.
     """
+    x = floating(x)
     if fused:
         return fast.variant(Softmax, x, axis).apply(x, axis)
     e = exp(x - _safe_shift(x, axis))
@@ -104,6 +106,7 @@ def log_softmax(x, axis=-1, fused=True):
         axis: the normalised axis.
         fused: one node (True) or the graph of primitives (False).
     """
+    x = floating(x)
     if fused:
         return fast.variant(LogSoftmax, x, axis).apply(x, axis)
     shifted = x - _safe_shift(x, axis)

@@ -40,22 +40,31 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self):
-        """Scalars and per-parameter arrays (as NumPy), in parameter order."""
-        arrays = {f"{i}.{k}": backend.to_numpy(v) for i, s in enumerate(self.state) for k, v in s.items()}
-        return {"lr": self.lr, "steps": self.steps, "arrays": arrays}
+        """Scalars, per-parameter counts (ints) and per-parameter arrays (as NumPy), in parameter order."""
+        entries = [(f"{i}.{k}", v) for i, s in enumerate(self.state) for k, v in s.items()]
+        arrays = {key: backend.to_numpy(v) for key, v in entries if not isinstance(v, int)}
+        counts = {key: v for key, v in entries if isinstance(v, int)}
+        return {"lr": self.lr, "steps": self.steps, "counts": counts, "arrays": arrays}
 
     def load_state_dict(self, state):
         self.lr, self.steps = state["lr"], state["steps"]
         self.state = [{} for _ in self.params]
+        for key, value in state.get("counts", {}).items():  # absent from state saved before the counts
+            i, name = self._slot(key)
+            self.state[i][name] = int(value)
         for key, value in state["arrays"].items():
-            i, name = key.split(".", 1)
-            i = int(i)
-            if i >= len(self.params):
-                raise ValueError(f"optimizer state has an entry for parameter {i} but the model has {len(self.params)}")
+            i, name = self._slot(key)
             p = self.params[i]
             if tuple(np.shape(value)) != p.shape:
                 raise ValueError(f"optimizer state {key} has shape {np.shape(value)}, parameter has {p.shape}")
             self.state[i][name] = backend.move(np.array(value, dtype=p.dtype), p.device)  # a copy: updates are in place
+
+    def _slot(self, key):
+        """(parameter index, state name) of a state_dict key such as "3.m"."""
+        i, name = key.split(".", 1)
+        if int(i) >= len(self.params):
+            raise ValueError(f"optimizer state has an entry for parameter {i} but the model has {len(self.params)}")
+        return int(i), name
 
 
 class SGD(Optimizer):
@@ -76,9 +85,14 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with the paper's defaults betas=(0.9, 0.98), eps=1e-9."""
+    """Adam (Kingma & Ba), with `torch.optim.Adam`'s defaults and per-parameter step counts.
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0):
+    The Transformer paper trains with betas=(0.9, 0.98), eps=1e-9 (what
+    `Trainer` passes). Each parameter counts its own steps, as in PyTorch: one
+    that first gets a gradient at step 5 is bias-corrected as on its first step.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
         self._buffers = {}
@@ -87,10 +101,11 @@ class Adam(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * param
         if "m" not in state:
-            state["m"], state["v"] = xp.zeros_like(param), xp.zeros_like(param)
+            state["m"], state["v"], state["step"] = xp.zeros_like(param), xp.zeros_like(param), 0
+        state["step"] += 1
         b1, b2 = self.betas
-        correction2 = math.sqrt(1 - b2**self.steps)
-        step_size = self.lr * correction2 / (1 - b1**self.steps)
+        correction2 = math.sqrt(1 - b2 ** state["step"])
+        step_size = self.lr * correction2 / (1 - b1 ** state["step"])
         eps = self.eps * correction2
         arrays = (param, grad, state["m"], state["v"])
         if cuda_kernels.applies(xp, param):  # one fused kernel on the GPU
@@ -111,6 +126,12 @@ class Adam(Optimizer):
             piece = slice(start, start + ADAM_CHUNK)
             p, g, m, v = (a[piece] for a in flat)
             self._update_piece(p, g, m, v, scratch[: p.size], step_size, eps, xp)
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        for s in self.state:
+            if "m" in s and "step" not in s:  # saved before per-parameter counts: it took every step
+                s["step"] = self.steps
 
     def _update_piece(self, param, grad, m, v, scratch, step_size, eps, xp):
         """One Adam update, every pass in place on m, v, param and a scratch array."""

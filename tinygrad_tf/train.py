@@ -236,7 +236,7 @@ class Trainer:
         meta = {
             "config": self.config.to_dict(),
             "state": {"step": self.step, "epoch": self.epoch, "batch_index": self.batch_index, "window": self.window,
-                      "optimizer": {"lr": opt["lr"], "steps": opt["steps"]}, "schedule": self.schedule.state_dict()},
+                      "optimizer": {k: v for k, v in opt.items() if k != "arrays"}, "schedule": self.schedule.state_dict()},
             **tokenizers_to_meta(self.src_tokenizer, self.tgt_tokenizer),
         }
         checkpoint.save(directory, arrays, meta)

@@ -95,3 +95,38 @@ def test_other_unsupported_operands_name_the_op_and_type(other, name, device):
     x = Tensor([1.0, 2.0], device=device)
     with pytest.raises(TypeError, match=rf"mul: .*Tensor of shape \(2,\) and dtype float32.* {name}"):
         x * other
+
+
+# math whose results are fractions: PyTorch computes integer and bool inputs in its default float dtype
+FLOATING_OPS = {
+    "exp": (ops.exp, lambda t, x: t.exp(x)),
+    "log": (ops.log, lambda t, x: t.log(x)),
+    "sqrt": (ops.sqrt, lambda t, x: t.sqrt(x)),
+    "tanh": (ops.tanh, lambda t, x: t.tanh(x)),
+    "sigmoid": (ops.sigmoid, lambda t, x: t.sigmoid(x)),
+}
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero", "ignore:invalid value")  # 0/0 and log(0), meant
+@pytest.mark.parametrize("make", ["i64", "i32", "u8", "bool"])
+@pytest.mark.parametrize("name", FLOATING_OPS)
+def test_math_on_integers_gives_float32_as_torch(name, make, device, torch):
+    ours, theirs = T[make](lambda *a, **k: Tensor(*a, device=device, **k), torch)
+    op, torch_op = FLOATING_OPS[name]
+    out, expected = op(ours), torch_op(torch, theirs)
+    assert out.dtype == np.float32 and expected.dtype == torch.float32
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("data", [[1, 2, 4], [True, False, True]])
+def test_means_softmax_and_layer_norm_of_integers_are_float32(data, device):
+    """NumPy would give float64 (or refuse, for softmax); the convention is float32, computed from the values."""
+    x = Tensor(data, device=device)
+    values = np.array(data, dtype=np.float64)
+    checks = [(ops.mean(x), values.mean()), (ops.var(x), values.var()),
+              (ops.softmax(x), np.exp(values) / np.exp(values).sum()),
+              (ops.log_softmax(x), values - np.log(np.exp(values).sum())),
+              (ops.layer_norm(x), (values - values.mean()) / np.sqrt(values.var() + 1e-5))]
+    for out, expected in checks:
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)

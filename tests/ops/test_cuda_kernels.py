@@ -146,12 +146,12 @@ def test_adam_kernel_matches_the_cpu_update(dtype, xp):
     cpu = Tensor(start, requires_grad=True, dtype=dtype)
     optimizer = Adam([cpu], lr=0.01)
     param, m, v = xp.asarray(start.copy()), xp.zeros_like(xp.asarray(start)), xp.zeros_like(xp.asarray(start))
-    b1, b2 = optimizer.betas
+    (b1, b2), eps = optimizer.betas, optimizer.eps
     for step, g in enumerate(grads, start=1):
         cpu.grad = Tensor(g, dtype=dtype)
         optimizer.step()
         correction2 = np.sqrt(1 - b2**step)
-        cuda.adam_update(xp, param, xp.asarray(g), m, v, b1, b2, 0.01 * correction2 / (1 - b1**step), 1e-9 * correction2)
+        cuda.adam_update(xp, param, xp.asarray(g), m, v, b1, b2, 0.01 * correction2 / (1 - b1**step), eps * correction2)
     np.testing.assert_allclose(host(param), cpu.numpy(), **TOLERANCE[dtype])
     np.testing.assert_allclose(host(m), host(optimizer.state[0]["m"]), **TOLERANCE[dtype])
 

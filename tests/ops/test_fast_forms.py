@@ -167,6 +167,16 @@ def test_cross_entropy_forms_agree(classes, smoothing, reduction, retain_graph, 
     _assert_same(run(form), run(CrossEntropy), np.float64)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero", "ignore:invalid value")  # 0/0 and log(0), meant
+@pytest.mark.parametrize("form", CROSS_ENTROPY_FORMS)
+def test_cross_entropy_forms_give_zero_gradients_when_every_target_is_ignored(form, rng):
+    logits = rng.standard_normal((3, 4, 7))
+    out, (grad,) = _run(lambda x: form.apply(x, np.full((3, 4), -100), -100, 0.1, "mean"), [logits], np.array(1.0),
+                        np.float64)
+    assert np.isnan(out)
+    np.testing.assert_array_equal(grad, np.zeros_like(logits))
+
+
 @needs_numba
 def test_compiled_cross_entropy_agrees_in_float32_with_int32_targets(rng):
     logits = (rng.standard_normal((5, 7, 1000)) * 5).astype(np.float32)

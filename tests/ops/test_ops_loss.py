@@ -77,6 +77,26 @@ def test_cross_entropy_fused_and_composed_agree(device):
     np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero", "ignore:invalid value")  # 0/0 and log(0), meant
+@pytest.mark.parametrize("fused", FUSED)
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_with_every_target_ignored_gives_zero_gradients(fused, smoothing, device, torch_lazy):
+    """A batch of padding only: the mean is 0/0 = NaN, as in PyTorch, and no logit gets a gradient (not NaN)."""
+    x = np.random.default_rng(2).standard_normal((3, 4))
+    logits = Tensor(x, requires_grad=True, dtype="float64", device=device)
+    loss = ops.cross_entropy(logits, np.full(3, 1), ignore_index=1, label_smoothing=smoothing, fused=fused)
+    loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(logits.grad.numpy(), np.zeros_like(x))
+    torch = torch_lazy
+    if torch is not None:
+        theirs = torch.tensor(x, requires_grad=True)
+        their_loss = torch.nn.functional.cross_entropy(theirs, torch.full((3,), 1), ignore_index=1, label_smoothing=smoothing)
+        their_loss.backward()
+        assert np.isnan(their_loss.item())
+        np.testing.assert_array_equal(theirs.grad.numpy(), logits.grad.numpy())
+
+
 def test_cross_entropy_large_logits_are_stable(device, torch):
     x = np.array([[1000.0, -1000.0, 0.0], [-500.0, 500.0, 499.0]])
     t = np.array([0, 2])

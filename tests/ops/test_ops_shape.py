@@ -83,6 +83,31 @@ def test_unsqueeze(shape, axis, device, torch_lazy):
               lambda x: torch.unsqueeze(x, axis), device)
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda x: x.squeeze(5), r"squeeze: axis 5 is out of range for a tensor of shape \(2, 1\)"),
+    (lambda x: x.squeeze((1, -3)), r"squeeze: axis -3 is out of range"),
+    (lambda x: x.unsqueeze(3), r"unsqueeze: axis 3 is out of range for a tensor of shape \(2, 1\) \(valid axes: -3 to 2\)"),
+    (lambda x: x.unsqueeze(-4), r"unsqueeze: axis -4 is out of range"),
+    (lambda x: x.swapaxes(0, 2), r"swapaxes: axis 2 is out of range for a tensor of shape \(2, 1\)"),
+    (lambda x: x.swapaxes(-3, 0), r"swapaxes: axis -3 is out of range"),
+])
+def test_an_axis_out_of_range_is_an_error_naming_the_op_and_the_shape(call, message):
+    """As NumPy and PyTorch refuse them: never wrapped around to another axis."""
+    x = Tensor(np.zeros((2, 1)))
+    with pytest.raises(np.exceptions.AxisError, match=message):
+        call(x)
+    with pytest.raises(IndexError):  # AxisError is an IndexError too, as PyTorch raises
+        call(x)
+
+
+def test_an_axis_that_is_not_an_int_is_a_type_error():
+    for call in (lambda x: x.swapaxes(0, "1"), lambda x: x.unsqueeze(1.0), lambda x: x.squeeze("0")):
+        with pytest.raises(TypeError, match=r"(swapaxes|unsqueeze|squeeze): axis must be an int"):
+            call(Tensor(np.zeros((2, 1))))
+    with pytest.raises(np.exceptions.AxisError, match="swapaxes: a 0-d tensor has no axis 0"):
+        Tensor(1.0).swapaxes(0, 0)
+
+
 # ---- concatenate, stack, split ----------------------------------------------------------
 @pytest.mark.parametrize("shapes,axis", [(((2, 3), (4, 3)), 0), (((2, 3), (2, 1), (2, 5)), 1),
                                          (((2, 3, 4), (2, 3, 2)), -1), (((3,), (3,), (1,)), 0)], ids=str)

@@ -62,9 +62,12 @@ def test_linear_init_is_xavier_uniform_with_zero_bias():
     assert np.all(lin.bias.numpy() == 0)
 
 
-def test_linear_rejects_a_wrong_input_width():
-    with pytest.raises(ValueError, match="Linear"):
-        nn.Linear(4, 2)(Tensor(np.ones((3, 5))))
+def test_linear_rejects_a_wrong_input_width_naming_where_it_sits():
+    with pytest.raises(ValueError, match=r"^Linear\(4, 2\): input has last axis 5 \(shape \(3, 5\)\)$"):
+        nn.Linear(4, 2)(Tensor(np.ones((3, 5))))  # on its own: no path to name
+    model = nn.FeedForward(4, 8, dropout=0.0)
+    with pytest.raises(ValueError, match=r"^Linear\(4, 8\) at linear1: input has last axis 5"):
+        model(Tensor(np.ones((3, 5))))
 
 
 # ---- Embedding -------------------------------------------------------------------
@@ -186,9 +189,23 @@ def test_positional_encoding_adds_the_table_without_scaling(device):
     pe = nn.PositionalEncoding(8, dropout=0.0, max_len=10).to(device, dtype="float64")
     x = np.random.default_rng(0).standard_normal((2, 6, 8)) * 10
     out = pe(f64(x, device))
-    # The table is built at the default float32 precision; .to(dtype=) only casts it.
-    np.testing.assert_allclose(out.numpy(), x + np_positional_table(10, 8)[:6], rtol=0, atol=1e-7)
+    np.testing.assert_allclose(out.numpy(), x + np_positional_table(10, 8)[:6], rtol=0, atol=1e-13)
     np.testing.assert_array_equal(out.numpy(), x + pe.pe.numpy()[:6])
+
+
+def test_a_model_cast_to_float64_has_the_exact_table_not_float32_widened():
+    """.to(dtype=) computes the table again in the new dtype, wherever the encoding sits in the model."""
+    model = nn.Transformer(11, 11, d_model=8, num_heads=2, num_encoder_layers=1, num_decoder_layers=1, d_ff=16,
+                           max_len=40)
+    tables = [m.pe for m in model.modules() if isinstance(m, nn.PositionalEncoding)]
+    assert tables and all(t.dtype == np.float32 for t in tables)
+    assert np.abs(tables[0].numpy() - np_positional_table(40, 8)).max() > 1e-9  # float32's rounding
+    model.to(dtype="float64")
+    for t in tables:
+        assert t.dtype == np.float64
+        np.testing.assert_allclose(t.numpy(), np_positional_table(40, 8), rtol=0, atol=1e-15)
+    model.to("cpu")  # a move alone leaves the table as it is
+    np.testing.assert_allclose(tables[0].numpy(), np_positional_table(40, 8), rtol=0, atol=1e-15)
 
 
 def test_positional_encoding_gradient_passes_straight_through():

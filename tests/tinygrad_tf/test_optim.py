@@ -60,8 +60,8 @@ def test_adam_matches_torch(torch, lr, weight_decay):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-def _adam_reference(start, grads, lr, betas=(0.9, 0.98), eps=1e-9):
-    """The paper's Adam in float64, written out: bias-corrected moments, then the step."""
+def _adam_reference(start, grads, lr, betas=(0.9, 0.999), eps=1e-8):
+    """Adam in float64 as Kingma & Ba write it: bias-corrected moments, then the step (PyTorch's defaults)."""
     p, m, v = start.astype(np.float64), np.zeros(start.shape), np.zeros(start.shape)
     for step, g in enumerate(grads, start=1):
         m = betas[0] * m + (1 - betas[0]) * g
@@ -98,11 +98,67 @@ def test_adam_on_a_parameter_larger_than_a_chunk_matches_torch(torch):
     grads = [rng.standard_normal(start.shape).astype(np.float32) for _ in range(3)]
     ours, _ = _adam_steps(start, grads, "float32")
     theirs = torch.tensor(start, requires_grad=True)
-    topt = torch.optim.Adam([theirs], lr=0.01, betas=(0.9, 0.98), eps=1e-9)
+    topt = torch.optim.Adam([theirs], lr=0.01)  # the defaults of both
     for g in grads:
         theirs.grad = torch.tensor(g)
         topt.step()
     np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_adam_defaults_match_torch(torch):
+    grads = _gradients(5)
+    _, ours = _run_ours(lambda ps: Adam(ps, lr=0.01), grads)
+    theirs = _run_torch(torch, lambda ps: torch.optim.Adam(ps, lr=0.01), grads)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def _late_joiner_steps(make_optimizer, tensor, grad_of):
+    """Three steps of two parameters; the second has no gradient on the first step (a layer not yet used)."""
+    rng = np.random.default_rng(8)
+    starts, grads = rng.normal(size=(2, 4)), rng.normal(size=(3, 2, 4))
+    params = [tensor(x) for x in starts]
+    opt = make_optimizer(params)
+    for step, step_grads in enumerate(grads):
+        for i, (p, g) in enumerate(zip(params, step_grads)):
+            p.grad = grad_of(g) if (i == 0 or step > 0) else None
+        opt.step()
+    return starts, grads, params
+
+
+def test_adam_counts_steps_per_parameter_as_torch_does(torch):
+    """A parameter that first gets a gradient on step 2 is bias-corrected as on its own first step."""
+    _, _, ours = _late_joiner_steps(lambda ps: Adam(ps, lr=0.1),
+                                     lambda x: Tensor(x, requires_grad=True, dtype="float64"),
+                                     lambda g: Tensor(g, dtype="float64"))
+    _, _, theirs = _late_joiner_steps(lambda ps: torch.optim.Adam(ps, lr=0.1),
+                                      lambda x: torch.tensor(x, requires_grad=True), torch.tensor)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_adam_late_parameter_matches_the_formula_from_its_own_first_step():
+    starts, grads, params = _late_joiner_steps(lambda ps: Adam(ps, lr=0.1),
+                                               lambda x: Tensor(x, requires_grad=True, dtype="float64"),
+                                               lambda g: Tensor(g, dtype="float64"))
+    np.testing.assert_allclose(params[0].numpy(), _adam_reference(starts[0], grads[:, 0], 0.1), rtol=1e-12)
+    np.testing.assert_allclose(params[1].numpy(), _adam_reference(starts[1], grads[1:, 1], 0.1), rtol=1e-12)
+
+
+def test_adam_state_saved_before_per_parameter_counts_still_loads():
+    """Older checkpoints have no counts: each parameter with moments took every step, as they were updated."""
+    grads = _gradients(4)
+    _, straight = _run_ours(lambda ps: Adam(ps, lr=0.01), grads)
+    params = _params()
+    opt, _ = _run_ours(lambda ps: Adam(ps, lr=0.01), grads[:2], params)
+    state = opt.state_dict()
+    assert state["counts"] == {f"{i}.step": 2 for i in range(len(SHAPES))}
+    del state["counts"]
+    resumed = Adam(params, lr=0.01)
+    resumed.load_state_dict(state)
+    _run_ours(lambda ps: resumed, grads[2:], params)
+    for a, b in zip(straight, params):
+        np.testing.assert_array_equal(a, b.numpy())
 
 
 @pytest.mark.parametrize("size", [1, 4, 5, 23])
@@ -159,7 +215,7 @@ def test_adam_with_changing_lr_matches_torch(torch):
     grads = _gradients(6, seed=5)
     rates = [_paper_rate(s, 16, 3, 1.0) for s in range(1, 7)]
     params = _params()
-    opt = Adam(params, lr=0.0)
+    opt = Adam(params, lr=0.0, betas=(0.9, 0.98), eps=1e-9)
     tparams = [torch.tensor(p.numpy(), requires_grad=True) for p in params]
     topt = torch.optim.Adam(tparams, lr=0.0, betas=(0.9, 0.98), eps=1e-9)
     for rate, step_grads in zip(rates, grads):

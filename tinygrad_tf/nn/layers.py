@@ -34,7 +34,9 @@ class Linear(Module):
 
     def forward(self, x):
         if x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}, {self.out_features}) at {self.path}: input has last axis {x.shape[-1]} (shape {x.shape})")
+            where = f" at {self.path}" if self.path else ""
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}){where}: input has last axis "
+                             f"{x.shape[-1]} (shape {x.shape})")
         return ops.linear(x, self.weight, self.bias, fused=self.fused)  # (..., out_features)
 
     def extra_repr(self):

@@ -217,7 +217,12 @@ class Module:
             t.data = convert(t.data)
             if t.grad is not None:
                 t.grad = Tensor._wrap(convert(t.grad.data))
+        for module in self.modules():
+            module._moved(dtype)
         return self
+
+    def _moved(self, dtype):
+        """Called on every module after `to()` moved and cast its tensors (to recompute a buffer, say)."""
 
     def zero_grad(self):
         """Forget every parameter's gradient."""

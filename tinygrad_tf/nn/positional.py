@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from autograd import Tensor, mark
+from autograd import Tensor, backend, mark
 
 from .layers import Dropout
 from .module import Module
@@ -43,6 +43,10 @@ class PositionalEncoding(Module):
         table = self.pe[offset:length]
         table.name = "positional table"  # what pictures of the graph call it
         return self.dropout(mark(x + table, "+ positional table"))  # (batch, len, d_model) + (len, d_model)
+
+    def _moved(self, dtype):
+        if dtype is not None and self.pe.dtype.kind == "f":  # from the formula: float32's rounding not widened
+            self.pe.data = backend.move(sinusoid_table(self.max_len, self.d_model).astype(self.pe.dtype), self.pe.device)
 
     def extra_repr(self):
         return f"d_model={self.d_model}, max_len={self.max_len}"
