@@ -2,7 +2,9 @@
 import dataclasses
 import math
 
-from .data import TOKENIZER_KINDS
+from autograd import backend
+
+from .data import TASKS, TOKENIZER_KINDS
 
 # Architecture fields: a checkpoint's values win over the command line when resuming.
 MODEL_FIELDS = ("d_model", "heads", "layers", "d_ff", "dropout", "norm_first", "max_len",
@@ -61,6 +63,10 @@ class TrainConfig:
                 raise ValueError(f"config {name}={value!r}: {problem}")
         if self.d_model % self.heads:
             raise ValueError(f"config d_model={self.d_model} is not divisible by heads={self.heads}")
+        if self.task not in TASKS:
+            raise ValueError(f"task: expected one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.device not in backend.DEVICES:
+            raise ValueError(f"device: expected one of {', '.join(backend.DEVICES)}, got {self.device!r}")
         if self.tokenizer not in TOKENIZER_KINDS:
             raise ValueError(f"tokenizer: expected one of {', '.join(TOKENIZER_KINDS)}, got {self.tokenizer!r}")
         if self.vocab_size < 16:

@@ -67,11 +67,11 @@ def check_writable(directory):
         raise RunDirError(f"cannot write to {directory}: no write permission on {existing}")
 
 
-def clear(directory):
-    """Remove a run's files from `directory` (for --overwrite); other files stay."""
-    for name in os.listdir(directory):
-        if name in RUN_FILES or name.startswith("checkpoint"):
-            os.remove(os.path.join(directory, name))
+def remove_log(directory):
+    """Remove the run's log (an older run's, once --overwrite has replaced its checkpoint); other files stay."""
+    path = os.path.join(directory, LOG)
+    if os.path.isfile(path):
+        os.remove(path)
 
 
 def append_log(directory, record):
@@ -151,6 +151,8 @@ class RunLock:
         owner = self._owner()
         if owner is None:
             return
+        if os.path.isdir(self.path):
+            raise RunDirError(f"cannot lock {self.directory}: {self.path} is a folder, not a lock file; remove it")
         pid, host = owner.get("pid"), owner.get("host")
         if owner and host == self.mine["host"] and isinstance(pid, int) and _alive(pid):
             raise RunDirError(f"{self.directory} is in use: process {pid} has been training there since "
@@ -158,7 +160,9 @@ class RunLock:
         if owner and host != self.mine["host"]:
             raise RunDirError(f"{self.directory} is locked by process {pid} on {host}; if no run is active there, "
                               f"delete {self.path}")
-        self.note(f"note: {self.path} was left by process {pid}, which is no longer running; taking it over")
+        left_by = (f"process {pid}, which is no longer running" if isinstance(pid, int)
+                   else "a process that did not finish writing it")
+        self.note(f"note: {self.path} was left by {left_by}; taking it over")
         try:
             os.remove(self.path)
         except FileNotFoundError:

@@ -1,6 +1,7 @@
 """Training: the `Trainer` runs steps, evaluates, logs and checkpoints (resumable)."""
 import math
 import os
+import signal
 import time
 
 import numpy as np
@@ -43,6 +44,7 @@ class Trainer:
             log: where progress lines go.
         """
         self.config, self.out, self.log = config, out, log
+        self.replaces_run = False  # True: `out` holds an older run, replaced (checkpoint and log) at this one's first save
         manual_seed(config.seed)
         self.texts = load_text_splits(config.task, config.seed, config.max_len, config.max_pairs)
         if tokenizers is None:
@@ -112,8 +114,10 @@ class Trainer:
         """Train until `config.steps` (or `config.epochs`); evaluate, log and checkpoint along the way.
 
         Ctrl-C or SIGTERM lets the current step finish, saves a checkpoint and
-        raises `interrupt.Interrupted` (a KeyboardInterrupt). A loss that is
-        no longer finite raises `TrainingDiverged` and keeps the last checkpoint.
+        raises `interrupt.Interrupted` (a KeyboardInterrupt). So does output
+        that can no longer be written (`... | head` has exited): then the
+        signal named is SIGPIPE and nothing more is logged. A loss that is no
+        longer finite raises `TrainingDiverged` and keeps the last checkpoint.
 
         Args:
             progress: show progress (a bar on a terminal, else a line every `progress_every` seconds).
@@ -148,6 +152,10 @@ class Trainer:
                         raise Interrupted(stop.signum, self.step)
         except Interrupted:
             raise
+        except BrokenPipeError:  # whoever read our output is gone: stop as on a signal, with nothing more to say
+            self.log = _quiet
+            self._save_on_stop()
+            raise Interrupted(signal.SIGPIPE, self.step) from None
         except KeyboardInterrupt:
             if self._updating or stop.requested:  # mid-step, or a second signal: the user wants no more waiting
                 self.log(f"\nstopped at once: the last checkpoint in {self.out} is kept")
@@ -180,6 +188,8 @@ class Trainer:
         self.log(f"\nstep {self.step}: train loss {train_loss:.3f}, valid loss {metrics['loss']:.3f}, valid BLEU {metrics['bleu']:.2f}")
         self.window = [0.0, 0]
         if self.out:
+            if self.replaces_run:
+                self.save()  # the older run's checkpoint and log go first, so its rows and ours never mix
             append_log(self.out, record)
             self.save()
 
@@ -239,7 +249,10 @@ class Trainer:
                       "optimizer": {k: v for k, v in opt.items() if k != "arrays"}, "schedule": self.schedule.state_dict()},
             **tokenizers_to_meta(self.src_tokenizer, self.tgt_tokenizer),
         }
-        checkpoint.save(directory, arrays, meta)
+        checkpoint.save(directory, arrays, meta)  # replaces an older run's checkpoint, arrays included
+        if self.replaces_run and directory == self.out:
+            rundir.remove_log(directory)  # and its log: rows of this run start now
+            self.replaces_run = False
 
     def _load_state(self, arrays, state, directory):
         try:
@@ -297,3 +310,7 @@ def load_translator(directory, device=None):
 def translate(sentences, checkpoint_dir, beam=1, device=None):
     """Translate sentences with the model saved in `checkpoint_dir` (a notebook-friendly one-liner)."""
     return load_translator(checkpoint_dir, device).translate(list(sentences), beam=beam)
+
+
+def _quiet(*args, **kwargs):
+    """A log that says nothing (the output is closed)."""

@@ -120,12 +120,37 @@ BAD = [
     (["bench", "--warmup", "0"], "--warmup"),
     (["bench", "--steps", "0"], "--steps"),
     (["bench", "--repeat", "-1"], "--repeat"),
+    # output files: checked before any work (the folder, a file in the way, the extension)
+    (["graph", "attention", "--out", "afile/g.svg"], "afile is a file, not a folder"),
+    (["graph", "attention", "--out", "missing/g.svg"], "missing does not exist"),
+    (["explore", "attention", "--out", "afile/e.html"], "afile is a file"),
+    (["explore", "attention", "--out", "e.txt"], ".html"),
+    (["plot", "--positional", "--out", "pe.xyz"], ".png"),
+    (["plot", "--positional", "--out", "missing/pe.png"], "missing does not exist"),
+    (["translate", "--checkpoint", "run", "--attention-plot", "missing/a.png", "1 2"], "--attention-plot"),
+    (["translate", "--checkpoint", "run", "--attention-plot", "a.xyz", "1 2"], "--attention-plot"),
+    (["step", "attention", "--gif", "steps.png"], ".gif"),
+    (["export", "--checkpoint", "run", "--out", "afile/m.pt"], "afile is a file"),
+    (["export", "--checkpoint", "run", "--out", ""], "--out"),
+    # numbers and seeds of every command
+    (["explore", "attention", "--out", "e.html", "--seed", "-5"], "--seed"),
+    (["train", "--task", "copy", "--progress-every", "nan"], "--progress-every"),
+    (["evaluate", "--checkpoint", "run", "--beam", "1,1"], "once"),
+    # options that would do nothing where they are given
+    (["graph", "attention", "--out", "g.svg", "--layers", "5"], "--layers does not apply to attention"),
+    (["explore", "encoder-layer", "--out", "e.html", "--layers", "3"], "--layers does not apply"),
+    (["explore", "mlp", "--out", "e.html", "--heads", "4"], "--heads does not apply to the mlp"),
+    (["step", "mlp", "--heads", "3"], "--heads does not apply to the mlp"),
+    (["plot", "run", "--out", "curves.png", "--max-len", "5"], "--max-len does not apply"),
+    (["train", "--task", "copy", "--vocab-size", "100", "--out", "new"], "--vocab-size does not apply"),
+    (["tour", "--out", "new", "--device", "cuda"], "--device does not apply"),
 ]
 if NO_GPU:
     BAD += [
         (["train", *TINY, "--device", "cuda", "--out", "new"], "cuda"),
         (["translate", "--checkpoint", "run", "--device", "cuda", "1 2"], "cuda"),
         (["evaluate", "--checkpoint", "run", "--device", "cuda"], "cuda"),
+        (["bench", "train", "--config", "tiny", "--device", "cuda", "--no-torch", "--out", "new"], "needs CuPy"),
     ]
 
 
@@ -152,12 +177,43 @@ def test_train_help_shows_the_defaults():
     assert "--progress-every" in text and "[default:10.0;" in text
 
 
-def test_overwrite_says_what_it_replaces(workdir):
+def test_overwrite_says_what_it_replaces_and_leaves_other_files(workdir):
+    (workdir / "run" / "checkpoint_notes.txt").write_text("mine\n", encoding="utf-8")
     result = run_cli("train", *TINY, "--out", "run", "--overwrite")
     assert result.exit_code == 0, result.output
-    assert "replacing the run in run (copy, step 6 of 6)" in result.output
+    assert "the run in run (copy, step 6 of 6) is replaced at this run's first checkpoint" in result.output
     with open(workdir / "run" / "log.jsonl", encoding="utf-8") as f:
         assert [json.loads(line)["step"] for line in f] == [3, 6]  # the old rows are gone, not appended to
+    assert (workdir / "run" / "checkpoint_notes.txt").read_text(encoding="utf-8") == "mine\n"
+    assert len(list((workdir / "run").glob("checkpoint-*.npz"))) == 1  # the old run's arrays went with its JSON
+
+
+def test_overwrite_keeps_the_old_run_until_the_new_one_has_a_checkpoint(workdir, monkeypatch):
+    """Stopped before its first checkpoint (here: its loss turns NaN at step 2), the new run leaves the old one whole."""
+    from autograd import Tensor
+    from tinygrad_tf.train import Trainer
+
+    real_step = Trainer.train_step
+
+    def diverging(self, batch):
+        loss = real_step(self, batch)
+        return Tensor(float("nan")) if self.step == 2 else loss
+
+    monkeypatch.setattr(Trainer, "train_step", diverging)
+    before = _snapshot(workdir / "run")
+    assert_clean_error(run_cli("train", *TINY, "--out", "run", "--overwrite"), "became nan at step 2", "was not saved")
+    after = _snapshot(workdir / "run")
+    assert {k: v for k, v in after.items() if k != ".lock"} == before
+    assert checkpoint.load(str(workdir / "run"))[1]["state"]["step"] == 6
+
+
+def test_a_run_stopped_before_its_first_step_says_nothing_was_saved(workdir):
+    before = _snapshot(workdir / "run")
+    line = assert_clean_error(run_cli("train", *TINY, "--out", "run", "--overwrite", "--max-minutes", "1e-9"),
+                              "nothing trained, nothing saved", "left as it was")
+    assert _snapshot(workdir / "run") == before, line
+    assert_clean_error(run_cli("train", *TINY, "--out", "fresh", "--max-minutes", "1e-9"), "nothing saved")
+    assert not (workdir / "fresh").exists()  # the folder it made for the run is gone again
 
 
 def test_a_live_lock_refuses_a_second_process(workdir):
@@ -223,3 +279,22 @@ def test_resume_from_a_checkpoint_saved_before_the_first_step(workdir):
     assert result.exit_code == 0, result.output
     assert "resuming early at step 0 of 3" in result.output
     assert checkpoint.load(str(workdir / "early"))[1]["state"]["step"] == 3
+
+
+def test_ctrl_c_outside_training_is_the_shells_code_without_a_traceback(workdir, monkeypatch):
+    translate_command = importlib.import_module("tinygrad_tf.cli.translate")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(translate_command, "load_translator", interrupted)
+    result = run_cli("translate", "--checkpoint", "run", "1 2")
+    assert result.exit_code == 130, result.output
+    assert "interrupted" in result.output and "Traceback" not in result.output and "Aborted" not in result.output
+
+
+def test_an_os_error_reads_as_file_and_reason_not_errno(workdir):
+    (workdir / "run" / "log.jsonl").unlink()
+    (workdir / "run" / "log.jsonl").mkdir()  # the log is a folder: the first evaluation cannot append to it
+    line = assert_clean_error(run_cli("train", "--resume", "run", "--steps", "9"), "log.jsonl: is a directory")
+    assert "Errno" not in line

@@ -94,3 +94,31 @@ def test_progress_lines_when_not_a_terminal(uninterrupted, tmp_path):
     assert [line.split()[3] for line in progress] == ["1/4", "2/4", "3/4", "4/4"]
     for line in progress:
         assert " loss " in line and " tok/s" in line and line.endswith(" left")
+
+
+def test_output_closed_mid_run_saves_and_resumes_like_a_signal(uninterrupted, tmp_path):
+    """`train ... | head -3`: the reader goes away; the run stops after the step, saved, exit 128 + SIGPIPE."""
+    out = str(tmp_path / "run")
+    process = subprocess.Popen([sys.executable, "-m", "tinygrad_tf", "train", *TINY, "--out", out],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    try:
+        for _ in range(3):  # what `head -3` reads, then it exits
+            process.stdout.readline()
+        process.stdout.close()
+        code = process.wait(timeout=120)
+        errors = process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == 128 + signal.SIGPIPE, errors
+    assert "Traceback" not in errors
+    stopped = checkpoint.load(out)[1]["state"]["step"]
+    assert 1 <= stopped < 120
+    assert f"output closed: stopped at step {stopped}, checkpoint saved; continue with --resume {out}" in errors
+    assert not os.path.exists(os.path.join(out, ".lock"))
+    resumed = _cli("train", "--resume", out)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    mine, theirs = checkpoint.load(out)[0], checkpoint.load(uninterrupted)[0]
+    for name in mine:
+        np.testing.assert_array_equal(mine[name], theirs[name], err_msg=name)

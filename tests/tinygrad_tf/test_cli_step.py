@@ -95,6 +95,24 @@ def test_check_errors_are_small_in_float64():
     assert max(errors) < 1e-5, errors
 
 
+def test_check_samples_fewer_elements_of_large_ops(monkeypatch):
+    """Every element of a small op; a sample of a large one, so --check at the largest sizes stays seconds per step."""
+    real_check = trace.check_step
+
+    def sample_sizes(*args):
+        samples = []
+        monkeypatch.setattr(trace, "check_step", lambda s, max_elements: samples.append((s.op, max_elements)) or
+                            real_check(s, max_elements=max_elements))
+        result = _run("mlp", "--check", *args)
+        assert result.exit_code == 0, result.output
+        return samples
+
+    assert {n for _, n in sample_sizes()} == {1000}  # the default sizes: no op samples
+    large = sample_sizes("--d-model", "512", "--seq-len", "256")
+    assert all(10 <= n <= 1000 for _, n in large)
+    assert max(n for op, n in large if op == "linear") < 100, large
+
+
 def test_interactive_stops_at_q_and_prints_full_arrays_on_p():
     # d_model 16, seq_len 8: tensors of 128 values, which the table view would summarise
     result = _run("attention", "--interactive", "--d-model", "16", "--seq-len", "8", input="\n\np\nq\n")

@@ -167,7 +167,9 @@ def saved_run(tmp_path):
     lambda m: m.pop("src_vocab"),
     lambda m: m["config"].update(d_model="16"),
     lambda m: m["config"].update(steps=None),
-], ids=["d_model", "vocab", "no-state", "unknown-field", "no-vocab", "wrong-type", "null-steps"])
+    lambda m: m["config"].update(task="klingon"),
+    lambda m: m["config"].update(device="tpu"),
+], ids=["d_model", "vocab", "no-state", "unknown-field", "no-vocab", "wrong-type", "null-steps", "task", "device"])
 def test_resume_with_a_mismatched_checkpoint(saved_run, edit):
     edit_checkpoint_meta(saved_run, edit)
     with pytest.raises(CheckpointError) as info:

@@ -29,7 +29,8 @@ def run_worker(module, args, timeout=None):
     """Run `python -m tinygrad_tf.bench.<module> *args` in a fresh process; returns its result record.
 
     Raises:
-        RuntimeError: naming the worker when it fails, with the end of its error output.
+        RuntimeError: naming the worker when it fails, with the last line of its error output
+            (a traceback's last line is its error message).
     """
     command = [sys.executable, "-m", f"tinygrad_tf.bench.{module}", *map(str, args)]
     try:
@@ -38,8 +39,9 @@ def run_worker(module, args, timeout=None):
         raise RuntimeError(f"benchmark worker {module} {' '.join(map(str, args[:2]))} ran past {timeout} s") from None
     lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
     if done.returncode != 0 or not lines:
-        tail = done.stderr.strip()[-2000:] or done.stdout.strip()[-2000:]
-        raise RuntimeError(f"benchmark worker {module} {' '.join(map(str, args[:2]))} failed (exit {done.returncode}):\n{tail}")
+        output = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()
+        raise RuntimeError(f"benchmark worker {module} {' '.join(map(str, args[:2]))} failed "
+                           f"(exit {done.returncode}): {output[-1].strip()}")
     return json.loads(lines[-1][len(MARKER):])
 
 

@@ -1,4 +1,6 @@
 """The `tinygrad-tf` command line (also `python -m tinygrad_tf`): one module per command."""
+import warnings
+
 import click
 
 from .bench import bench
@@ -15,6 +17,10 @@ from .translate import evaluate, translate
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """An educational autograd engine and the Transformer built on it."""
+    # A command's output is its own lines and one-line errors. NumPy's warnings (overflow in a diverging
+    # run, which the trainer reports itself) and matplotlib's missing-glyph ones would print source lines.
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from")
 
 
 for command in (train, translate, evaluate, export, plot, step, graph, explore, tour, bench):

@@ -8,7 +8,7 @@ import click
 from autograd import backend
 
 from ..bench import common
-from .common import Path, fail_cleanly
+from .common import Path, fail_cleanly, require_device
 
 WHAT = ("ops", "train", "memory", "all")
 CONFIG_NAMES = ("toy", "base-small", "base")
@@ -51,6 +51,7 @@ def bench(what, config_name, device, rounds, steps, warmup, memory_steps, repeat
     threads slow the other; the libraries take turns for --rounds rounds and
     the tables show the median over rounds with the range.
     """
+    require_device(device)
     config = common.get_config(config_name)
     _, note = common.libraries(not no_torch)
     if note and not no_torch:

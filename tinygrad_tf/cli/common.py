@@ -28,8 +28,11 @@ def fail_cleanly(fn):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:  # `... | head`: the reader is gone, nothing left to say
-            _silence_stdout()
+            silence_stdout()
             sys.exit(1)
+        except KeyboardInterrupt:  # Ctrl-C outside training's own handling: the shell's code, no traceback
+            click.echo("\ninterrupted", err=True)
+            sys.exit(130)
         except MemoryError:
             raise click.ClickException("out of memory: choose smaller sizes") from None
         except (CheckpointError, RunDirError, ValueError, RuntimeError, OSError) as e:
@@ -44,10 +47,13 @@ def fail_cleanly(fn):
 
 
 def _one_line(error):
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:  # not "[Errno 21] ..."
+        names = f"{error.filename} -> {error.filename2}" if error.filename2 is not None else f"{error.filename}"
+        return f"{names}: {error.strerror[0].lower()}{error.strerror[1:]}"
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def _silence_stdout():
+def silence_stdout():
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
@@ -74,6 +80,38 @@ class Path(click.Path):
         return super().convert(value, param, ctx)
 
 
+class OutputFile(Path):
+    """A file to write, checked before any work: its folder exists, it is no folder itself, and its extension fits.
+
+    Args:
+        extensions: the allowed extensions without the dot (any when none are given).
+        bare: a name without an extension is allowed too (matplotlib then writes png).
+    """
+
+    def __init__(self, *extensions, bare=False):
+        super().__init__(dir_okay=False)
+        self.extensions, self.bare = extensions, bare
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        folder = os.path.dirname(os.path.abspath(value))
+        if not os.path.isdir(folder):
+            blocked = folder
+            while not os.path.exists(blocked):
+                blocked = os.path.dirname(blocked)
+            self.fail(f"cannot write {value}: {blocked} is a file, not a folder" if os.path.isfile(blocked)
+                      else f"cannot write {value}: the folder {folder} does not exist", param, ctx)
+        ext = os.path.splitext(value)[1][1:].lower()
+        if self.extensions and ext not in self.extensions and not (self.bare and not ext):
+            names = [f".{e}" for e in self.extensions]
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
+            self.fail(f"{value} should end in {listed}", param, ctx)
+        return value
+
+
+PICTURE = OutputFile("png", "svg", "pdf", "jpg", "jpeg", bare=True)  # what matplotlib's plots are written as
+
+
 def field_type(name):
     """The click type of the config field `name`, built from its range in `config.LIMITS`."""
     low, high, low_open = LIMITS[name]
@@ -94,6 +132,20 @@ def require_divisible(d_model, heads):
     """A one-line error naming --heads when the heads cannot split --d-model evenly."""
     if d_model % heads:
         raise click.BadParameter(f"--d-model {d_model} is not divisible by --heads {heads}", param_hint="'--heads'")
+
+
+def refuse_options(reason, *names):
+    """A usage error naming those of the options `names` given on the command line: here they would do nothing.
+
+    Args:
+        reason: the end of the sentence, e.g. "to the mlp (it has no attention heads)".
+        names: the options' parameter names ("vocab_size" for --vocab-size).
+    """
+    ctx = click.get_current_context()
+    given = [f"--{name.replace('_', '-')}" for name in names
+             if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply {reason}")
 
 
 def refuse_sizes_with_checkpoint(**sizes):

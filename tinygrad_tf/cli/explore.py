@@ -6,7 +6,7 @@ import click
 
 from ..viz import explorer, graph, specimens
 from ..viz.description import VALUE_LIMIT
-from .common import fail_cleanly, refuse_sizes_with_checkpoint, require_divisible
+from .common import OutputFile, fail_cleanly, refuse_options, refuse_sizes_with_checkpoint, require_divisible
 
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
 LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
@@ -14,14 +14,14 @@ LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
 
 @click.command()
 @click.argument("model", metavar="MODEL", type=click.Choice(specimens.MODELS, case_sensitive=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The page to write (.html).")
+@click.option("--out", required=True, type=OutputFile("html", "htm"), help="The page to write (.html).")
 @click.option("--d-model", type=click.IntRange(1, 256), default=None, help="Model width.  [default: 16]")
 @click.option("--heads", type=click.IntRange(1, 64), default=None, help="Attention heads.  [default: 2]")
 @click.option("--layers", type=click.IntRange(1, 6), default=None,
               help="transformer: encoder and decoder layers (each).  [default: 2]")
 @click.option("--seq-len", type=click.IntRange(1, 32), default=4, show_default=True,
               help="Length of the random input sequences.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights, inputs and target.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the weights, inputs and target.")
 @click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None, metavar="RUN",
               help="Explore the trained model saved in RUN instead of random weights.")
 @click.option("--sentence", default=None, help="With --checkpoint: the sentence the model reads (tokens label the axes).")
@@ -46,11 +46,10 @@ def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, s
     with everything inline: it opens from disk, offline, in any current browser.
     """
     model = model.lower()
-    ext = os.path.splitext(out)[1].lower()
-    if ext not in (".html", ".htm"):
-        raise click.BadParameter(f"{out} should end in .html: the explorer is a web page", param_hint="'--out'")
-    if os.path.isdir(out):
-        raise click.BadParameter(f"{out} is a directory", param_hint="'--out'")
+    if model != "transformer":
+        refuse_options(f"to {model}: only the transformer has a number of layers to choose", "layers")
+    if model == "mlp":
+        refuse_options("to the mlp: it has no attention heads", "heads")
     if not graph.dot_available():
         raise click.ClickException(graph.DOT_MISSING)
     specimen = _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed)

@@ -3,12 +3,12 @@ import os
 
 import click
 
-from .common import fail_cleanly
+from .common import OutputFile, fail_cleanly
 
 
 @click.command()
 @click.option("--checkpoint", "checkpoint_dir", required=True, type=click.Path(file_okay=False), help="A run directory.")
-@click.option("--out", "path", required=True, type=click.Path(dir_okay=False), help="The file to write, e.g. model.pt.")
+@click.option("--out", "path", required=True, type=OutputFile(), help="The file to write, e.g. model.pt.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @fail_cleanly
 def export(checkpoint_dir, path, force):

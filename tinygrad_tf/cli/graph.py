@@ -9,7 +9,7 @@ import autograd
 from ..viz import graph as pictures
 from ..viz import specimens
 from ..viz.description import GraphDescription
-from .common import Path, fail_cleanly, refuse_sizes_with_checkpoint, require_divisible
+from .common import OutputFile, Path, fail_cleanly, refuse_options, refuse_sizes_with_checkpoint, require_divisible
 
 MODELS = ("attention", "encoder-layer", "decoder-layer", "transformer")
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
@@ -19,7 +19,7 @@ BATCH = 2
 @click.command()
 @click.argument("model", metavar="MODEL",
                 type=click.Choice(MODELS, case_sensitive=False))
-@click.option("--out", required=True, type=Path(dir_okay=False), help="The picture to write: .svg, .png or .pdf.")
+@click.option("--out", required=True, type=OutputFile(), help="The picture to write: .svg, .png or .pdf.")
 @click.option("--format", "fmt", type=click.Choice(pictures.FORMATS, case_sensitive=False), default=None,
               help="Picture format.  [default: from --out's extension, else svg]")
 @click.option("--d-model", type=click.IntRange(1, 1024), default=None, help="Model width.  [default: 16]")
@@ -47,6 +47,8 @@ def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, 
     unless --checkpoint names a trained run; ops are grouped by the module that
     ran them.
     """
+    if model.lower() != "transformer":
+        refuse_options(f"to {model.lower()}: only the transformer has a number of layers to choose", "layers")
     fmt = _format(out, fmt)
     autograd.manual_seed(seed)
     rng = np.random.default_rng(seed)

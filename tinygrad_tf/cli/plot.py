@@ -1,12 +1,12 @@
 """`tinygrad-tf plot`: training curves of a run, or the positional-encoding table (matplotlib: pip install -e .[plot])."""
 import click
 
-from .common import Path, fail_cleanly
+from .common import PICTURE, Path, fail_cleanly, refuse_options
 
 
 @click.command()
 @click.argument("run_dir", required=False, type=Path(file_okay=False))
-@click.option("--out", required=True, type=Path(dir_okay=False),
+@click.option("--out", required=True, type=PICTURE,
               help="Picture to write; the format follows the extension (png, svg, pdf).")
 @click.option("--positional", is_flag=True, help="Draw the sinusoidal positional encoding instead of a run's curves.")
 @click.option("--max-len", type=click.IntRange(1, 10000), default=50, show_default=True, help="Positions (with --positional).")
@@ -29,6 +29,8 @@ def plot(run_dir, out, positional, max_len, d_model, dpi):
     if positional == (run_dir is not None):
         raise click.ClickException("give either RUN_DIR (training curves) or --positional, not both" if positional
                                    else "give RUN_DIR (training curves) or --positional")
+    if not positional:
+        refuse_options("to training curves (only to --positional)", "max_len", "d_model")
     if positional:
         path = plots.plot_positional_encoding(out, max_len=max_len, d_model=d_model, dpi=dpi)
     else:

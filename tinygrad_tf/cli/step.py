@@ -1,4 +1,5 @@
 """`tinygrad-tf step`: walk the backward pass of a tiny model one node at a time."""
+import math
 import os
 import shutil
 import sys
@@ -15,7 +16,7 @@ from .. import nn
 from ..viz import frames as backward_frames
 from ..viz import trace
 from ..viz.specimens import make_module
-from .common import Path, fail_cleanly, require_divisible
+from .common import OutputFile, Path, fail_cleanly, refuse_options, require_divisible
 
 MODELS = ("attention", "mlp", "encoder-layer")
 LOSSES = ("mse", "cross-entropy")
@@ -185,7 +186,18 @@ def _render_graph(picture, directory, index):
     except (RuntimeError, ImportError) as e:  # the renderer's own errors (e.g. dot missing) as one line
         click.echo(f"  g: could not draw the graph: {e}")
         return
-    click.echo(f"  g: the backward pass so far is drawn in {written}")
+    click.echo(f"  g: the backward pass so far is drawn in {written} (kept until this session ends)")
+
+
+def _check_sample(step):
+    """Elements of each input to check by central differences: all up to 1,000, fewer where the op is large.
+
+    Each element costs two runs of the op, so the sample shrinks as the op's
+    arrays grow: about 2 * 10^7 array elements touched per step, so that
+    --check at the largest sizes takes seconds per step, not minutes.
+    """
+    work = math.prod(step.output_shape) + sum(math.prod(s) for s in step.input_shapes if s is not None)
+    return max(10, min(1000, 2 * 10**7 // max(work, 1)))
 
 
 # ---- the command --------------------------------------------------------------
@@ -202,9 +214,10 @@ def _render_graph(picture, directory, index):
               help="Loss against a random target.")
 @click.option("--composed", is_flag=True, help="Walk Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--interactive", "-i", is_flag=True, help="Wait at each step: Enter next, p print arrays, g graph, q quit.")
-@click.option("--check", is_flag=True, help="Relative error of each step against central differences of its op.")
+@click.option("--check", is_flag=True, help="Relative error of each step against central differences of its op "
+                                            "(over a sample of the elements of a large op).")
 @click.option("--frames", type=Path(file_okay=False), default=None, help="Write one PNG per step into DIR.")
-@click.option("--gif", type=Path(dir_okay=False), default=None, help="Assemble the step pictures into an animated GIF.")
+@click.option("--gif", type=OutputFile("gif"), default=None, help="Assemble the step pictures into an animated GIF.")
 @fail_cleanly
 def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, interactive, check, frames, gif):
     """Walk the backward pass of a tiny seeded MODEL one node at a time.
@@ -228,6 +241,8 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
         os.makedirs(frames, exist_ok=True)
     if model != "mlp":
         require_divisible(d_model, heads)
+    else:
+        refuse_options("to the mlp: it has no attention heads", "heads")
 
     setup = build(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed)
     click.echo(click.style(f"{model}: {setup.description}", bold=True))
@@ -267,7 +282,7 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
     try:
         for s in steps:
             count += 1
-            error = trace.check_step(s, max_elements=1000) if check else None
+            error = trace.check_step(s, max_elements=_check_sample(s)) if check else None
             click.echo(_row(s, error, check))
             picture.visit(s)
             if frames or gif:

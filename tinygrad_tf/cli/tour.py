@@ -3,7 +3,7 @@ import os
 
 import click
 
-from .common import fail_cleanly
+from .common import fail_cleanly, refuse_options
 
 
 @click.command()
@@ -35,6 +35,8 @@ def tour(out, run_dir, sentence, layer, head, word, device, overwrite):
     from .. import tour as tour_pictures
 
     require_matplotlib()
+    if run_dir is None:
+        refuse_options("without --checkpoint: the small random model is drawn on the CPU", "device")
     sentence = tour_pictures.DEFAULT_SENTENCE if sentence is None else sentence
     if run_dir is not None:
         if not os.path.isdir(run_dir):

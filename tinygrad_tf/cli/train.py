@@ -1,4 +1,6 @@
 """`tinygrad-tf train`."""
+import os
+import signal
 import sys
 
 import click
@@ -10,7 +12,9 @@ from ..config import TASK_DEFAULTS, TrainConfig
 from ..data import TASKS, TOKENIZER_KINDS, NoDataError
 from ..interrupt import Interrupted
 from ..train import Trainer
-from .common import Path, fail_cleanly, field_type, require_device, require_divisible
+from .common import (
+    FiniteFloatRange, Path, fail_cleanly, field_type, refuse_options, require_device, require_divisible, silence_stdout,
+)
 
 # What a resumed run may change; everything else is the checkpoint's.
 RESUMABLE = ("steps", "epochs", "device", "eval_every", "max_minutes", "progress_every")
@@ -70,7 +74,7 @@ def _option(field, help, **kwargs):
                    "(needs --shared-vocab).  [default: no]")
 @_option("eval_every", "Evaluate, log and checkpoint every N steps.")
 @_option("max_minutes", "Stop (with an evaluation and a checkpoint) after this much wall time (none: no limit).")
-@click.option("--progress-every", type=click.FloatRange(0.0, 86400.0), default=10.0, show_default=True,
+@click.option("--progress-every", type=FiniteFloatRange(0.0, 86400.0), default=10.0, show_default=True,
               help="Seconds between progress lines when the output is not a terminal.")
 @click.pass_context
 @fail_cleanly
@@ -108,6 +112,8 @@ def _new(task, out, overwrite, options):
     defaults = TrainConfig.for_task(task)
     d_model, heads = options["d_model"] or defaults.d_model, options["heads"] or defaults.heads
     require_divisible(d_model, heads)
+    if (options["tokenizer"] or defaults.tokenizer) != "bpe":
+        refuse_options("to the word tokenizer, whose vocabulary is every word seen (give --tokenizer bpe)", "vocab_size")
     rundir.check_new(out, overwrite)  # before the data is loaded
     try:
         config = TrainConfig.for_task(task, **options)
@@ -121,23 +127,33 @@ def _new(task, out, overwrite, options):
 
 def _fit(trainer, new, overwrite, progress_every):
     """Lock the run directory, tidy it, train, and turn a signal into the shell's exit code."""
-    with rundir.RunLock(trainer.out, note=lambda line: click.echo(line, err=True)):
-        if new and rundir.holds_run(trainer.out):
+    out = trainer.out
+    created = not os.path.exists(out)
+    with rundir.RunLock(out, note=lambda line: click.echo(line, err=True)):
+        if new and rundir.holds_run(out):
             if not overwrite:  # appeared since the first check: another process got there first
-                raise rundir.RunDirError(f"--out {trainer.out} already holds a run; use --resume {trainer.out} "
-                                         "or a new --out")
-            click.echo(f"--overwrite: replacing the run in {trainer.out} ({rundir.describe(trainer.out)})")
-            rundir.clear(trainer.out)
-        removed = checkpoint.clean(trainer.out)
+                raise rundir.RunDirError(f"--out {out} already holds a run; use --resume {out} or a new --out")
+            click.echo(f"--overwrite: the run in {out} ({rundir.describe(out)}) is replaced at this run's first checkpoint")
+            trainer.replaces_run = True
+        removed = checkpoint.clean(out)
         if removed:
-            click.echo(f"removed what an interrupted save left in {trainer.out}: {', '.join(removed)}", err=True)
+            click.echo(f"removed what an interrupted save left in {out}: {', '.join(removed)}", err=True)
         if trainer.step >= trainer.config.steps:
-            click.echo(f"{trainer.out} is complete at step {trainer.step}; give --steps above {trainer.step} to train on")
+            click.echo(f"{out} is complete at step {trainer.step}; give --steps above {trainer.step} to train on")
             return
         try:
             trainer.fit(progress=True, progress_every=progress_every)
         except Interrupted as e:
+            if e.signum == signal.SIGPIPE:  # `train ... | head`: say it where it can still be read
+                silence_stdout()
+                click.echo(f"output closed: stopped at step {e.step}, checkpoint saved; continue with --resume {out}",
+                           err=True)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             sys.exit(130)
-    click.echo(f"done: checkpoint in {trainer.out}")
+    if not checkpoint.exists(out) or trainer.replaces_run:  # stopped by --max-minutes before the first step
+        if created and not os.listdir(out):
+            os.rmdir(out)
+        kept = f"; the run in {out} is left as it was" if trainer.replaces_run else ""
+        raise click.ClickException(f"--max-minutes ran out before the first step: nothing trained, nothing saved{kept}")
+    click.echo(f"done: checkpoint in {out}")

@@ -9,7 +9,7 @@ from autograd import backend
 
 from ..rundir import LOG, append_log
 from ..train import Trainer, load_translator
-from .common import Path, fail_cleanly, require_device
+from .common import PICTURE, Path, fail_cleanly, require_device
 
 
 @click.command()
@@ -17,7 +17,7 @@ from .common import Path, fail_cleanly, require_device
 @click.option("--beam", type=click.IntRange(1, 64), default=1, show_default=True, help="Beam size (1 = greedy).")
 @click.option("--device", type=click.Choice(backend.DEVICES), default=None,
               help="cpu (NumPy) or cuda (CuPy).  [default: the run's]")
-@click.option("--attention-plot", type=Path(dir_okay=False), default=None,
+@click.option("--attention-plot", type=PICTURE, default=None,
               help="Also draw every layer's and head's attention to FILE (matplotlib). With several sentences, "
                    "one file each, numbered from 1: out.png -> out-1.png, out-2.png, ...")
 @click.option("--show-steps", type=click.IntRange(1, 100), default=None, metavar="K",
@@ -32,7 +32,8 @@ def translate(checkpoint_dir, beam, device, attention_plot, show_steps, sentence
     (not UTF-8, or longer than the model's positions): that is reported on
     stderr, the other lines are still translated, and the exit status is 1.
     With --show-steps, each translation is followed by one indented line per
-    output step.
+    output step. A sentence that starts with "-" goes after "--", as in
+    `tinygrad-tf translate --checkpoint runs/copy -- "-1 2"`.
     """
     if attention_plot:
         from .. import plots
@@ -111,8 +112,10 @@ def _beam_sizes(ctx, param, value):
         sizes = [int(v) for v in value.split(",")]
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a comma-separated list of beam sizes, e.g. 1,4") from None
-    if any(not 1 <= b <= 64 for b in sizes) or len(set(sizes)) != len(sizes):
-        raise click.BadParameter(f"{value!r}: beam sizes must be distinct, from 1 to 64")
+    if any(not 1 <= b <= 64 for b in sizes):
+        raise click.BadParameter(f"{value!r}: a beam size is from 1 (greedy) to 64")
+    if len(set(sizes)) != len(sizes):
+        raise click.BadParameter(f"{value!r}: each beam size once")
     return tuple(sizes)
 
 

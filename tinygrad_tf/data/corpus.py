@@ -98,7 +98,8 @@ def translation_text_splits(task="spa-eng", seed=0, max_len=12, max_pairs=None, 
     if not out[0]:
         field = "max_pairs" if max_pairs is not None and max_pairs < total else "max_len"
         raise NoDataError(field, f"no training pairs left: {field}={max_pairs if field == 'max_pairs' else max_len} keeps "
-                                 f"{min(taken, total)} pairs, and the validation and test splits take them all")
+                                 f"{min(taken, total)} pair{'' if min(taken, total) == 1 else 's'}, and the validation and test "
+                                 "splits take them all")
     return Splits(*((out[0], out[1], out[2])))
 
 

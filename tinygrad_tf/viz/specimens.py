@@ -176,6 +176,9 @@ def checkpoint_specimen(name, directory, seq_len=4, seed=0, fused=True, sentence
         raise ValueError("--sentence is empty: give the words to feed the model")
     src_vocab, tgt_vocab = translator.src_vocab, translator.tgt_vocab
     src = Tensor(np.array([src_vocab.encode_source(words)]))  # (1, src_len)
+    longest = model.positional.max_len
+    if src.shape[1] > longest:
+        raise ValueError(f"--sentence has {src.shape[1]} tokens; the model in {directory} reads at most {longest}")
     decoding, out_ids = greedy_top_k(model, src, tgt_vocab, top_k)
     tgt_in = Tensor(np.array([[Vocab.bos_id] + out_ids]))  # (1, tgt_len): what the decoder reads
     tokens = dict(src=[src_vocab.itos[i] for i in src.numpy()[0]], tgt=[tgt_vocab.itos[i] for i in tgt_in.numpy()[0]])

@@ -29,7 +29,7 @@ def _data(path):
     (("decoder-layer", "--d-model", 8, "--heads", 4, "--seq-len", 2, "--no-check"), {"layer_norm", "softmax"}),
 ])
 def test_writes_the_page(tmp_path, args, ops):
-    out = tmp_path / "sub" / "explore.html"
+    out = tmp_path / "explore.html"
     result = _run(*args, "--out", out)
     assert result.exit_code == 0, result.output
     assert re.fullmatch(rf"wrote {re.escape(str(out))} \(\d+ nodes, \d+ backward steps, [\d.]+ MB\); open it in a browser\n",
