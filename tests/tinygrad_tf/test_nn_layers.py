@@ -241,3 +241,20 @@ def test_feed_forward_matches_numpy(activation):
 def test_feed_forward_rejects_an_unknown_activation():
     with pytest.raises(ValueError, match="activation"):
         nn.FeedForward(4, 8, 0.0, activation="swish")
+
+
+def test_layer_constructors_take_pytorchs_keyword_names(torch_lazy):
+    """Code written for torch.nn (keywords included) builds the same layers here."""
+    emb = nn.Embedding(num_embeddings=10, embedding_dim=4, padding_idx=0)
+    norm = nn.LayerNorm(normalized_shape=4, eps=1e-6)
+    lin = nn.Linear(in_features=4, out_features=3, bias=False)
+    assert emb.weight.shape == (10, 4) and emb.embedding_dim == 4 and not emb.weight.numpy()[0].any()
+    assert norm.weight.shape == (4,) and norm.normalized_shape == (4,) and norm.eps == 1e-6
+    assert nn.LayerNorm((4,)).normalized_shape == (4,)
+    assert lin.weight.shape == (3, 4) and lin.bias is None
+    with pytest.raises(ValueError, match="normalized_shape must be one size"):
+        nn.LayerNorm((2, 4))
+    torch = torch_lazy
+    if torch is not None:
+        assert torch.nn.LayerNorm(normalized_shape=4).normalized_shape == norm.normalized_shape
+        assert torch.nn.Embedding(num_embeddings=10, embedding_dim=4).embedding_dim == emb.embedding_dim

@@ -44,45 +44,48 @@ class Linear(Module):
 
 
 class Embedding(Module):
-    """A table of `num_embeddings` vectors of size `dim`, looked up by token id.
+    """A table of `num_embeddings` vectors of size `embedding_dim`, looked up by token id.
 
-    Vectors start N(0, 1/dim), so after the Transformer's sqrt(d_model) scaling
+    Vectors start N(0, 1/embedding_dim), so after the Transformer's sqrt(d_model) scaling
     they have unit variance. The `padding_idx` row starts at zero and gets no gradient.
     """
 
-    def __init__(self, num_embeddings, dim, padding_idx=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
         super().__init__()
-        self.num_embeddings, self.dim, self.padding_idx = num_embeddings, dim, padding_idx
-        self.weight = Parameter(np.zeros((num_embeddings, dim)))
+        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
+        self.weight = Parameter(np.zeros((num_embeddings, embedding_dim)))
         self.reset_parameters()
 
     def reset_parameters(self):
-        self.weight.data[...] = init.normal(self.weight.shape, 1.0 / math.sqrt(self.dim))
+        self.weight.data[...] = init.normal(self.weight.shape, 1.0 / math.sqrt(self.embedding_dim))
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0.0
 
     def forward(self, tokens):
-        return ops.embedding(tokens, self.weight, padding_idx=self.padding_idx)  # tokens.shape + (dim,)
+        return ops.embedding(tokens, self.weight, padding_idx=self.padding_idx)  # tokens.shape + (embedding_dim,)
 
     def extra_repr(self):
         pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
-        return f"{self.num_embeddings}, {self.dim}{pad}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
 
 class LayerNorm(Module):
     """Normalise the last axis, then scale by `weight` (ones) and shift by `bias` (zeros).
 
     Args:
-        dim: size of the last axis.
+        normalized_shape: size of the last axis (an int, or a 1-tuple as PyTorch also takes).
         eps: added to the (biased) variance.
         fused: use the single fused node (True) or the graph of primitives (False).
     """
 
-    def __init__(self, dim, eps=1e-5, fused=True):
+    def __init__(self, normalized_shape, eps=1e-5, fused=True):
         super().__init__()
-        self.dim, self.eps, self.fused = dim, eps, fused
-        self.weight = Parameter(np.ones(dim))
-        self.bias = Parameter(np.zeros(dim))
+        shape = tuple(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+        if len(shape) != 1:
+            raise ValueError(f"LayerNorm normalises the last axis only: normalized_shape must be one size, got {shape}")
+        self.normalized_shape, self.eps, self.fused = shape, eps, fused
+        self.weight = Parameter(np.ones(shape))
+        self.bias = Parameter(np.zeros(shape))
 
     def reset_parameters(self):
         self.weight.data[...] = 1.0
@@ -92,7 +95,7 @@ class LayerNorm(Module):
         return ops.layer_norm(x, self.weight, self.bias, self.eps, fused=self.fused)
 
     def extra_repr(self):
-        return f"{self.dim}, eps={self.eps}"
+        return f"{self.normalized_shape[0]}, eps={self.eps}"
 
 
 class Dropout(Module):
