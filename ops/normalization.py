@@ -61,7 +61,8 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5, fused=True):
         fused: one node with an analytic backward (True), or the graph of
             primitives mean, sub, var, add, sqrt, div, mul, add (False).
     """
-    x, d = floating(x), x.shape[-1]
+    x = floating(x)
+    d = x.shape[-1]
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and tuple(p.shape) != (d,):
             raise ValueError(f"layer_norm: {name} has shape {tuple(p.shape)}, expected ({d},) for input {x.shape}")

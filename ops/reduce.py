@@ -90,12 +90,14 @@ def sum(a, axis=None, keepdims=False):
 
 def mean(a, axis=None, keepdims=False):
     """Arithmetic mean over `axis` (integers give float32)."""
-    return Mean.apply(floating(a), normalize_axes(axis, a.shape, "mean"), keepdims)
+    a = floating(a)
+    return Mean.apply(a, normalize_axes(axis, a.shape, "mean"), keepdims)
 
 
 def var(a, axis=None, keepdims=False, ddof=0):
     """Variance over `axis`; `ddof=0` is the biased (population) variance, as in NumPy. Integers give float32."""
-    return Var.apply(floating(a), normalize_axes(axis, a.shape, "var"), keepdims, ddof)
+    a = floating(a)
+    return Var.apply(a, normalize_axes(axis, a.shape, "var"), keepdims, ddof)
 
 
 def max(a, axis=None, keepdims=False):

@@ -141,9 +141,14 @@ def transpose(a, *axes):
 
 
 def swapaxes(a, axis1, axis2):
-    """Exchange two axes."""
+    """Exchange two axes (a 0-d tensor has the one axis 0 = -1, as in PyTorch: it comes back as it is)."""
+    for axis in (axis1, axis2):
+        _check_int(axis, a.shape, "swapaxes")
+        normalize_axes(axis, a.shape, "swapaxes")  # raises for an axis out of range
+    if not a.ndim:
+        return reshape(a, ())
     axes = list(range(a.ndim))
-    axis1, axis2 = (_one_axis(x, a.shape, "swapaxes") for x in (axis1, axis2))
+    axis1, axis2 = axis1 % a.ndim, axis2 % a.ndim
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return Transpose.apply(a, tuple(axes))
 
@@ -168,14 +173,6 @@ def unsqueeze(a, axis):
     shape = list(a.shape)
     shape.insert(axis % (a.ndim + 1), 1)
     return reshape(a, tuple(shape))
-
-
-def _one_axis(axis, shape, op):
-    """A single axis of a tensor of `shape`, checked and made non-negative."""
-    _check_int(axis, shape, op)
-    if not shape:
-        raise np.exceptions.AxisError(f"{op}: a 0-d tensor has no axis {axis}")
-    return normalize_axes(axis, shape, op)[0]
 
 
 def _check_int(axis, shape, op):

@@ -65,8 +65,10 @@ class TrainConfig:
             raise ValueError(f"config d_model={self.d_model} is not divisible by heads={self.heads}")
         if self.task not in TASKS:
             raise ValueError(f"task: expected one of {', '.join(TASKS)}, got {self.task!r}")
-        if self.device not in backend.DEVICES:
-            raise ValueError(f"device: expected one of {', '.join(backend.DEVICES)}, got {self.device!r}")
+        try:
+            self.device = backend.check_device(self.device)  # "cuda:0" is "cuda", as everywhere
+        except ValueError:
+            raise ValueError(f"device: expected one of {', '.join(backend.DEVICES)}, got {self.device!r}") from None
         if self.tokenizer not in TOKENIZER_KINDS:
             raise ValueError(f"tokenizer: expected one of {', '.join(TOKENIZER_KINDS)}, got {self.tokenizer!r}")
         if self.vocab_size < 16:

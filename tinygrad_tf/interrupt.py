@@ -12,11 +12,14 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Interrupted(KeyboardInterrupt):
-    """Training stopped on a signal after saving; `exit_code` is the shell's 128 + signal number."""
+    """Training stopped on a signal; `exit_code` is the shell's 128 + signal number.
 
-    def __init__(self, signum, step):
+    `saved` is False only when the stop came in the middle of a step, which is never saved.
+    """
+
+    def __init__(self, signum, step, saved=True):
         super().__init__(f"{signal.Signals(signum).name} at step {step}")
-        self.signum, self.step = signum, step
+        self.signum, self.step, self.saved = signum, step, saved
         self.exit_code = 128 + signum
 
 
@@ -45,8 +48,11 @@ class StopRequests:
         if self.signum is not None:  # the second signal: do not wait any longer
             raise KeyboardInterrupt
         self.signum = signum
-        self.note(f"\n{signal.Signals(signum).name}: stopping after this step to save a checkpoint "
-                  "(send it again to stop at once without saving)")
+        try:
+            self.note(f"\n{signal.Signals(signum).name}: stopping after this step to save a checkpoint "
+                      "(send it again to stop at once without saving)")
+        except OSError:  # the output is gone (Ctrl-C on `train | head` stops head too): the request stands
+            pass
 
     @property
     def requested(self):

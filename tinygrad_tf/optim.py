@@ -62,7 +62,7 @@ class Optimizer:
     def _slot(self, key):
         """(parameter index, state name) of a state_dict key such as "3.m"."""
         i, name = key.split(".", 1)
-        if int(i) >= len(self.params):
+        if not 0 <= int(i) < len(self.params):
             raise ValueError(f"optimizer state has an entry for parameter {i} but the model has {len(self.params)}")
         return int(i), name
 

@@ -61,7 +61,9 @@ def _save(fig, path, dpi):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot write {path}: directory {directory} does not exist")
-    fig.savefig(path, dpi=dpi)  # the format follows the extension; png without one
+    if not os.path.splitext(path)[1]:
+        path = f"{path}.png"  # what savefig writes for a name without an extension: say so
+    fig.savefig(path, dpi=dpi)  # the format follows the extension
     return path
 
 

@@ -129,7 +129,7 @@ class Trainer:
         window_start, timed_tokens = time.time(), 0  # for tokens/s (the window itself may predate a resume)
         deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else math.inf
         bar = Progress(cfg.steps, self.step, f"training {cfg.task}", enabled=progress, interval=progress_every)
-        self._updating = False
+        self._updating = self._in_step = False
         stop = StopRequests(note=self.log)
         try:
             with stop, bar:
@@ -137,7 +137,9 @@ class Trainer:
                     if self.step >= cfg.steps or time.time() > deadline:
                         break
                     self._updating = True  # a hard interrupt now would leave a half-applied step
+                    self._in_step = True  # the weights, moments and step count are being changed
                     loss = float(self.train_step(batch).item())  # the one host sync per step
+                    self._in_step = False
                     self._check_finite(loss)
                     self.window = [self.window[0] + loss * batch.num_tokens, self.window[1] + batch.num_tokens]
                     timed_tokens += batch.num_tokens
@@ -150,20 +152,24 @@ class Trainer:
                     if stop.requested:
                         self._save_on_stop()
                         raise Interrupted(stop.signum, self.step)
+                if self.step % cfg.eval_every and self.window[1]:  # stopped by epochs or time between evaluations
+                    self._report(timed_tokens / max(time.time() - window_start, 1e-9))
         except Interrupted:
             raise
         except BrokenPipeError:  # whoever read our output is gone: stop as on a signal, with nothing more to say
             self.log = _quiet
-            self._save_on_stop()
-            raise Interrupted(signal.SIGPIPE, self.step) from None
+            saved = not self._in_step  # never a checkpoint of half a step
+            if saved:
+                self._save_on_stop()
+            raise Interrupted(signal.SIGPIPE, self.step, saved) from None
         except KeyboardInterrupt:
             if self._updating or stop.requested:  # mid-step, or a second signal: the user wants no more waiting
-                self.log(f"\nstopped at once: the last checkpoint in {self.out} is kept")
+                kept = f"the last checkpoint in {self.out} is kept" if self.out and checkpoint.exists(self.out) \
+                    else "nothing was saved"
+                self.log(f"\nstopped at once: {kept}")
             else:
                 self._save_on_stop()
             raise
-        if self.step % cfg.eval_every and self.window[1]:  # stopped by epochs or time between evaluations
-            self._report(timed_tokens / max(time.time() - window_start, 1e-9))
         return self
 
     def _save_on_stop(self):
@@ -185,13 +191,13 @@ class Trainer:
         record = dict(step=self.step, epoch=self.epoch, train_loss=round(train_loss, 4), valid_loss=round(metrics["loss"], 4),
                       valid_bleu=round(metrics["bleu"], 2), valid_chrf=round(metrics["chrf"], 2),
                       bleu_signature=metrics["scores"].bleu_signature, lr=self.optimizer.lr, tokens_per_s=round(speed, 1), time=time.time())
-        self.log(f"\nstep {self.step}: train loss {train_loss:.3f}, valid loss {metrics['loss']:.3f}, valid BLEU {metrics['bleu']:.2f}")
         self.window = [0.0, 0]
-        if self.out:
+        if self.out:  # written before the line is shown: output that fails cannot lose the row or the checkpoint
             if self.replaces_run:
                 self.save()  # the older run's checkpoint and log go first, so its rows and ours never mix
             append_log(self.out, record)
             self.save()
+        self.log(f"\nstep {self.step}: train loss {train_loss:.3f}, valid loss {metrics['loss']:.3f}, valid BLEU {metrics['bleu']:.2f}")
 
     # ---- evaluation -----------------------------------------------------------
     @no_grad()
@@ -249,9 +255,10 @@ class Trainer:
                       "optimizer": {k: v for k, v in opt.items() if k != "arrays"}, "schedule": self.schedule.state_dict()},
             **tokenizers_to_meta(self.src_tokenizer, self.tgt_tokenizer),
         }
-        checkpoint.save(directory, arrays, meta)  # replaces an older run's checkpoint, arrays included
         if self.replaces_run and directory == self.out:
-            rundir.remove_log(directory)  # and its log: rows of this run start now
+            rundir.remove_log(directory)  # an older run's rows; this run's start now
+        checkpoint.save(directory, arrays, meta)  # replaces an older run's checkpoint, arrays included
+        if directory == self.out:
             self.replaces_run = False
 
     def _load_state(self, arrays, state, directory):

@@ -130,3 +130,5 @@ def test_means_softmax_and_layer_norm_of_integers_are_float32(data, device):
     for out, expected in checks:
         assert out.dtype == np.float32
         np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+    for raw in (np.array(data), data):  # an array or a list: as the op makes it a Tensor, then float32
+        assert ops.exp(raw).dtype == ops.mean(raw).dtype == np.float32

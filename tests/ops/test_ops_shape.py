@@ -104,8 +104,19 @@ def test_an_axis_that_is_not_an_int_is_a_type_error():
     for call in (lambda x: x.swapaxes(0, "1"), lambda x: x.unsqueeze(1.0), lambda x: x.squeeze("0")):
         with pytest.raises(TypeError, match=r"(swapaxes|unsqueeze|squeeze): axis must be an int"):
             call(Tensor(np.zeros((2, 1))))
-    with pytest.raises(np.exceptions.AxisError, match="swapaxes: a 0-d tensor has no axis 0"):
-        Tensor(1.0).swapaxes(0, 0)
+
+
+
+def test_swapaxes_of_a_0d_tensor_is_the_tensor_as_in_torch(torch_lazy):
+    x = Tensor(3.0, requires_grad=True)
+    y = x.swapaxes(0, -1)
+    assert y.shape == () and y.item() == 3.0
+    (y * 2).backward()
+    assert x.grad.item() == 2.0
+    with pytest.raises(np.exceptions.AxisError, match=r"swapaxes: axis 1 is out of range for a tensor of shape \(\)"):
+        x.swapaxes(0, 1)
+    if torch_lazy is not None:
+        assert torch_lazy.tensor(3.0).swapaxes(0, -1).item() == y.item()
 
 
 # ---- concatenate, stack, split ----------------------------------------------------------

@@ -126,6 +126,9 @@ BAD = [
     (["explore", "attention", "--out", "afile/e.html"], "afile is a file"),
     (["explore", "attention", "--out", "e.txt"], ".html"),
     (["plot", "--positional", "--out", "pe.xyz"], ".png"),
+    (["plot", "--positional", "--out", "empty/"], "is a directory"),
+    (["plot", "--positional", "--out", "missing/"], "names a folder"),
+    (["plot", "--positional", "--out", "afile/../pe.png"], "afile is a file"),
     (["plot", "--positional", "--out", "missing/pe.png"], "missing does not exist"),
     (["translate", "--checkpoint", "run", "--attention-plot", "missing/a.png", "1 2"], "--attention-plot"),
     (["translate", "--checkpoint", "run", "--attention-plot", "a.xyz", "1 2"], "--attention-plot"),
@@ -214,6 +217,21 @@ def test_a_run_stopped_before_its_first_step_says_nothing_was_saved(workdir):
     assert _snapshot(workdir / "run") == before, line
     assert_clean_error(run_cli("train", *TINY, "--out", "fresh", "--max-minutes", "1e-9"), "nothing saved")
     assert not (workdir / "fresh").exists()  # the folder it made for the run is gone again
+
+
+def test_a_new_run_that_fails_before_saving_leaves_no_empty_folder(workdir, monkeypatch):
+    from autograd import Tensor
+    from tinygrad_tf.train import Trainer
+
+    monkeypatch.setattr(Trainer, "train_step", lambda self, batch: Tensor(float("nan")))
+    assert_clean_error(run_cli("train", *TINY, "--out", "fresh"), "became nan")
+    assert not (workdir / "fresh").exists()
+
+
+def test_a_picture_name_without_an_extension_is_written_and_named_as_png(workdir):
+    result = run_cli("plot", "--positional", "--out", "pe")
+    assert result.exit_code == 0, result.output
+    assert "wrote pe.png" in result.output and (workdir / "pe.png").is_file()
 
 
 def test_a_live_lock_refuses_a_second_process(workdir):

@@ -279,6 +279,9 @@ def test_load_state_dict_rejects_a_mismatched_state():
     other = Adam([Tensor(np.zeros((5, 5)), requires_grad=True)], lr=0.01)
     with pytest.raises(ValueError):
         other.load_state_dict(state)
+    negative = dict(state, counts={"-1.step": 2}, arrays={})  # never the last parameter's by Python's indexing
+    with pytest.raises(ValueError, match="parameter -1"):
+        opt.load_state_dict(negative)
 
 
 # ---- the Noam schedule -------------------------------------------------------------

@@ -240,6 +240,74 @@ def test_a_hard_interrupt_mid_step_keeps_the_last_checkpoint(tmp_path):
     assert Trainer.resume(out, log=_quiet).schedule.steps == 2
 
 
+def _failing_log(when):
+    """A log that raises BrokenPipeError (the reader of the output is gone) on the first line for which `when` holds."""
+    def log(line=""):
+        if when(line):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    return log
+
+
+def test_closed_output_saves_after_a_whole_step_and_resumes_exactly(tmp_path):
+    out, straight = str(tmp_path / "run"), str(tmp_path / "straight")
+    config = TrainConfig.for_task("copy", **dict(TINY, steps=6, eval_every=3))
+    Trainer(config, out=straight, log=_quiet).fit(progress=False)
+    trainer = Trainer(config, out=out,
+                      log=_failing_log(lambda line: "step 3:" in line))
+    with pytest.raises(Interrupted) as info:
+        trainer.fit(progress=False)
+    assert info.value.signum == signal.SIGPIPE and info.value.saved and info.value.step == 3
+    meta = checkpoint.load(out)[1]
+    assert meta["state"]["step"] == 3
+    with open(os.path.join(out, "log.jsonl"), encoding="utf-8") as f:
+        assert [json.loads(line)["step"] for line in f] == [3]  # the row went in before the line that failed
+    Trainer.resume(out, log=_quiet).fit(progress=False)
+    for name, array in checkpoint.load(straight)[0].items():
+        np.testing.assert_array_equal(checkpoint.load(out)[0][name], array, err_msg=name)
+
+
+def test_closed_output_in_the_last_report_after_the_loop_still_saves(tmp_path):
+    """Stopped by --epochs between evaluations: the closing report's line fails; its checkpoint is there."""
+    out = str(tmp_path / "run")
+    trainer = Trainer(TrainConfig.for_task("copy", **dict(TINY, steps=10**6, epochs=1, eval_every=10**6)), out=out,
+                      log=_failing_log(lambda line: line.startswith("\nstep ")))
+    with pytest.raises(Interrupted):
+        trainer.fit(progress=False)
+    assert checkpoint.load(out)[1]["state"]["step"] == trainer.step > 0
+
+
+def test_closed_output_in_the_middle_of_a_step_saves_nothing(tmp_path):
+    out = str(tmp_path / "run")
+    Trainer(TrainConfig.for_task("copy", steps=2, **TINY), out=out, log=_quiet).fit(progress=False)
+    trainer = Trainer.resume(out, log=_quiet, steps=50)
+
+    def half_done(batch):
+        trainer.schedule.step()  # state already changed when the write fails
+        raise BrokenPipeError(32, "Broken pipe")
+
+    trainer.train_step = half_done
+    with pytest.raises(Interrupted) as info:
+        trainer.fit(progress=False)
+    assert not info.value.saved
+    assert checkpoint.load(out)[1]["state"]["step"] == 2
+
+
+def test_a_stop_request_stands_when_its_note_cannot_be_written():
+    from tinygrad_tf.interrupt import StopRequests
+
+    stop = StopRequests(note=_failing_log(lambda line: True))
+    with stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert stop.requested and stop.signum == signal.SIGTERM
+
+
+def test_config_takes_device_names_as_the_engine_does():
+    assert TrainConfig.for_task("copy", device="cpu:0").device == "cpu"
+    with pytest.raises(ValueError, match="device: expected one of cpu, cuda, got 'tpu'"):
+        TrainConfig.for_task("copy", device="tpu")
+
+
 def test_a_diverging_loss_stops_without_saving(tmp_path):
     out = str(tmp_path / "run")
     Trainer(TrainConfig.for_task("copy", steps=2, **TINY), out=out, log=_quiet).fit(progress=False)

@@ -17,9 +17,10 @@ from .translate import evaluate, translate
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """An educational autograd engine and the Transformer built on it."""
-    # A command's output is its own lines and one-line errors. NumPy's warnings (overflow in a diverging
-    # run, which the trainer reports itself) and matplotlib's missing-glyph ones would print source lines.
-    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    # A command's output is its own lines and one-line errors. NumPy's warnings about our arrays (overflow
+    # in a diverging run, which the trainer reports itself) and matplotlib's missing-glyph ones would print
+    # source lines.
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"(ops|autograd|tinygrad_tf)(\.|$)")
     warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from")
 
 

@@ -94,12 +94,14 @@ class OutputFile(Path):
 
     def convert(self, value, param, ctx):
         value = super().convert(value, param, ctx)
-        folder = os.path.dirname(os.path.abspath(value))
+        if not os.path.basename(value):
+            self.fail(f"{value} names a folder: give a file name", param, ctx)
+        folder = os.path.dirname(value) or os.curdir  # as written: "afile/../x.png" goes through the file afile
         if not os.path.isdir(folder):
-            blocked = folder
-            while not os.path.exists(blocked):
-                blocked = os.path.dirname(blocked)
-            self.fail(f"cannot write {value}: {blocked} is a file, not a folder" if os.path.isfile(blocked)
+            blocked = folder  # the nearest part of the path, going up, that exists: is it a file?
+            while blocked and not os.path.exists(blocked):
+                blocked = os.path.dirname(blocked.rstrip(os.sep))
+            self.fail(f"cannot write {value}: {blocked} is a file, not a folder" if blocked and os.path.isfile(blocked)
                       else f"cannot write {value}: the folder {folder} does not exist", param, ctx)
         ext = os.path.splitext(value)[1][1:].lower()
         if self.extensions and ext not in self.extensions and not (self.bare and not ext):

@@ -129,31 +129,42 @@ def _fit(trainer, new, overwrite, progress_every):
     """Lock the run directory, tidy it, train, and turn a signal into the shell's exit code."""
     out = trainer.out
     created = not os.path.exists(out)
-    with rundir.RunLock(out, note=lambda line: click.echo(line, err=True)):
-        if new and rundir.holds_run(out):
-            if not overwrite:  # appeared since the first check: another process got there first
-                raise rundir.RunDirError(f"--out {out} already holds a run; use --resume {out} or a new --out")
-            click.echo(f"--overwrite: the run in {out} ({rundir.describe(out)}) is replaced at this run's first checkpoint")
-            trainer.replaces_run = True
-        removed = checkpoint.clean(out)
-        if removed:
-            click.echo(f"removed what an interrupted save left in {out}: {', '.join(removed)}", err=True)
-        if trainer.step >= trainer.config.steps:
-            click.echo(f"{out} is complete at step {trainer.step}; give --steps above {trainer.step} to train on")
-            return
-        try:
-            trainer.fit(progress=True, progress_every=progress_every)
-        except Interrupted as e:
-            if e.signum == signal.SIGPIPE:  # `train ... | head`: say it where it can still be read
-                silence_stdout()
-                click.echo(f"output closed: stopped at step {e.step}, checkpoint saved; continue with --resume {out}",
-                           err=True)
-            sys.exit(e.exit_code)
-        except KeyboardInterrupt:
-            sys.exit(130)
+    try:
+        with rundir.RunLock(out, note=lambda line: click.echo(line, err=True)):
+            if new and rundir.holds_run(out):
+                if not overwrite:  # appeared since the first check: another process got there first
+                    raise rundir.RunDirError(f"--out {out} already holds a run; use --resume {out} or a new --out")
+                click.echo(f"--overwrite: the run in {out} ({rundir.describe(out)}) is replaced at this run's "
+                           "first checkpoint")
+                trainer.replaces_run = True
+            removed = checkpoint.clean(out)
+            if removed:
+                click.echo(f"removed what an interrupted save left in {out}: {', '.join(removed)}", err=True)
+            if trainer.step >= trainer.config.steps:
+                click.echo(f"{out} is complete at step {trainer.step}; give --steps above {trainer.step} to train on")
+                return
+            _train(trainer, out, progress_every)
+    finally:
+        if created and os.path.isdir(out) and not os.listdir(out):
+            os.rmdir(out)  # a new run that saved nothing leaves no empty folder behind
     if not checkpoint.exists(out) or trainer.replaces_run:  # stopped by --max-minutes before the first step
-        if created and not os.listdir(out):
-            os.rmdir(out)
         kept = f"; the run in {out} is left as it was" if trainer.replaces_run else ""
         raise click.ClickException(f"--max-minutes ran out before the first step: nothing trained, nothing saved{kept}")
     click.echo(f"done: checkpoint in {out}")
+
+
+def _train(trainer, out, progress_every):
+    """`trainer.fit`, with a stop on a signal or closed output turned into the shell's exit code."""
+    try:
+        trainer.fit(progress=True, progress_every=progress_every)
+    except Interrupted as e:
+        if e.signum == signal.SIGPIPE:  # `train ... | head`: say it where it can still be read
+            silence_stdout()
+            saved = "checkpoint saved" if e.saved else "the last checkpoint kept"
+            try:
+                click.echo(f"output closed: stopped at step {e.step}, {saved}; continue with --resume {out}", err=True)
+            except OSError:  # stderr went into the same closed pipe
+                pass
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
