@@ -224,18 +224,22 @@ def test_a_signal_finishes_the_step_and_saves(tmp_path, signum):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-def test_a_hard_interrupt_mid_step_keeps_the_last_checkpoint(tmp_path):
+@pytest.mark.parametrize("stop, raised", [(KeyboardInterrupt, KeyboardInterrupt),
+                                          (lambda: BrokenPipeError(32, "Broken pipe"), Interrupted)],
+                         ids=["hard interrupt", "output closed"])
+def test_a_stop_in_the_middle_of_a_step_keeps_the_last_checkpoint(tmp_path, stop, raised):
     out = str(tmp_path / "run")
     Trainer(TrainConfig.for_task("copy", steps=2, **TINY), out=out, log=_quiet).fit(progress=False)
     trainer = Trainer.resume(out, log=_quiet, steps=50)
 
     def half_done(batch):
         trainer.schedule.step()  # state already changed when the interrupt arrives
-        raise KeyboardInterrupt
+        raise stop()
 
     trainer.train_step = half_done
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(raised) as info:
         trainer.fit(progress=False)
+    assert getattr(info.value, "saved", False) is False
     assert checkpoint.load(out)[1]["state"]["step"] == 2  # not overwritten with a half-applied step
     assert Trainer.resume(out, log=_quiet).schedule.steps == 2
 
@@ -275,22 +279,6 @@ def test_closed_output_in_the_last_report_after_the_loop_still_saves(tmp_path):
     with pytest.raises(Interrupted):
         trainer.fit(progress=False)
     assert checkpoint.load(out)[1]["state"]["step"] == trainer.step > 0
-
-
-def test_closed_output_in_the_middle_of_a_step_saves_nothing(tmp_path):
-    out = str(tmp_path / "run")
-    Trainer(TrainConfig.for_task("copy", steps=2, **TINY), out=out, log=_quiet).fit(progress=False)
-    trainer = Trainer.resume(out, log=_quiet, steps=50)
-
-    def half_done(batch):
-        trainer.schedule.step()  # state already changed when the write fails
-        raise BrokenPipeError(32, "Broken pipe")
-
-    trainer.train_step = half_done
-    with pytest.raises(Interrupted) as info:
-        trainer.fit(progress=False)
-    assert not info.value.saved
-    assert checkpoint.load(out)[1]["state"]["step"] == 2
 
 
 def test_a_stop_request_stands_when_its_note_cannot_be_written():
