@@ -293,6 +293,9 @@ def _read_run(directory):
         tokenizers = tokenizers_from_meta(meta)
     except (KeyError, TypeError, ValueError) as e:
         raise checkpoint.CheckpointError(f"checkpoint {os.path.join(directory, checkpoint.META)} is missing or has bad fields ({e})") from None
+    for name, array in _prefixed(arrays, "model/").items():  # training never saves these: the file was changed
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise checkpoint.CheckpointError(f"checkpoint in {directory}: weight {name} holds nan or inf values")
     return config, tokenizers, arrays, meta
 
 

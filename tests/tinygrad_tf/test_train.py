@@ -177,6 +177,18 @@ def test_resume_with_a_mismatched_checkpoint(saved_run, edit):
     assert saved_run in str(info.value)
 
 
+def test_a_checkpoint_with_non_finite_weights_is_refused_by_name(saved_run):
+    """Training never saves them (a diverged run keeps its last good checkpoint): such a file was changed by hand."""
+    arrays, meta = checkpoint.load(saved_run)
+    name = next(k for k in arrays if k.startswith("model/") and k.endswith("weight"))
+    arrays[name] = arrays[name].copy()
+    arrays[name].flat[0] = np.nan
+    checkpoint.save(saved_run, arrays, {k: v for k, v in meta.items() if not k.startswith("arrays_")})
+    for load in (load_translator, lambda d: Trainer.resume(d, log=_quiet)):
+        with pytest.raises(CheckpointError, match=f"{saved_run}: weight {name[len('model/'):]} holds nan or inf"):
+            load(saved_run)
+
+
 def test_resume_with_arrays_from_another_run(saved_run, tmp_path):
     other = str(tmp_path / "other")
     Trainer(TrainConfig.for_task("copy", steps=1, **dict(TINY, seed=4)), out=other, log=_quiet).fit(progress=False)
