@@ -90,10 +90,10 @@ def floating(x):
     """`x` cast to float32 when it holds integers or booleans: for math whose results are fractions
     (exp, mean, softmax, ...), which PyTorch computes in its default float dtype too.
 
-    A NumPy array or a list becomes a Tensor first, as the op would make it.
+    An array or a list becomes a Tensor first, on the device of its data, as the op would make it.
     """
     if not isinstance(x, Tensor) and (isinstance(x, (list, tuple)) or _is_array(x)):
-        x = _lift_arrays((x,))[0] if _is_array(x) else Tensor(x)
+        x = Tensor(x)
     return cast(x, DEFAULT_FLOAT) if isinstance(x, Tensor) and x.dtype.kind != "f" else x
 
 

@@ -150,6 +150,14 @@ def refuse_options(reason, *names):
         raise click.UsageError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply {reason}")
 
 
+def refuse_sizes_the_model_lacks(model):
+    """A usage error for --layers given for anything but the transformer, or --heads given for the mlp."""
+    if model != "transformer":
+        refuse_options(f"to {model}: only the transformer has a number of layers to choose", "layers")
+    if model == "mlp":
+        refuse_options("to the mlp: it has no attention heads", "heads")
+
+
 def refuse_sizes_with_checkpoint(**sizes):
     """A usage error naming the size options given (not None) beside --checkpoint, whose sizes are its own."""
     given = [f"--{name.replace('_', '-')}" for name, value in sizes.items() if value is not None]

@@ -6,7 +6,9 @@ import click
 
 from ..viz import explorer, graph, specimens
 from ..viz.description import VALUE_LIMIT
-from .common import OutputFile, fail_cleanly, refuse_options, refuse_sizes_with_checkpoint, require_divisible
+from .common import (
+    OutputFile, fail_cleanly, refuse_sizes_the_model_lacks, refuse_sizes_with_checkpoint, require_divisible,
+)
 
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
 LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
@@ -46,10 +48,7 @@ def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, s
     with everything inline: it opens from disk, offline, in any current browser.
     """
     model = model.lower()
-    if model != "transformer":
-        refuse_options(f"to {model}: only the transformer has a number of layers to choose", "layers")
-    if model == "mlp":
-        refuse_options("to the mlp: it has no attention heads", "heads")
+    refuse_sizes_the_model_lacks(model)
     if not graph.dot_available():
         raise click.ClickException(graph.DOT_MISSING)
     specimen = _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed)

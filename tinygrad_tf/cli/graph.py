@@ -9,7 +9,9 @@ import autograd
 from ..viz import graph as pictures
 from ..viz import specimens
 from ..viz.description import GraphDescription
-from .common import OutputFile, Path, fail_cleanly, refuse_options, refuse_sizes_with_checkpoint, require_divisible
+from .common import (
+    OutputFile, Path, fail_cleanly, refuse_sizes_the_model_lacks, refuse_sizes_with_checkpoint, require_divisible,
+)
 
 MODELS = ("attention", "encoder-layer", "decoder-layer", "transformer")
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
@@ -47,8 +49,7 @@ def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, 
     unless --checkpoint names a trained run; ops are grouped by the module that
     ran them.
     """
-    if model.lower() != "transformer":
-        refuse_options(f"to {model.lower()}: only the transformer has a number of layers to choose", "layers")
+    refuse_sizes_the_model_lacks(model.lower())
     fmt = _format(out, fmt)
     autograd.manual_seed(seed)
     rng = np.random.default_rng(seed)

@@ -16,7 +16,7 @@ from .. import nn
 from ..viz import frames as backward_frames
 from ..viz import trace
 from ..viz.specimens import make_module
-from .common import OutputFile, Path, fail_cleanly, refuse_options, require_divisible
+from .common import OutputFile, Path, fail_cleanly, refuse_sizes_the_model_lacks, require_divisible
 
 MODELS = ("attention", "mlp", "encoder-layer")
 LOSSES = ("mse", "cross-entropy")
@@ -239,10 +239,9 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
             raise click.ClickException(backward_frames.PILLOW_MISSING) from None
     if frames:
         os.makedirs(frames, exist_ok=True)
+    refuse_sizes_the_model_lacks(model)
     if model != "mlp":
         require_divisible(d_model, heads)
-    else:
-        refuse_options("to the mlp: it has no attention heads", "heads")
 
     setup = build(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed)
     click.echo(click.style(f"{model}: {setup.description}", bold=True))
