@@ -13,6 +13,8 @@ import os
 import threading
 import traceback
 
+from . import scope
+
 
 class _State(threading.local):
     enabled = False
@@ -94,9 +96,7 @@ def _numeric_inputs(xp, inputs):
 
 def describe_source(value):
     """Where an op's input came from: the op that made it (module, shape, line), or no op at all."""
-    from .tensor import Tensor  # anomaly sits below tensor: import at call time
-
-    if not isinstance(value, Tensor):
+    if not hasattr(value, "grad_fn"):  # not a Tensor
         return f"the number {value!r} passed to the op"
     ctx = value.grad_fn
     named = f" '{value.name}'" if value.name else ""
@@ -107,6 +107,13 @@ def describe_source(value):
         )
     site = f", created at {ctx.site}" if ctx.site else ", created outside detect_anomaly()"
     return f"op '{ctx.name}'{_in_module(ctx)} (output of shape {value.shape}{site})"
+
+
+def on_forward(ctx, args, inputs, output):
+    """Remember where the op was made; outside an op's backward, check its output (`check_forward`)."""
+    ctx.site, ctx.module = creation_site(), scope.current_module()
+    if not in_backward():  # inside a backward, check_backward names the op
+        check_forward(ctx, args, inputs, output)
 
 
 def check_forward(ctx, args, inputs, output):

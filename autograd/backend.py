@@ -5,8 +5,6 @@ first asked for, so the CPU path never needs it installed.
 """
 import numpy as np
 
-from . import cpu_kernels
-
 DEVICES = ("cpu", "cuda")
 
 _CUDA_HELP = (
@@ -88,27 +86,13 @@ def as_rows(xp, x, dtype=None):
 
 
 def scatter_add(xp, target, index, values):
-    """target[index] += values, accumulating over repeated indices.
+    """target[index] += values, accumulating over repeated indices (`ops.fast.scatter` has a faster form).
 
     Raises:
         ValueError: for a read-only target (NumPy's `add.at` would write into it).
     """
     if xp is np and not target.flags.writeable:
         raise ValueError(f"scatter_add: the target array of shape {target.shape} is read-only")
-    if xp is np and _rows_of(target, index, values):
-        # Whole rows picked by one integer array (an embedding's backward).
-        width = target.size // target.shape[0]
-        loops = cpu_kernels.load()
-        if loops is not None and target.dtype in cpu_kernels.FLOATS and values.dtype == target.dtype:
-            # a compiled loop adds each row in turn: the same sums, in the same order, as add.at
-            values = np.ascontiguousarray(values).reshape(index.size, width)
-            loops.add_rows(target.reshape(target.shape[0], width), index.reshape(-1), values)
-            return target
-        # NumPy's add.at runs 1-D indices over 1-D arrays several times faster, so index
-        # every element of the flattened target instead.
-        flat = (index.reshape(-1, 1) * width + np.arange(width)).reshape(-1)
-        np.add.at(target.reshape(-1), flat, values.reshape(-1))
-        return target
     if xp is np or hasattr(xp.add, "at"):  # CuPy 13+ has ufunc.at (cupyx.scatter_add is deprecated)
         xp.add.at(target, index, values)
     else:
@@ -116,13 +100,3 @@ def scatter_add(xp, target, index, values):
 
         cupyx.scatter_add(target, index, values)
     return target
-
-
-def _rows_of(target, index, values):
-    """Whether `index` is an array of non-negative row numbers and `values` holds one full row per entry."""
-    return (
-        isinstance(index, np.ndarray) and index.dtype.kind in "iu" and target.ndim >= 1
-        and target.flags.c_contiguous and target.shape[0] > 0
-        and values.shape == index.shape + target.shape[1:] and index.size > 0
-        and index.min() >= 0 and index.max() < target.shape[0]
-    )

@@ -19,9 +19,8 @@ import functools
 
 import numpy as np
 
-from .fit import cast
-from .function import _is_array, _lift_arrays
-from .tensor import Tensor
+from . import lifting
+from .core import Tensor
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 _NUMBER_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: DEFAULT_FLOAT}
@@ -92,9 +91,9 @@ def floating(x):
 
     An array or a list becomes a Tensor first, on the device of its data, as the op would make it.
     """
-    if not isinstance(x, Tensor) and (isinstance(x, (list, tuple)) or _is_array(x)):
+    if not isinstance(x, Tensor) and (isinstance(x, (list, tuple)) or lifting.is_array(x)):
         x = Tensor(x)
-    return cast(x, DEFAULT_FLOAT) if isinstance(x, Tensor) and x.dtype.kind != "f" else x
+    return x.astype(DEFAULT_FLOAT) if isinstance(x, Tensor) and x.dtype.kind != "f" else x
 
 
 def _operand(op, x, other):
@@ -108,13 +107,13 @@ def _operand(op, x, other):
             return Tensor(x, device=other.device if isinstance(other, Tensor) else None)
         except (TypeError, ValueError) as e:
             _raise_unsupported(op, x, other, f" ({e})")
-    if _is_array(x) and x.dtype.kind in _CATEGORY:
-        return _lift_arrays((x, other))[0]  # a floating array takes the tensor's float dtype
+    if lifting.is_array(x) and x.dtype.kind in _CATEGORY:
+        return lifting.lift_arrays((x, other), Tensor)[0]  # a floating array takes the tensor's float dtype
     _raise_unsupported(op, x, other)
 
 
 def _as_dtype(x, dtype):
-    return cast(x, dtype) if isinstance(x, Tensor) else x
+    return x.astype(dtype) if isinstance(x, Tensor) else x
 
 
 def _describe(x):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .grad_mode import no_grad
-from .tensor import Tensor
+from .core import Tensor
 
 
 class GradcheckError(AssertionError):

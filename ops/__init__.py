@@ -8,9 +8,8 @@ analytic backward; the functions below are the way to call them. The fused
 ops' files start with their math; the faster forms of the same math (in
 place, CUDA kernels) are in `ops.fast`, which picks one per call.
 """
-from autograd.fit import cast
-
 from .activation import gelu, relu, sigmoid, tanh
+from .cast import cast
 from .compare import (
     equal, greater, greater_equal, less, less_equal, logical_and, logical_not, logical_or,
     not_equal, where,

@@ -19,7 +19,7 @@ import math
 from autograd import Function
 from autograd.dtypes import floating
 
-from . import fast
+from .dispatch import form
 from ._special import erf
 
 
@@ -115,7 +115,7 @@ def sigmoid(a):
 
 def relu(a):
     """max(a, 0); the gradient at 0 is 0."""
-    return fast.variant(ReLU, a).apply(a)
+    return form(ReLU, a).apply(a)
 
 
 def gelu(a, approximate="none"):
@@ -129,4 +129,4 @@ def gelu(a, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     a = floating(a)
-    return fast.variant(GELU, a).apply(a, approximate)
+    return form(GELU, a).apply(a, approximate)

@@ -6,7 +6,7 @@ import numpy as np
 from autograd import Function
 from autograd.random import generator, splitmix64
 
-from . import fast
+from .dispatch import form
 
 
 class Dropout(Function):
@@ -85,4 +85,4 @@ def dropout(x, p=0.5, training=True, rng=None):
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
-    return fast.variant(Dropout, x).apply(x, p, rng if rng is not None else generator(x.device))
+    return form(Dropout, x).apply(x, p, rng if rng is not None else generator(x.device))

@@ -1,6 +1,7 @@
 """Embedding lookup: rows of a weight matrix picked by token ids."""
 from autograd import Tensor
 
+from .dispatch import form
 from .shape import GetItem
 
 
@@ -41,4 +42,4 @@ def embedding(indices, weight, padding_idx=None):
     idx = indices.to(weight.device).data if isinstance(indices, Tensor) else Tensor(indices, device=weight.device).data
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
-    return Embedding.apply(weight, idx, padding_idx)
+    return form(Embedding, weight).apply(weight, idx, padding_idx)

@@ -21,7 +21,7 @@ import numpy as np
 
 from autograd import Function, Tensor, backend
 
-from . import fast
+from .dispatch import form
 from .compare import where
 from .softmax import log_softmax, log_softmax_of
 
@@ -114,7 +114,7 @@ def cross_entropy(logits, targets, ignore_index=None, label_smoothing=0.0, reduc
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     t = _targets(logits, targets, "cross_entropy")
     if fused:
-        return fast.variant(CrossEntropy, logits).apply(logits, t.data, ignore_index, float(label_smoothing), reduction)
+        return form(CrossEntropy, logits).apply(logits, t.data, ignore_index, float(label_smoothing), reduction)
     logp = log_softmax(logits, -1, fused=False)
     nll = nll_loss(logp, t, ignore_index, reduction="none")
     if label_smoothing:

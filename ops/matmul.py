@@ -1,9 +1,21 @@
-"""Matrix product with `numpy.matmul`'s rules: batched, broadcasting, 1-D cases."""
-import math
+"""Matrix product with `numpy.matmul`'s rules: batched, broadcasting, 1-D cases.
 
+For C = A·B, each element C[i, j] = Σ_k A[i, k] B[k, j], so with dC the
+gradient that reaches C:
+
+    dA = dC · Bᵀ        dB = Aᵀ · dC
+
+Batched operands (..., n, k) @ (..., k, m) do this per matrix; an operand
+broadcast over the batch gets its gradients summed over it, which the engine
+does (unbroadcasting). A 1-D operand is a row (for A) or a column (for B), as
+in `numpy.matmul`. The Function below is that math; `ops.fast` has a form
+that folds a stack of matrices times one matrix into one large product.
+"""
 import numpy as np
 
-from autograd import Function, Tensor
+from autograd import Function
+
+from .dispatch import form
 
 
 class MatMul(Function):
@@ -11,79 +23,38 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        _check_shapes(a.shape, b.shape)
+        check_shapes(a.shape, b.shape)
         ctx.save_for_backward(a, b)
-        return _product(a, b)
+        return a @ b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        # Treat a 1-D operand as a matrix (a row for a, a column for b), as matmul does,
-        # and give the gradient the matching matrix shape.
-        a2 = a.reshape(1, -1) if a.ndim == 1 else a
-        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
-        g2 = grad
-        if a.ndim == 1:  # the row axis the 1-D a lost
-            g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if b.ndim > 1 else g2.reshape(1)
-        if b.ndim == 1:  # the column axis the 1-D b lost
-            g2 = g2.reshape(g2.shape + (1,))
+        a2, b2, g2 = as_matrices(a, b, grad)
         grad_a = grad_b = None
         if ctx.needs_grad(0):
-            grad_a = _product(g2, b2.swapaxes(-1, -2))  # (..., n, k): the engine sums broadcast batch axes
+            grad_a = g2 @ b2.swapaxes(-1, -2)  # (..., n, k)
             grad_a = grad_a.squeeze(-2) if a.ndim == 1 else grad_a
-        if ctx.needs_grad(1) and b.ndim == 2 and a.ndim >= 2:
-            # b was shared by every batch item: sum_i a_i^T g_i = (all rows of a)^T (all rows of g),
-            # one GEMM instead of a (batch, k, m) stack that is then summed
-            rows_a, rows_g = _stack_rows(a), _stack_rows(g2)
-            if _is_transposed(b):  # b = weight.T: compute weight's gradient in weight's own layout
-                grad_b = sum_of_outer_products(rows_g, rows_a).swapaxes(0, 1)
-            else:
-                grad_b = sum_of_outer_products(rows_a, rows_g)
-        elif ctx.needs_grad(1):
-            grad_b = a2.swapaxes(-1, -2) @ g2  # (..., k, m): the engine sums broadcast batch axes
+        if ctx.needs_grad(1):
+            grad_b = a2.swapaxes(-1, -2) @ g2  # (..., k, m)
             grad_b = grad_b.squeeze(-1) if b.ndim == 1 else grad_b
         return grad_a, grad_b
 
 
-def _product(a, b):
-    """a @ b for arrays or Tensors; (..., n, k) @ (k, m) as one large GEMM over all rows.
-
-    NumPy's matmul runs a stack of matrices against one matrix as one small GEMM
-    per matrix; folding the stack into the rows is several times faster.
-    """
-    if a.ndim > 2 and b.ndim == 2:
-        return (_stack_rows(a) @ b).reshape(a.shape[:-1] + b.shape[-1:])
-    return a @ b
-
-
-def sum_of_outer_products(g, x):
-    """g.T @ x for g (rows, m) and x (rows, n): a weight's gradient, summed over every row, C-contiguous (m, n).
-
-    A long sum over rows into a small result: OpenBLAS shares such a GEMM
-    between its threads by the rows of its first operand, so the operand with
-    more columns goes first (for (768, 512) -> 128 on two cores 1.4 times as
-    fast as the other order; the same when m = n).
-    """
-    if g.shape[1] >= x.shape[1]:
-        return g.T @ x
-    product = (x.T @ g).T
-    # an array is copied into the weight's own layout (m x n, small beside the product); a Tensor
-    # (a recorded backward) has no layout to keep
-    return product if isinstance(product, Tensor) else product.copy()
+def as_matrices(a, b, grad):
+    """a, b and grad with a 1-D a as a row (1, k), a 1-D b as a column (k, 1), and grad shaped to match."""
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a
+    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+    g2 = grad
+    if a.ndim == 1:  # the row axis the 1-D a lost
+        g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if b.ndim > 1 else g2.reshape(1)
+    if b.ndim == 1:  # the column axis the 1-D b lost
+        g2 = g2.reshape(g2.shape + (1,))
+    return a2, b2, g2
 
 
-def _stack_rows(x):
-    """x (..., n) as a (rows, n) matrix (explicit sizes: -1 cannot be inferred for an empty x)."""
-    return x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
-
-
-def _is_transposed(x):
-    """True for an array that is the transpose of a contiguous one (Tensors: False)."""
-    flags = getattr(x, "flags", None)
-    return flags is not None and flags.f_contiguous and not flags.c_contiguous
-
-
-def _check_shapes(sa, sb):
+def check_shapes(sa, sb):
+    """Raise a ValueError naming matmul and both shapes when they cannot be multiplied."""
     if len(sa) == 0 or len(sb) == 0:
         raise ValueError(f"matmul: operands must have at least one dimension, got shapes {sa} and {sb}")
     k_a = sa[-1]
@@ -105,4 +76,4 @@ def matmul(a, b):
     Raises:
         ValueError: naming matmul and both shapes when they do not align.
     """
-    return MatMul.apply(a, b)
+    return form(MatMul, a).apply(a, b)

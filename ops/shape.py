@@ -2,9 +2,28 @@
 import numpy as np
 
 from autograd import Function, Tensor, backend
-from autograd.fit import broadcast_to  # noqa: F401  (re-exported: broadcasting is the engine's)
 
 from ._axes import normalize_axes
+
+
+class BroadcastTo(Function):
+    rule = "dx = dy summed back over the broadcast axes"
+    broadcasting = True
+    name = "broadcast_to"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return ctx.xp.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None  # the engine sums it back to the input's shape, as for every op
+
+
+def broadcast_to(x, shape):
+    """Broadcast `x` to `shape` (NumPy rules); backward sums back to x's shape."""
+    shape = tuple(shape)
+    return x if tuple(x.shape) == shape else BroadcastTo.apply(x, shape)
 
 
 class Reshape(Function):

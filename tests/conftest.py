@@ -57,6 +57,15 @@ def rng():
 
 
 @pytest.fixture(autouse=True)
+def _readable_forms():
+    """Every test starts with the readable forms, as a user does, whatever a test before it turned on."""
+    import ops
+
+    with ops.fast.disable():
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _restore_grad_mode():
     """A test that fails inside no_grad() must not leave recording off for the next one."""
     yield

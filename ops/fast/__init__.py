@@ -1,59 +1,89 @@
-"""The fast forms of the fused ops, and the one place that picks which form runs.
+"""The fast forms of the ops, off by default: `ops.fast.enable()` turns them on.
 
-Each fused op (softmax, log_softmax, layer_norm, cross_entropy, gelu) is
-written once as its math, in its own file (`ops/softmax.py`, ...): that
-Function is what a learner reads and what the tests hold everything else to.
-The same math also exists in forms that make fewer passes over memory:
+Each op is written once as its math, in its own file (`ops/softmax.py`, ...):
+that Function is what runs by default, what a learner reads and steps
+through, and what the tests hold everything else to. The same math also
+exists in forms that make fewer passes over memory or fewer, larger calls:
 
-- `in_place`: on any backend's arrays, one new array per op and the other
-  steps in place, row sums as matrix-vector products (`rows`);
-- `kernels`: on CuPy float32/float64 arrays reduced over the last axis, one
-  CUDA kernel each way (`autograd.cuda_kernels`);
-- `compiled`: on NumPy float32/float64 arrays, compiled loops that do each
-  row in cache (`autograd.cpu_kernels`), where numba is installed; these also cover
-  dropout and ReLU (one pass for the mask and the product).
+- `in_place`: softmax, log-softmax, layer norm and the loss, on any backend,
+  one new array per op and the other steps in place (`rows`: row sums as
+  matrix-vector products);
+- `compiled`: the same and dropout and ReLU, as compiled loops over NumPy
+  arrays that do each row in cache (`autograd.cpu_kernels`), where numba is installed;
+- `kernels`: on CuPy arrays reduced over the last axis, one CUDA kernel each
+  way (`autograd.cuda_kernels`);
+- `folded`: a stack of matrices times one matrix as one GEMM;
+- `blas_linear`: the bias added inside the GEMM of `linear`;
+- `scatter`: an embedding's gradient added by whole rows.
 
-They are subclasses of the readable Functions (same name in the graph, same
-saved values), so a recorded backward (`create_graph=True`) falls back to the
-readable backward. `variant` is the one dispatch point; `readable_only()`
-turns the fast forms off, to step through the math itself.
+They subclass the readable Functions (same name in the graph, same saved
+values), so a recorded backward (`create_graph=True`) runs the readable
+backward. The trainer, the benchmarks, `translate` and `evaluate` turn them
+on; `variant` picks one per call, and `ops.dispatch.form` is what the ops ask.
+
+    ops.fast.enable()            # from now on
+    with ops.fast.enable(): ...  # within the block, then as before
+    with ops.fast.disable(): ... # the readable forms within the block
 """
-import contextlib
 import functools
 
 from autograd import cuda_kernels
 
-_enabled = True
+_enabled = False
+
+
+class _Setting:
+    """Sets whether the fast forms run; as a `with` block, puts back the setting before it on exit."""
+
+    def __init__(self, on):
+        global _enabled
+        self._before, _enabled = _enabled, on
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        global _enabled
+        _enabled = self._before
+
+
+def enable():
+    """Run the fast forms from now on (or within a `with` block)."""
+    return _Setting(True)
+
+
+def disable():
+    """Run the readable forms from now on (or within a `with` block)."""
+    return _Setting(False)
+
+
+def readable_only():
+    """A `with` block in which every op runs as written in its own file (the same as `disable()`)."""
+    return _Setting(False)
+
+
+def is_enabled():
+    """Whether the fast forms run now."""
+    return _enabled
 
 
 def variant(op, x, axis=-1):
-    """The Function that runs the fused op `op` on the Tensor `x` (reduced over `axis`).
+    """The Function that runs `op` on the Tensor `x` (reduced over `axis`).
 
     Returns:
-        `op`'s CUDA-kernel form where the kernels take `x`, else its compiled
-        form where numba takes `x`, else its in-place form, else `op` itself
-        (also for ops without fast forms, and inside `readable_only()`).
+        `op` itself while the fast forms are off or where `op` has none; else
+        its CUDA-kernel form where the kernels take `x`, its compiled form
+        where numba takes `x`, else its form for any array.
     """
     forms = _forms().get(op) if _enabled else None
     if forms is None:
         return op
-    in_place_form, kernel_form, compiled_form = forms
+    any_array_form, kernel_form, compiled_form = forms
     if kernel_form is not None and x.device == "cuda" and cuda_kernels.takes(x.dtype, x.ndim, axis):
         return kernel_form
     if compiled_form is not None and axis in (-1, x.ndim - 1) and _compiled().takes(x):
         return compiled_form
-    return in_place_form or op
-
-
-@contextlib.contextmanager
-def readable_only():
-    """Within this block every fused op runs as written in its own file (slower, same math)."""
-    global _enabled
-    before, _enabled = _enabled, False
-    try:
-        yield
-    finally:
-        _enabled = before
+    return any_array_form or op
 
 
 @functools.lru_cache(maxsize=None)
@@ -65,19 +95,25 @@ def _compiled():
 
 @functools.lru_cache(maxsize=None)
 def _forms():
-    """{readable Function: (in-place form, kernel form, compiled form), each None where there is none}.
+    """{readable Function: (form for any array, CUDA-kernel form, compiled form), each None where there is none}.
 
-    Imported on first use, not at the top: the fast forms subclass the
-    readable Functions, whose modules import this one to call `variant`.
+    Built on first use: the fast forms subclass the readable Functions, whose
+    modules import `ops.dispatch`, which imports this one.
     """
     from ..activation import GELU, ReLU
     from ..dropout import Dropout
+    from ..embedding import Embedding
+    from ..linear import Linear
     from ..loss import CrossEntropy
+    from ..matmul import MatMul
     from ..normalization import LayerNorm
     from ..softmax import LogSoftmax, Softmax
+    from .blas_linear import LinearBLAS
     from .compiled import CrossEntropyCompiled, DropoutCompiled, LayerNormCompiled, ReLUCompiled, SoftmaxCompiled
+    from .folded import MatMulFolded
     from .in_place import CrossEntropyInPlace, LayerNormInPlace, LogSoftmaxInPlace, SoftmaxInPlace
     from .kernels import CrossEntropyKernel, GELUKernel, LayerNormKernel, LogSoftmaxKernel, SoftmaxKernel
+    from .scatter import EmbeddingRows
 
     return {
         Softmax: (SoftmaxInPlace, SoftmaxKernel, SoftmaxCompiled),
@@ -87,4 +123,7 @@ def _forms():
         GELU: (None, GELUKernel, None),
         Dropout: (None, None, DropoutCompiled),
         ReLU: (None, None, ReLUCompiled),
+        MatMul: (MatMulFolded, None, None),
+        Linear: (LinearBLAS, None, None),
+        Embedding: (EmbeddingRows, None, None),
     }

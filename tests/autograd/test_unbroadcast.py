@@ -1,12 +1,11 @@
-"""Unbroadcasting (the engine's `sum_to_array`): every path against a plain reference.
+"""Unbroadcasting (the engine's `unbroadcast`, and the fast row sum of a bias's gradient) against a plain reference.
 
 A gradient that arrives in the broadcast shape is summed back to the input's
-shape. Leading axes only (a bias's gradient) of at least
-`fit.SUM_TO_GEMV_MIN_SIZE` elements take a matrix-vector product; everything
-else a NumPy sum. Each is checked against an independent reference (every
-element added into the input element it was broadcast from), with the
-threshold as it is, lowered so that small shapes take the fast path, and at
-real sizes on both sides of it; and through the engine against PyTorch.
+shape, once, in the engine. The fast form of `linear` sums a bias's gradient
+over its rows as a matrix-vector product from `ROW_SUM_GEMV_MIN_SIZE`
+elements up. Each is checked against an independent reference (every element
+added into the input element it was broadcast from), and through the engine
+against PyTorch.
 """
 import math
 
@@ -15,9 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd import Tensor, fit
+from autograd import Tensor
+from autograd.core import unbroadcast
+from ops.fast import blas_linear
 
-REAL = fit.SUM_TO_GEMV_MIN_SIZE
+REAL = blas_linear.ROW_SUM_GEMV_MIN_SIZE
 
 
 def reference_sum_to(grad, shape):
@@ -36,28 +37,38 @@ def broadcasts(draw, max_side=5):
     return shape, lead + stretched
 
 
-@pytest.mark.parametrize("threshold", [REAL, 1], ids=["real threshold", "every size on the fast path"])
+def _tolerance(grad):
+    # a float32 sum of many terms that nearly cancel is only as exact as its terms: an absolute tolerance too
+    return dict(rtol=1e-5, atol=1e-6 * grad.size ** 0.5) if grad.dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+
+
 @given(case=broadcasts(), dtype=st.sampled_from([np.float64, np.float32]))
-def test_sum_to_matches_the_reference(case, dtype, threshold, monkeypatch):
-    monkeypatch.setattr(fit, "SUM_TO_GEMV_MIN_SIZE", threshold)
+def test_unbroadcast_matches_the_reference(case, dtype):
     shape, big = case
     grad = np.random.default_rng(len(big)).standard_normal(big).astype(dtype)
-    got = fit.sum_to_array(grad, shape)
+    got = unbroadcast(grad, shape, "test")
     assert got.shape == shape and got.dtype == dtype
-    # a float32 sum of many terms that nearly cancel is only as exact as its terms: an absolute tolerance too
-    tolerance = dict(rtol=1e-5, atol=1e-6 * grad.size ** 0.5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(got, reference_sum_to(grad, shape), **tolerance)
+    np.testing.assert_allclose(got, reference_sum_to(grad, shape), **_tolerance(grad))
 
 
-# (input shape, broadcast shape) at real sizes: the matrix-vector path, just below it, stretched
-# axes of >= 4096 elements (never that path), and size-1 leading axes
+@pytest.mark.parametrize("threshold", [REAL, 1], ids=["real threshold", "every size on the matrix-vector path"])
+@given(rows=st.lists(st.integers(1, 6), min_size=1, max_size=3), width=st.integers(1, 9),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_the_fast_row_sum_matches_the_reference(rows, width, dtype, threshold, monkeypatch):
+    monkeypatch.setattr(blas_linear, "ROW_SUM_GEMV_MIN_SIZE", threshold)
+    grad = np.random.default_rng(width).standard_normal(tuple(rows) + (width,)).astype(dtype)
+    got = blas_linear.row_sum(np, grad)
+    assert got.shape == (width,) and got.dtype == dtype
+    np.testing.assert_allclose(got, reference_sum_to(grad, (width,)), **_tolerance(grad))
+
+
+# (input shape, broadcast shape) at real sizes: leading axes, stretched axes, size-1 leading axes
 REAL_SIZES = [
-    ((128,), (64, 128)),                 # a bias: 8192 elements, the matrix-vector path
-    ((REAL,), (1, REAL)),                # exactly the threshold, one row
-    ((REAL - 1,), (1, REAL - 1)),        # just below it
+    ((128,), (64, 128)),                 # a bias: 8192 elements
+    ((REAL,), (1, REAL)),
     ((16, 128), (4, 16, 128)),           # leading axis over a 2-D input
     ((64, 1), (64, 128)),                # a stretched axis, no leading one
-    ((64, 1), (2, 64, 128)),             # stretched and leading: a NumPy sum over both
+    ((64, 1), (2, 64, 128)),             # stretched and leading
     ((1, 128), (2, 64, 128)),            # size-1 leading axis of the input, stretched
     ((1,), (1, REAL)),                   # (1, n) summed to (1,)
     ((1,), (1, 2)),
@@ -67,15 +78,14 @@ REAL_SIZES = [
 
 
 @pytest.mark.parametrize("shape,big", REAL_SIZES, ids=str)
-def test_sum_to_at_real_sizes(shape, big):
+def test_unbroadcast_at_real_sizes(shape, big):
     grad = np.random.default_rng(0).standard_normal(big).astype(np.float32)
-    got = fit.sum_to_array(grad, shape)
+    got = unbroadcast(grad, shape, "test")
     assert got.shape == shape
     np.testing.assert_allclose(got, reference_sum_to(grad.astype(np.float64), shape), rtol=2e-5, atol=1e-4)
 
 
-def test_the_fast_path_is_taken_only_where_it_applies(monkeypatch):
-    """The matrix-vector product runs for leading axes of at least the threshold, and never for stretched axes."""
+def test_the_matrix_vector_path_is_taken_only_from_the_threshold(monkeypatch):
     calls = []
 
     class Recorder(np.ndarray):
@@ -83,16 +93,20 @@ def test_the_fast_path_is_taken_only_where_it_applies(monkeypatch):
             calls.append(ufunc.__name__)
             return getattr(ufunc, method)(*(np.asarray(i) for i in inputs), **kwargs)
 
-    def sum_to(shape, big):
+    def row_sum(big):
         calls.clear()
-        fit.sum_to_array(np.ones(big).view(Recorder), shape)
+        blas_linear.row_sum(np, np.ones(big).view(Recorder))
         return "matmul" in calls
 
-    assert sum_to((128,), (64, 128))
-    assert not sum_to((REAL - 1,), (1, REAL - 1))
-    assert not sum_to((64, 1), (2, 64, 128))
-    monkeypatch.setattr(fit, "SUM_TO_GEMV_MIN_SIZE", 2)
-    assert sum_to((2,), (3, 2))
+    assert row_sum((64, 128))
+    assert not row_sum((1, REAL - 1))
+    monkeypatch.setattr(blas_linear, "ROW_SUM_GEMV_MIN_SIZE", 2)
+    assert row_sum((3, 2))
+
+
+def test_a_gradient_that_cannot_be_unbroadcast_names_the_op():
+    with pytest.raises(RuntimeError, match="backward of op 'mine' returned a gradient of shape \\(3, 2\\)"):
+        unbroadcast(np.ones((3, 2)), (3, 4), "mine")
 
 
 @pytest.mark.parametrize("shape_a,shape_b", [((1, 2), (1,)), ((1,), (1, 2)), ((64, 128), (128,)), ((2, 64, 128), (64, 1)),

@@ -23,6 +23,13 @@ TOLERANCE = {np.float32: dict(rtol=2e-5, atol=1e-6), np.float64: dict(rtol=1e-11
 COLUMNS = [1, 7, 300, 1000]
 
 
+@pytest.fixture(autouse=True)
+def _fast_forms():
+    """These tests are about the fast forms: turned on for each test (the readable ones run by default)."""
+    with fast.enable():
+        yield
+
+
 @pytest.fixture(scope="module", params=["emulated", "cupy"])
 def xp(request, tmp_path_factory):
     if request.param == "emulated":

@@ -41,6 +41,13 @@ SOFTMAX_FORMS = [pytest.param(in_place.SoftmaxInPlace, Softmax, id="softmax"),
 CROSS_ENTROPY_FORMS = [in_place.CrossEntropyInPlace, pytest.param(compiled.CrossEntropyCompiled, marks=needs_numba)]
 
 
+@pytest.fixture(autouse=True)
+def _fast_forms():
+    """These tests are about the fast forms: turned on for each test (the readable ones run by default)."""
+    with fast.enable():
+        yield
+
+
 def _run(fn, arrays, grad, dtype, retain_graph=False):
     """(output, input gradients) of fn(*Tensors) backpropagating `grad`."""
     inputs = [Tensor(a, requires_grad=True, dtype=dtype) for a in arrays]

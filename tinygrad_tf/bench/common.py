@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from autograd import blas, cpu_kernels
+from autograd import cpu_kernels
+from autograd.cpu_kernels import blas
 
 TORCH_HELP = "PyTorch is needed for the comparison (pip install torch); showing our own numbers only."
 PAD_ID = 0

@@ -348,7 +348,7 @@ def backward_gradients(walk):
     effect on the tensors (hooks registered on them do run).
     """
     from autograd import backend
-    from autograd.engine import backward_steps
+    from autograd import backward_steps
 
     root = walk.root
     if not root.requires_grad:

@@ -8,7 +8,7 @@
         step.grad_inputs                # the gradient sent to each input (None where none)
         trace.check_step(step)          # relative error against central differences
 
-This is a thin layer over `autograd.engine.backward_steps`, which is the
+This is a thin layer over `autograd.backward_steps` (autograd/core.py), which is the
 backward algorithm itself: each record is made from the engine's `Step` after
 the engine has done that step's work. So consuming every record leaves exactly
 the `.grad` values that `loss.backward()` gives; stopping early leaves the
@@ -20,7 +20,8 @@ from typing import Optional
 
 import numpy as np
 
-from autograd import Tensor, backend, engine, no_grad
+import autograd
+from autograd import Tensor, backend, no_grad
 
 from .description import role_of
 
@@ -164,7 +165,7 @@ def backward_steps(loss, grad=None, retain_graph=False):
     before its record is yielded, so the grads of the leaves reached so far
     are already in `.grad`.
     """
-    for index, step in enumerate(engine.backward_steps(loss, grad, retain_graph=retain_graph)):
+    for index, step in enumerate(autograd.backward_steps(loss, grad, retain_graph=retain_graph)):
         yield _record(index, step)
 
 

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from autograd import engine
+import autograd
 from helpers import needs_dot
 from tinygrad_tf.train import load_translator
 from tinygrad_tf.viz import explorer, specimens
@@ -64,7 +64,7 @@ def test_steps_are_backwards_order():
     loss = specimens.loss_of(fresh)
     description = GraphDescription(loss)
     order = [description.node_of(s.ctx if s.ctx is not None else s.tensor).id
-             for s in engine.backward_steps(loss, None)]
+             for s in autograd.backward_steps(loss, None)]
     assert [s["node"] for s in page.data["steps"]] == order
     assert [s["index"] for s in page.data["steps"]] == list(range(len(order)))
     # each node after every op that used it: its gradient is complete when backward reaches it
