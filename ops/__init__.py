@@ -5,8 +5,9 @@
 
 Each op is a `autograd.Function` with a forward on backend arrays and an
 analytic backward; the functions below are the way to call them. The fused
-ops' files start with their math; the faster forms of the same math (in
-place, CUDA kernels) are in `ops.fast`, which picks one per call.
+ops' files start with their math, and that readable Function is what runs.
+`ops.fast.enable()` turns on faster forms of the same math (`ops.fast`);
+`ops.dispatch` is the one place that picks the Function for each call.
 """
 from .activation import gelu, relu, sigmoid, tanh
 from .cast import cast

@@ -12,10 +12,10 @@ of rows that count. Backward, with r the gradient that reaches the row:
 
     dx = (softmax(x) - q) * r
 
-The Function below is that math; `cross_entropy()` runs it in fewer passes
-over memory (an in-place array form, or CUDA kernels on the GPU), picked by
-`ops.fast` and tested against the form written here. Those forms replace only
-the two row computations, `softmax_and_loss` and `softmax_minus_target`.
+The Function below is that math, and what `cross_entropy()` runs; after
+`ops.fast.enable()` the same math runs in fewer passes over memory (in place,
+compiled, or CUDA kernels), tested against the form written here. Those forms
+replace only the two row computations, `softmax_and_loss` and `softmax_minus_target`.
 """
 import numpy as np
 

@@ -20,6 +20,7 @@ from .dispatch import form
 
 class MatMul(Function):
     rule = "C = A·B:  dA = dC·Bᵀ,  dB = Aᵀ·dC"
+    name = "matmul"  # the folded form (ops.fast.folded) is drawn under this name too
 
     @staticmethod
     def forward(ctx, a, b):

@@ -12,9 +12,9 @@ Backward, with g the output's gradient and g_hat = g * weight:
     dx = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat))
 
 (x_hat's Jacobian takes out the mean and the component along x_hat, then
-scales by 1/std.) The Function below is that math; `layer_norm()` runs it in
-fewer passes over memory (an in-place array form, or one CUDA kernel on the
-GPU), picked by `ops.fast` and tested against the form written here.
+scales by 1/std.) The Function below is that math, and what `layer_norm()`
+runs; after `ops.fast.enable()` the same math runs in fewer passes over memory
+(in place, compiled, or one CUDA kernel), tested against the form written here.
 """
 from autograd import Function
 from autograd.dtypes import floating

@@ -12,10 +12,10 @@ A row whose every entry is -inf (a fully masked attention row) attends to
 nothing: softmax gives zeros there, not NaN, log_softmax -inf, and the
 gradient is zero and finite.
 
-The Functions below are that math, line by line. `softmax()` and
-`log_softmax()` run the same math in fewer passes over memory (an in-place
-array form, or one CUDA kernel on the GPU); `ops.fast` picks the form, and the
-tests hold each form to the one written here.
+The Functions below are that math, line by line, and they are what
+`softmax()` and `log_softmax()` run. After `ops.fast.enable()` (training does
+it) the same math runs in fewer passes over memory (in place, compiled, or one
+CUDA kernel on the GPU); the tests hold each of those forms to this one.
 """
 from autograd import Function
 from autograd.dtypes import floating

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+import ops
 from autograd import Tensor, backend, cpu_kernels, cuda_kernels
 
 # On the CPU Adam updates a parameter in pieces of this many elements, so that
@@ -103,6 +104,9 @@ class Adam(Optimizer):
         if "m" not in state:
             state["m"], state["v"], state["step"] = xp.zeros_like(param), xp.zeros_like(param), 0
         state["step"] += 1
+        if not ops.fast.is_enabled():
+            self._readable_update(param, grad, state, xp)
+            return
         b1, b2 = self.betas
         correction2 = math.sqrt(1 - b2 ** state["step"])
         step_size = self.lr * correction2 / (1 - b1 ** state["step"])
@@ -132,6 +136,14 @@ class Adam(Optimizer):
         for s in self.state:
             if "m" in s and "step" not in s:  # saved before per-parameter counts: it took every step
                 s["step"] = self.steps
+
+    def _readable_update(self, param, grad, state, xp):
+        """Algorithm 1 of the Adam paper, line by line: what runs unless `ops.fast` is on."""
+        b1, b2, t = self.betas[0], self.betas[1], state["step"]
+        state["m"] = m = b1 * state["m"] + (1 - b1) * grad  # moving average of the gradient
+        state["v"] = v = b2 * state["v"] + (1 - b2) * grad * grad  # ... and of its square
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)  # both start at 0: corrected for that bias
+        param -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
     def _update_piece(self, param, grad, m, v, scratch, step_size, eps, xp):
         """One Adam update, every pass in place on m, v, param and a scratch array."""

@@ -98,14 +98,16 @@ class Trainer:
         """One update on `batch`; returns the loss as a 0-d Tensor (still on the device)."""
         self.model.train()
         manual_seed(self.config.seed * 1_000_003 + self.step)  # dropout masks depend only on the step
-        logits = self.model(batch.src, batch.tgt_in, batch.src_mask, batch.tgt_mask)  # (batch, tgt_len, vocab)
-        loss = ops.cross_entropy(logits, batch.tgt_out, ignore_index=Vocab.pad_id, label_smoothing=self.config.label_smoothing)
-        self.optimizer.zero_grad()
-        loss.backward()
-        if self.config.clip:
-            clip_grad_norm(self.optimizer.params, self.config.clip)
-        self.schedule.step()
-        self.optimizer.step()
+        with ops.fast.enable():  # training runs the ops' fast forms: the same math in fewer passes
+            logits = self.model(batch.src, batch.tgt_in, batch.src_mask, batch.tgt_mask)  # (batch, tgt_len, vocab)
+            loss = ops.cross_entropy(logits, batch.tgt_out, ignore_index=Vocab.pad_id,
+                                     label_smoothing=self.config.label_smoothing)
+            self.optimizer.zero_grad()
+            loss.backward()
+            if self.config.clip:
+                clip_grad_norm(self.optimizer.params, self.config.clip)
+            self.schedule.step()
+            self.optimizer.step()
         self.step += 1
         self.batch_index += 1
         return loss
@@ -207,8 +209,9 @@ class Trainer:
         total, tokens = 0.0, 0
         for chunk in make_batches(pairs, self.config.batch_tokens):
             batch = Batch(*zip(*chunk), device=self.config.device)
-            logits = self.model(batch.src, batch.tgt_in, batch.src_mask, batch.tgt_mask)
-            loss = ops.cross_entropy(logits, batch.tgt_out, ignore_index=Vocab.pad_id, reduction="sum")
+            with ops.fast.enable():
+                logits = self.model(batch.src, batch.tgt_in, batch.src_mask, batch.tgt_mask)
+                loss = ops.cross_entropy(logits, batch.tgt_out, ignore_index=Vocab.pad_id, reduction="sum")
             total += float(loss.item())
             tokens += batch.num_tokens
         return total / max(tokens, 1)
@@ -226,7 +229,8 @@ class Trainer:
         texts = getattr(self.texts, split)[:max_sentences]
         pairs = getattr(self.splits, split)[:max_sentences]
         started = time.perf_counter()
-        hyps = self.translator(use_cache).translate_tokens([s for s, _ in pairs], beam=beam)
+        with ops.fast.enable():
+            hyps = self.translator(use_cache).translate_tokens([s for s, _ in pairs], beam=beam)
         seconds = time.perf_counter() - started
         outputs = [self.tgt_tokenizer.join(h, source=src) for h, (src, _) in zip(hyps, texts)]
         scores = corpus_scores(outputs, [ref for _, ref in texts])
@@ -319,7 +323,8 @@ def load_translator(directory, device=None):
 
 def translate(sentences, checkpoint_dir, beam=1, device=None):
     """Translate sentences with the model saved in `checkpoint_dir` (a notebook-friendly one-liner)."""
-    return load_translator(checkpoint_dir, device).translate(list(sentences), beam=beam)
+    with ops.fast.enable():
+        return load_translator(checkpoint_dir, device).translate(list(sentences), beam=beam)
 
 
 def _quiet(*args, **kwargs):

@@ -5,7 +5,9 @@ a pass of its own over the whole array. The loops in `loops.py` do all the
 steps of one row, or one element, while it is in the CPU's cache: layer norm,
 softmax, the loss's softmax, dropout, ReLU (`ops.fast.compiled` wraps them as
 the ops' compiled forms), Adam's update (`tinygrad_tf.optim.Adam`) and the
-scatter-add of an embedding's gradient (`autograd.backend.scatter_add`).
+scatter-add of an embedding's gradient (`ops.fast.scatter`). `blas` calls the
+GEMM of NumPy's own OpenBLAS (`ops.fast.blas_linear`). All of them run only
+after `ops.fast.enable()`.
 
 They need numba (`pip install -e .[fast]`). Without it, or with the
 environment variable TINYGRAD_TF_COMPILED=0 when the process starts (or

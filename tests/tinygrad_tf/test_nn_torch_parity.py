@@ -6,13 +6,15 @@ cross_attn is torch's multihead_attn, our feed_forward.linear1/2 torch's
 linear1/2. Masks are opposite: ours say True = may attend, torch's boolean
 attn_mask / key_padding_mask say True = NOT allowed. Everything runs in
 float64 with dropout 0, so outputs and every parameter gradient agree to
-about 1e-10.
+about 1e-10. Every test runs with the readable forms of the ops (the default)
+and with their fast forms (`ops.fast.enable()`, as training runs them).
 """
 import math
 
 import numpy as np
 import pytest
 
+import ops
 from autograd import Tensor
 from tinygrad_tf import nn
 
@@ -25,6 +27,12 @@ torch = pytest.importorskip("torch")
 from tinygrad_tf.interop.torch_model import torch_name as packed_torch_name  # noqa: E402  (needs torch)
 
 RTOL, ATOL = 1e-8, 1e-10
+
+
+@pytest.fixture(autouse=True, params=["readable", "fast"])
+def forms(request):
+    with ops.fast.enable() if request.param == "fast" else ops.fast.disable():
+        yield request.param
 
 
 def torch_name(name, d_model=D_MODEL):

@@ -1,15 +1,27 @@
-"""Optimizers, the Noam schedule and gradient clipping against PyTorch and the paper's formula."""
+"""Optimizers, the Noam schedule and gradient clipping against PyTorch and the paper's formula.
+
+Every test runs twice: with Adam's readable update (the default) and with its
+fast forms (`ops.fast.enable()`: in place, in chunks, compiled), as training runs it.
+"""
 import copy
 import math
 
 import numpy as np
 import pytest
 
+import ops
 from autograd import Tensor, cpu_kernels
 from tinygrad_tf import optim
 from tinygrad_tf.optim import SGD, Adam, NoamSchedule, clip_grad_norm
 
 SHAPES = [(3, 4), (4,), (2, 3, 2)]
+
+
+@pytest.fixture(autouse=True, params=["readable", "fast"])
+def forms(request):
+    """The optimizers' update as written (readable), then the fast forms that training uses."""
+    with ops.fast.enable() if request.param == "fast" else ops.fast.disable():
+        yield request.param
 
 
 def _params(dtype="float64", seed=0):

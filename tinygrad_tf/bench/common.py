@@ -66,7 +66,21 @@ def worker_parser(description):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    add_forms_argument(parser)
     return parser
+
+
+def add_forms_argument(parser):
+    """--forms: whether our side runs the fast forms of the ops (what training uses) or the readable ones."""
+    parser.add_argument("--forms", choices=("fast", "readable"), default="fast")
+
+
+def use_forms(lib, forms):
+    """In a worker: turn on the fast forms of the ops for our library, unless the readable ones are asked for."""
+    if lib == "ours" and forms == "fast":
+        import ops
+
+        ops.fast.enable()
 
 
 def run_step_worker(description, measure, default_steps, argv=None):
@@ -81,6 +95,7 @@ def run_step_worker(description, measure, default_steps, argv=None):
     parser.add_argument("--steps", type=int, default=default_steps)
     parser.add_argument("--attention", default="mha")
     args = parser.parse_args(argv)
+    use_forms(args.lib, args.forms)
     record = measure(args.lib, config_from_args(args), args.device, args.steps, args.warmup, args.attention, args.seed)
     if record is not None:
         isolated.report(record)

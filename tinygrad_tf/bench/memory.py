@@ -125,16 +125,17 @@ MEASURES = ("rss_at_start", "rss_after_build", "rss_after_warmup", "step_peak", 
 
 
 def run(config, device="cpu", steps=200, warmup=3, rounds=1, attention="mha", seed=0, use_torch=True, log=None,
-        timeout=None):
+        timeout=None, forms="fast"):
     """Measure each library in its own fresh process, `rounds` times taking turns; returns a JSON-ready dict."""
     from .common import libraries
 
     libs, torch_note = libraries(use_torch)
     common_args = ["--config", config.name, "--config-json", json.dumps(config.to_dict()), "--device", device,
-                   "--steps", steps, "--warmup", warmup, "--attention", attention, "--seed", seed]
+                   "--steps", steps, "--warmup", warmup, "--attention", attention, "--seed", seed, "--forms", forms]
     jobs = {lib: ("memory", ["--lib", lib, *common_args]) for lib in libs}
     records, note = isolated.run_rounds(jobs, rounds, log, timeout)
-    result = {"benchmark": "memory", "config": config.to_dict(), "device": device, "steps": steps, "warmup": warmup,
+    result = {"benchmark": "memory", "config": config.to_dict(), "device": device, "forms": forms, "steps": steps,
+              "warmup": warmup,
               "rounds": rounds, "torch_attention": attention if "torch" in records else None,
               "torch_note": torch_note or note, "libraries": {}}
     for lib, rs in records.items():

@@ -19,7 +19,7 @@ import ops
 from autograd import Tensor, allocator
 
 from . import isolated
-from .common import synchronizer
+from .common import add_forms_argument, synchronizer, use_forms
 
 
 def _cases(rng, torch, device="cpu"):
@@ -193,7 +193,7 @@ OVERHEAD = "overhead: 200 tiny muls fwd+bwd (per op)"
 ARRAY_WORK = "overhead: its array work alone (per op)"
 
 
-def run(repeat=20, rounds=3, device="cpu", use_torch=True, log=None):
+def run(repeat=20, rounds=3, device="cpu", use_torch=True, log=None, forms="fast"):
     """Rows (case, our seconds, torch seconds or None, our summary, torch summary or None), each library in its own process.
 
     The seconds are medians over rounds; the summaries (`isolated.summary`) hold every round's value.
@@ -201,7 +201,7 @@ def run(repeat=20, rounds=3, device="cpu", use_torch=True, log=None):
     from .common import libraries
 
     libs, torch_note = libraries(use_torch)
-    jobs = {lib: ("ops", ["--lib", lib, "--repeat", repeat, "--device", device]) for lib in libs}
+    jobs = {lib: ("ops", ["--lib", lib, "--repeat", repeat, "--device", device, "--forms", forms]) for lib in libs}
     records, note = isolated.run_rounds(jobs, rounds, log)
     summaries = {lib: {case: isolated.summary([r["seconds"][case] for r in rs]) for case in rs[0]["seconds"]}
                  for lib, rs in records.items()}
@@ -242,7 +242,9 @@ def _main(argv=None):
     parser.add_argument("--lib", choices=("ours", "torch"), required=True)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--device", default="cpu")
+    add_forms_argument(parser)
     args = parser.parse_args(argv)
+    use_forms(args.lib, args.forms)
     record = measure(args.lib, args.repeat, args.device)
     if record is not None:
         isolated.report(record)

@@ -131,7 +131,7 @@ def measure(lib, config, device="cpu", steps=10, warmup=3, attention="mha", seed
 
 
 def run(config, device="cpu", steps=10, warmup=3, rounds=3, attention="mha", seed=0, gemm_size=None,
-        use_torch=True, log=None):
+        use_torch=True, log=None, forms="fast"):
     """Time training steps of each library, each in its own process, in rounds; returns a JSON-ready dict.
 
     Args:
@@ -143,12 +143,13 @@ def run(config, device="cpu", steps=10, warmup=3, rounds=3, attention="mha", see
         gemm_size: side of the square matmul that measures the GEMM rate.
         use_torch: False skips the comparison even when torch is installed.
         log: a function taking a line of progress, or None.
+        forms: "fast" (our ops' fast forms, as the trainer runs) or "readable" (as a learner steps through them).
     """
     from .common import libraries
 
     libs, torch_note = libraries(use_torch)
     common_args = ["--config", config.name, "--config-json", json.dumps(config.to_dict()), "--device", device,
-                   "--steps", steps, "--warmup", warmup, "--attention", attention, "--seed", seed]
+                   "--steps", steps, "--warmup", warmup, "--attention", attention, "--seed", seed, "--forms", forms]
     jobs = {lib: ("train_step", ["--lib", lib, *common_args]) for lib in libs}
     jobs["gemm"] = ("roofline", gemm_worker_args(device, gemm_size))
     records, note = isolated.run_rounds(jobs, rounds, log)
@@ -158,7 +159,7 @@ def run(config, device="cpu", steps=10, warmup=3, rounds=3, attention="mha", see
     target_tokens, all_tokens = tokens_per_step(config, seed)
     flops = step_flops(config)
     result = {
-        "benchmark": "train", "config": config.to_dict(), "device": device, "steps": steps, "warmup": warmup,
+        "benchmark": "train", "config": config.to_dict(), "device": device, "forms": forms, "steps": steps, "warmup": warmup,
         "rounds": rounds, "isolation": "each library and the GEMM rate in a process of its own, taking turns",
         "torch_attention": attention if "torch" in records else None, "torch_note": torch_note,
         "tokens_per_step": {"target": target_tokens, "source_and_target": all_tokens},

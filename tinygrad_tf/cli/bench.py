@@ -33,13 +33,15 @@ CONFIG_NAMES = ("toy", "base-small", "base")
 @click.option("--torch-attention", type=click.Choice(("mha", "manual")), default="mha", show_default=True,
               help="The reference's attention: torch.nn.MultiheadAttention, or hand-written like ours.")
 @click.option("--no-torch", is_flag=True, help="Only our own numbers, even when PyTorch is installed.")
+@click.option("--readable", is_flag=True,
+              help="Run our ops' readable forms (what a learner steps through) instead of their fast forms.")
 @click.option("--out", type=Path(file_okay=False), default="benchmarks/results", show_default=True,
               help="Directory for the JSON results (<benchmark>-<config>-<device>.json).")
 @click.option("--gemm-size", type=click.IntRange(16, 16384), default=None, hidden=True, help="Side of the GEMM-rate matmul.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, hidden=True, help="Seed of weights and data.")
 @fail_cleanly
-def bench(what, config_name, device, rounds, steps, warmup, memory_steps, repeat, torch_attention, no_torch, out,
-          gemm_size, seed):
+def bench(what, config_name, device, rounds, steps, warmup, memory_steps, repeat, torch_attention, no_torch, readable,
+          out, gemm_size, seed):
     """Benchmark against PyTorch eager: WHAT is ops, train (default), memory or all.
 
     \b
@@ -49,7 +51,8 @@ def bench(what, config_name, device, rounds, steps, warmup, memory_steps, repeat
     memory  peak RSS of a step and RSS growth
     Each library (and the GEMM rate) runs in a process of its own, so neither's
     threads slow the other; the libraries take turns for --rounds rounds and
-    the tables show the median over rounds with the range.
+    the tables show the median over rounds with the range. Our side runs the
+    ops' fast forms, as training does; --readable measures the readable ones.
     """
     require_device(device)
     config = common.get_config(config_name)
@@ -59,32 +62,33 @@ def bench(what, config_name, device, rounds, steps, warmup, memory_steps, repeat
     if config_name == "base" and device == "cpu":
         click.secho("note: the base config is meant for --device cuda; on a CPU each step takes a while", err=True)
     log = _logger()
+    forms, suffix = ("readable", "-readable") if readable else ("fast", "")
     written = []
     if what in ("ops", "all"):
         from ..bench import ops as ops_bench
 
-        rows, ops_note = ops_bench.run(repeat, rounds, device, use_torch=not no_torch, log=log)
+        rows, ops_note = ops_bench.run(repeat, rounds, device, use_torch=not no_torch, log=log, forms=forms)
         click.echo(f"ops  forward + backward: median over {rounds} round(s) of the median of {repeat}, "
                    "each library in its own process (ours/torch < 1 = ours faster)\n")
         click.echo(ops_bench.format_rows(rows, ops_note))
         click.echo()
-        written.append(common.write_result(out, "ops", device, ops_bench.to_json(rows, repeat, rounds, device, ops_note)))
+        written.append(common.write_result(out, "ops" + suffix, device, ops_bench.to_json(rows, repeat, rounds, device, ops_note)))
     if what in ("train", "all"):
         from ..bench import train_step
 
         result = train_step.run(config, device, steps=steps, warmup=warmup, rounds=rounds, attention=torch_attention,
-                                seed=seed, gemm_size=gemm_size, use_torch=not no_torch, log=log)
+                                seed=seed, gemm_size=gemm_size, use_torch=not no_torch, log=log, forms=forms)
         click.echo(train_step.format_result(result))
         click.echo()
-        written.append(common.write_result(out, f"train-{config.name}", device, result))
+        written.append(common.write_result(out, f"train-{config.name}{suffix}", device, result))
     if what in ("memory", "all"):
         from ..bench import memory
 
         result = memory.run(config, device, steps=memory_steps, warmup=warmup, rounds=rounds, attention=torch_attention,
-                            seed=seed, use_torch=not no_torch, log=log)
+                            seed=seed, use_torch=not no_torch, log=log, forms=forms)
         click.echo(memory.format_result(result))
         click.echo()
-        written.append(common.write_result(out, f"memory-{config.name}", device, result))
+        written.append(common.write_result(out, f"memory-{config.name}{suffix}", device, result))
     for path in written:
         click.echo(f"wrote {path}")
 

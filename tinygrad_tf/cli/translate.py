@@ -5,6 +5,7 @@ import time
 
 import click
 
+import ops
 from autograd import backend
 
 from ..rundir import LOG, append_log
@@ -40,6 +41,7 @@ def translate(checkpoint_dir, beam, device, attention_plot, show_steps, sentence
 
         plots.require_matplotlib()  # before any work
     require_device(device)
+    ops.fast.enable()  # translating runs the ops' fast forms, as training does
     translator = load_translator(checkpoint_dir, device)
     if sentences:
         lines = [_checked_argument(s) for s in sentences]

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import ops
-from autograd import Tensor, engine, manual_seed
+import autograd
+from autograd import Tensor, manual_seed
 from helpers import wrong_square
 from tinygrad_tf import nn
 from tinygrad_tf.viz import trace
@@ -65,7 +66,7 @@ def test_stepped_gradients_equal_backward(name):
     # one record per step the engine runs, numbered in order
     assert [s.index for s in steps] == list(range(len(steps)))
     _, _, loss_c = BUILDERS[name]()
-    assert len(steps) == sum(1 for _ in engine.backward_steps(loss_c))
+    assert len(steps) == sum(1 for _ in autograd.backward_steps(loss_c))
 
 
 def test_steps_name_ops_and_modules():
@@ -136,7 +137,7 @@ def test_records_come_in_reverse_topological_order():
 def test_accumulated_exactly_where_a_tensor_is_used_several_times(name):
     _, x, loss = BUILDERS[name]()
     uses = {}
-    for t in engine.topological_order(loss):
+    for t in autograd.topological_order(loss):
         if t._ctx is not None:
             for inp in t._ctx.inputs:
                 if getattr(inp, "requires_grad", False):
