@@ -53,7 +53,7 @@ class LinearBLAS(Linear):
 
 def row_sum(xp, grad):
     """grad (..., n) summed over every leading axis, (n,): a matrix-vector product with ones when large."""
-    rows = stack_rows(grad)
     if grad.dtype.kind == "f" and grad.flags.c_contiguous and grad.size >= ROW_SUM_GEMV_MIN_SIZE:
+        rows = stack_rows(grad)
         return xp.ones(rows.shape[0], dtype=grad.dtype) @ rows
-    return rows.sum(axis=0)
+    return grad.sum(axis=tuple(range(grad.ndim - 1)))  # a strided gradient: summed where it lies, no copy
