@@ -35,11 +35,11 @@ class Checks:
         except NotWritten:
             raise
         except LearnerError as error:
-            text = str(error)
-            if text in self._errors_shown:
-                return ["raised the same error as above"]
-            self._errors_shown.add(text)
-            return ["your code raised an error:"] + text.splitlines()
+            seen = error.place or str(error)
+            if seen in self._errors_shown:
+                return [f"your code raised the same error as above: {error.message}"]
+            self._errors_shown.add(seen)
+            return ["your code raised an error:"] + str(error).splitlines()
         except ResultProblem as problem:
             return [str(problem)]
 

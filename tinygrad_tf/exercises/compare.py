@@ -78,7 +78,8 @@ def as_array(value, what, shape, function):
 def as_tuple(value, names, function):
     """The learner's returned tuple, checked to hold one value per name in `names`."""
     if not isinstance(value, (tuple, list)) or len(value) != len(names):
-        got = f"a {type(value).__name__} of {len(value)}" if isinstance(value, (tuple, list)) else type(value).__name__
+        got = (f"a {type(value).__name__} of {len(value)}" if isinstance(value, (tuple, list))
+               else "one array" if isinstance(value, np.ndarray) else type(value).__name__)
         raise ResultProblem(f"{function} returned {got}; expected a tuple ({', '.join(names)})")
     return tuple(value)
 

@@ -41,11 +41,13 @@ def write_page(exercise, learner, first_wrong, path):
     if context is None:
         return None, f"--explore: {exercise.name} has no graph to explore (an optimizer step is not recorded)"
     title = f"your {learner.name} ({learner.path}) in {models.DESCRIPTION}"
+    if first_wrong is not None:
+        title += f"; first wrong: {first_wrong.label}"
     try:
         with ops.fast.readable_only(), context as loss_arguments:
             logits, loss = models.loss(model, batch, **loss_arguments)
             page = explorer.build(Specimen("transformer", title, model, logits, target=batch.target), loss,
-                                  title=title, check=False)
+                                  title=title)  # each step checked by finite differences: the wrong one shows
     except LearnerError as error:
         return None, f"--explore: your code failed while the page was built:\n{error}"
     if first_wrong is not None:

@@ -12,7 +12,17 @@ import traceback
 
 
 class LearnerError(Exception):
-    """The learner's code raised, failed to load, or returned something unusable; str() is the whole story."""
+    """The learner's code raised, failed to load, or returned something unusable; str() is the whole story.
+
+    Attributes:
+        place: the learner's lines the error passed through and its type, the same for the same mistake
+            met again with other shapes (None where unknown).
+        message: the last line of the story (the exception's type and message).
+    """
+
+    def __init__(self, text, place=None):
+        super().__init__(text)
+        self.place, self.message = place, text.splitlines()[-1] if text else ""
 
 
 class NotWritten(LearnerError):
@@ -32,7 +42,8 @@ class LearnerFunction:
             raise NotWritten(f"{self.name} is not yet implemented (it raises NotImplementedError): "
                              f"write its body in {self.path}") from None
         except Exception as error:  # anything the learner's code raised, with the learner's frames
-            raise LearnerError(error_text(error, self.path)) from None
+            place = tuple(f.lineno for f in learner_frames(error, self.path)) + (type(error).__name__,)
+            raise LearnerError(error_text(error, self.path), place) from None
 
 
 def load(path, function_name):
@@ -71,7 +82,7 @@ def load(path, function_name):
 
 def error_text(error, path):
     """The traceback of `error` reduced to the frames in the learner's file `path`, and its message."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if _same_file(f.filename, path)]
+    frames = learner_frames(error, path)
     lines = ["Traceback (your code):"] if frames else []
     for frame in frames:
         lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}')
@@ -79,6 +90,11 @@ def error_text(error, path):
             lines.append(f"    {frame.line.strip()}")
     lines.append("".join(traceback.format_exception_only(type(error), error)).rstrip())
     return "\n".join(lines)
+
+
+def learner_frames(error, path):
+    """The frames of `error`'s traceback that are in the learner's file `path`, outermost first."""
+    return [f for f in traceback.extract_tb(error.__traceback__) if _same_file(f.filename, path)]
 
 
 def _same_file(a, b):

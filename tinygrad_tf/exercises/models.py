@@ -17,8 +17,7 @@ from .. import nn
 SIZES = dict(d_model=8, heads=2, layers=2, d_ff=16, vocab=11, length=4, batch=2)
 LABEL_SMOOTHING = 0.1
 PAD = 0
-DESCRIPTION = (f"a Transformer ({SIZES['layers']} + {SIZES['layers']} layers, d_model {SIZES['d_model']}, "
-               f"{SIZES['heads']} heads, float64) on {SIZES['batch']} sequences of {SIZES['length']} tokens")
+DESCRIPTION = f"a Transformer ({SIZES['layers']} + {SIZES['layers']} layers, d_model {SIZES['d_model']}, float64)"
 
 
 @dataclass
