@@ -73,7 +73,9 @@ def model_check(rule, learner, call, checks):
 @contextmanager
 def installed(rule, call):
     """Within the block the learner's backward runs in place of the rule's op (the model's loss takes no arguments)."""
-    with ops.dispatch.stand_in(rule.op, rule.stand_in(call), module=rule.module):
+    replacement = rule.stand_in(call)
+    replacement.name = rule.op.op_name()  # its nodes are called what the op's are ('matmul', not the class's name)
+    with ops.dispatch.stand_in(rule.op, replacement, module=rule.module):
         yield {}
 
 

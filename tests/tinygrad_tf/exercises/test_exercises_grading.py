@@ -43,6 +43,7 @@ def test_a_wrong_answer_fails_and_the_first_wrong_node_is_its_op(tmp_path, name,
     if module is not None:
         assert wrong.module == module or wrong.module.startswith(module + ".")
     assert wrong.sent and all(d.largest_error > 0 for _, d in wrong.sent)
+    assert not any("learners" in label for label in wrong.later)  # later nodes named as the ops they are
     assert f"first wrong: {wrong.label}" in report.text()
 
 
