@@ -50,11 +50,13 @@ class FirstWrong:
             lines += [f"    sent {name}: {difference.text()}",
                       f"      {name}{where} should be: {should}",
                       f"      {name}{where}       was: {was}"]
-        if self.later or self.parameters:
-            later = _named(self.later, f"of the {self.later_steps} later backward steps")
-            parameters = _named(self.parameters, "parameter gradients")
-            lines.append("    then wrong because of it: " + "; ".join(p for p in (later, parameters) if p))
-        else:
+        later = _named(self.later, f"of the {self.later_steps} backward steps after it")
+        parameters = _named(self.parameters, "parameter gradients")
+        if later or parameters:
+            lines.append(f"    then wrong because of it: {later or parameters}")
+        if later and parameters:
+            lines.append(f"      and {parameters}")
+        if not (later or parameters):
             lines.append("    nothing after it went wrong")
         return lines
 
@@ -122,7 +124,7 @@ class Report:
         colours = {"pass": "#1a7f37", "fail": "#cf222e", "wrong": "#cf222e", "head": "inherit", "end": "inherit",
                    "detail": "#57606a"}
         body = "\n".join(f'<span style="color:{colours[kind]}">{html.escape(text)}</span>' for kind, text in self.lines())
-        return f'<pre style="line-height:1.35">{body}</pre>'
+        return f'<pre style="line-height:1.35; white-space:pre-wrap">{body}</pre>'
 
 
 def _named(labels, what):
