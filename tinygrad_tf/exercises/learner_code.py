@@ -8,6 +8,7 @@ business. A stub that still raises NotImplementedError is a `NotWritten`.
 """
 import importlib.util
 import os
+import sys
 import traceback
 
 
@@ -69,10 +70,13 @@ def load(path, function_name):
         raise LearnerError(f"syntax error in {where}: {error.msg}{text}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise LearnerError(f"{path}: cannot be read ({error})") from None
+    sys.modules[spec.name] = module  # while it runs only: what a dataclass in the file looks itself up in
     try:
         exec(code, module.__dict__)
     except Exception as error:
         raise LearnerError(f"{path} raised while it was loaded:\n{error_text(error, path)}") from None
+    finally:
+        del sys.modules[spec.name]
     function = getattr(module, function_name, None)
     if not callable(function):
         raise LearnerError(f"{path} defines no function {function_name}(); the exercise asks for it "

@@ -25,7 +25,13 @@ def start(name, directory="."):
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as f:
             f.write(exercise.template)
-        os.link(temporary, path)  # fails if the file appeared meanwhile: never overwrites
+        try:
+            os.link(temporary, path)  # all at once, and it fails if the file appeared meanwhile: never overwrites
+        except FileExistsError:
+            raise FileExistsError(f"{path} exists already; it is never overwritten") from None
+        except OSError:  # a file system without hard links: create it exclusively, then fill it
+            with open(path, "x", encoding="utf-8") as f:
+                f.write(exercise.template)
     finally:
         os.unlink(temporary)
     return path
