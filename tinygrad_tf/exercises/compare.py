@@ -28,9 +28,11 @@ class Difference:
     got: np.ndarray
 
     def text(self):
-        """'expected norm 0.53, got 0.88; largest error 0.21 at [1, 2] (expected 0.1, got 0.31)'."""
+        """'should have had norm 0.53, had 0.88; largest error 0.21 at [1, 2] (should be 0.1, was 0.31)', the norms
+        with as many digits as it takes to tell them apart (up to 9)."""
         index = "[" + ", ".join(str(i) for i in self.at) + "]"
-        return (f"should have had norm {self.expected_norm:.4g}, had {self.got_norm:.4g}; largest error "
+        digits = next((d for d in range(4, 10) if f"{self.expected_norm:.{d}g}" != f"{self.got_norm:.{d}g}"), 4)
+        return (f"should have had norm {self.expected_norm:.{digits}g}, had {self.got_norm:.{digits}g}; largest error "
                 f"{self.largest_error:.3g} at {index} (should be {_number(self.expected[self.at])}, "
                 f"was {_number(self.got[self.at])})")
 

@@ -44,7 +44,5 @@ def check(name, path, explore=None):
     if explore is not None and report.problem is None:
         from .explore import write_page
 
-        report.page, note = write_page(exercise, learner, report.first_wrong, explore)
-        if note:
-            report.problem = note
+        report.page, report.note = write_page(exercise, learner, report.first_wrong, explore)
     return report

@@ -11,6 +11,8 @@ import os
 import sys
 import traceback
 
+FRAMES_AT_ENDS = 3  # of a long traceback, this many of the learner's frames from each end
+
 
 class LearnerError(Exception):
     """The learner's code raised, failed to load, or returned something unusable; str() is the whole story.
@@ -88,7 +90,12 @@ def error_text(error, path):
     """The traceback of `error` reduced to the frames in the learner's file `path`, and its message."""
     frames = learner_frames(error, path)
     lines = ["Traceback (your code):"] if frames else []
-    for frame in frames:
+    left_out = len(frames) - 2 * FRAMES_AT_ENDS  # deep recursion: the first few calls and the last few
+    for i, frame in enumerate(frames):
+        if left_out > 0 and FRAMES_AT_ENDS <= i < len(frames) - FRAMES_AT_ENDS:
+            if i == FRAMES_AT_ENDS:
+                lines.append(f"  ... {left_out} more calls ...")
+            continue
         lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}')
         if frame.line:
             lines.append(f"    {frame.line.strip()}")

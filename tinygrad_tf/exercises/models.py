@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import ops
-from autograd import Tensor, manual_seed
+from autograd import Tensor, manual_seed, mark
 
 from .. import nn
 
@@ -61,4 +61,5 @@ def batch(seed=0):
 def loss(model, batch, tgt_mask=None):
     """(logits, loss): the model's logits and their label-smoothed cross-entropy, padding ignored."""
     logits = model(batch.src, batch.tgt_in, tgt_mask=tgt_mask)
-    return logits, ops.cross_entropy(logits, batch.target, ignore_index=PAD, label_smoothing=LABEL_SMOOTHING)
+    return logits, mark(ops.cross_entropy(logits, batch.target, ignore_index=PAD, label_smoothing=LABEL_SMOOTHING),
+                        "loss")

@@ -78,6 +78,7 @@ class Report:
         problem: why the checks could not run to the end (a stub, a syntax error, the
             learner's exception with the learner's frames), else None.
         page: the explorer page written (--explore), else None.
+        note: why no page was written, else None.
     """
 
     exercise: str
@@ -86,6 +87,7 @@ class Report:
     first_wrong: Optional[FirstWrong] = None
     problem: Optional[str] = None
     page: Optional[str] = None
+    note: Optional[str] = None
 
     @property
     def passed(self):
@@ -103,7 +105,10 @@ class Report:
         if self.problem is not None:
             lines += [("wrong", line) for line in self.problem.splitlines()]
         if self.page is not None:
-            lines.append(("detail", f"wrote {self.page}: the explorer, opened at the first wrong node"))
+            opened = "opened at the first wrong node" if self.first_wrong is not None else "your run of the model"
+            lines.append(("detail", f"wrote {self.page}: the explorer, {opened}"))
+        if self.note is not None:
+            lines += [("detail", line) for line in self.note.splitlines()]
         passed = sum(c.passed for c in self.checks)
         verdict = ("every check passed" if self.passed else "not checked" if not self.checks
                    else f"{passed} of {len(self.checks)} checks passed")

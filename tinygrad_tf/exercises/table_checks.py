@@ -69,7 +69,7 @@ def run_causal_mask(exercise, learner, checks):
         got = _checked(learner(*case.arguments), expected.shape, learner.name, "b")
         if np.array_equal(expected, got):
             return []
-        return ["the mask differs (1: may attend, .: may not); it should be", *_grid(expected), "and was", *_grid(got)]
+        return _mask_differences(expected, got)
 
     groups = {"small shapes": [Case("n = 3", (3,)), Case("n = 5", (5,))],
               "odd shapes": [Case("a single position (n = 1)", (1,)), Case("n = 2", (2,)), Case("n = 16", (16,))]}
@@ -95,8 +95,18 @@ def _model_check(checks, model, installed, what, batch=None):
     checks.add(f"inside {models.DESCRIPTION}: {what}, logits and every gradient compared", [lines] if lines else [])
 
 
-def _grid(mask):
-    """A small mask as lines of 1 (may attend) and . (may not); a large one as its count of True."""
-    if mask.shape[0] > 8:
-        return [f"  ({mask.shape[0]} x {mask.shape[1]}, {int(mask.sum())} True)"]
-    return ["  " + " ".join("1" if v else "." for v in row) for row in mask]
+def _mask_differences(expected, got):
+    """Lines showing how the mask `got` differs from `expected`: side by side (1: may attend, .: may not) when
+    small, else the count and the first place."""
+    wrong = np.argwhere(expected != got)
+    if expected.shape[0] > 8:
+        i, j = wrong[0]
+        return [f"the mask differs at {len(wrong)} of {expected.size} entries, first at [{i}, {j}] "
+                f"(should be {bool(expected[i, j])}, was {bool(got[i, j])})"]
+    width = 2 * expected.shape[1] - 1
+
+    def row(values):
+        return " ".join("1" if v else "." for v in values)
+
+    lines = ["the mask differs (1: may attend, .: may not)", f"  {'should be':<{max(width, 9)}}   was"]
+    return lines + [f"  {row(e):<{max(width, 9)}}   {row(g)}" for e, g in zip(expected, got)]

@@ -139,3 +139,24 @@ def test_the_report_displays_itself_in_jupyter(tmp_path):
     page = report._repr_html_()
     assert page.startswith("<pre") and "first wrong: softmax (attention weights)" in page
     assert "FAIL" in page and "&lt;" not in report.text()
+
+
+def test_deep_recursion_shows_the_first_and_last_calls(tmp_path):
+    source = "def causal_mask(n):\n    return causal_mask(n + 1)\n"
+    report = check("causal_mask", write(tmp_path, "causal_mask", source))
+    details = report.checks[0].details
+    assert any("more calls ..." in line for line in details) and "RecursionError" in "\n".join(details)
+    assert len(details) < 30
+
+
+def test_a_wrong_signature_is_the_message_alone(tmp_path):
+    report = check("softmax", write(tmp_path, "softmax", "def softmax_backward(y):\n    return y\n"))
+    text = "\n".join(report.checks[0].details)
+    assert "TypeError: softmax_backward() takes 1 positional argument but 3 were given" in text
+    assert "Traceback" not in text
+
+
+def test_explore_for_adam_says_there_is_no_graph(tmp_path):
+    report = check("adam", write(tmp_path, "adam", EXERCISES["adam"].solution), explore=str(tmp_path / "p.html"))
+    assert report.passed and report.page is None and "no graph to explore" in report.note
+    assert not (tmp_path / "p.html").exists()
