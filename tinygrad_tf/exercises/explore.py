@@ -8,7 +8,7 @@ import json
 
 import ops
 
-from ..viz import explorer
+from ..viz import explorer, graph
 from ..viz.specimens import Specimen
 from . import attention_checks, backward_checks, models, table_checks
 from .learner_code import LearnerError
@@ -40,6 +40,8 @@ def write_page(exercise, learner, first_wrong, path):
     context = installed(exercise, model, batch, learner)
     if context is None:
         return None, f"--explore: {exercise.name} has no graph to explore (an optimizer step is not recorded)"
+    if not graph.dot_available():
+        return None, f"--explore: no page written. {graph.DOT_MISSING}"
     title = f"your {learner.name} ({learner.path}) in {models.DESCRIPTION}"
     if first_wrong is not None:
         title += f"; first wrong: {first_wrong.label}"

@@ -160,3 +160,11 @@ def test_explore_for_adam_says_there_is_no_graph(tmp_path):
     report = check("adam", write(tmp_path, "adam", EXERCISES["adam"].solution), explore=str(tmp_path / "p.html"))
     assert report.passed and report.page is None and "no graph to explore" in report.note
     assert not (tmp_path / "p.html").exists()
+
+
+def test_explore_without_graphviz_is_a_note(tmp_path, monkeypatch):
+    from tinygrad_tf.viz import graph
+
+    monkeypatch.setattr(graph, "dot_available", lambda: False)
+    report = check("softmax", write(tmp_path, "softmax", EXERCISES["softmax"].solution), explore=str(tmp_path / "p.html"))
+    assert report.passed and report.page is None and "Graphviz" in report.note
