@@ -8,7 +8,7 @@ from autograd import Tensor
 
 from .. import optim
 from . import model_run, models
-from .checking import array_differences
+from .checking import array_differences, optional_torch
 from .compare import as_array, as_tuple
 
 OUTPUTS = ("param", "m", "v")
@@ -101,13 +101,10 @@ def run(exercise, learner, checks):
     for title, group in groups.items():
         checks.run(f"{title}: {'; '.join(c.label for c in group)}", group,
                    lambda case: _first_step_differing(case, reference_steps(case), learner_steps(learner, case)))
-    try:
-        import torch
-    except ImportError:
-        torch = None
+    torch = optional_torch()
     if torch is not None:
         every = [c for group in groups.values() for c in group]
-        checks.run("PyTorch: every case above against torch.optim.Adam", every, lambda case: _first_step_differing(
+        checks.run("PyTorch: the small and odd shapes against torch.optim.Adam", every, lambda case: _first_step_differing(
             case, [(p,) for p in torch_steps(torch, case)], [s[:1] for s in learner_steps(learner, case)]))
     lines = checks.attempt(lambda: _training_differences(learner))
     checks.add(f"training {models.DESCRIPTION} for {MODEL_STEPS} steps (lr {MODEL_LR}): your adam_step for every "

@@ -8,7 +8,7 @@ import ops
 
 from . import model_run, models
 from .backward_rules import RULES
-from .checking import array_differences
+from .checking import array_differences, optional_torch
 from .compare import as_array, as_tuple
 from .gradients import engine_gradients, numeric_gradients
 
@@ -38,15 +38,16 @@ def run(exercise, learner, checks):
             return array_differences(rule.outputs, expected, got, **({} if reference is None else FINITE_DIFFERENCES))
         return compare
 
-    for title, cases in rule.cases(rng).items():
+    groups = rule.cases(rng)
+    for title, cases in groups.items():
         checks.run(f"{title}: {'; '.join(c.label for c in cases)}", cases, beside(None))
     finite = rule.gradient_cases(rng)
     checks.run(f"float64 finite differences: {'; '.join(c.label for c in finite)}", finite,
                beside(lambda case: numeric_gradients(rule.forward(case), case.arrays, case.dy)))
-    torch = _torch()
+    torch = optional_torch()
     if torch is not None and hasattr(rule, "torch_reference"):
-        cases = [c for cases in rule.cases(rng).values() for c in cases]
-        checks.run("PyTorch: every case above against torch's own gradient", cases,
+        cases = [c for cases in groups.values() for c in cases]
+        checks.run("PyTorch: the small and odd shapes against torch's own gradient", cases,
                    beside(lambda case: rule.torch_reference(torch, case)))
     return model_check(rule, learner, call, checks)
 
@@ -78,10 +79,3 @@ def installed(rule, call):
     with ops.dispatch.stand_in(rule.op, replacement, module=rule.module):
         yield {}
 
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch

@@ -59,3 +59,12 @@ def array_differences(names, expected, got, **tolerance):
         if difference is not None:
             lines.append(f"{name} {difference.text()}")
     return lines
+
+
+def optional_torch():
+    """The torch module where PyTorch is installed, else None (its checks are then left out)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch

@@ -49,8 +49,9 @@ class Difference:
 def differs(expected, got, rtol=RTOL, atol=ATOL):
     """A Difference when `got` is not `expected` within the tolerance (NaN where a number is expected differs), else None."""
     expected, got = np.asarray(expected, dtype=np.float64), np.asarray(got, dtype=np.float64)
-    error = np.abs(expected - got)
-    error = np.where(np.isnan(expected) & np.isnan(got), 0.0, error)
+    with np.errstate(invalid="ignore"):  # inf - inf
+        error = np.abs(expected - got)
+    error = np.where((expected == got) | (np.isnan(expected) & np.isnan(got)), 0.0, error)  # equal infinities agree
     error = np.where(np.isnan(error), np.inf, error)  # NaN or inf where a number was expected
     scale = float(np.max(np.abs(expected[np.isfinite(expected)]), initial=0.0))
     if not error.size or float(error.max()) <= atol + rtol * scale:

@@ -168,3 +168,9 @@ def test_explore_without_graphviz_is_a_note(tmp_path, monkeypatch):
     monkeypatch.setattr(graph, "dot_available", lambda: False)
     report = check("softmax", write(tmp_path, "softmax", EXERCISES["softmax"].solution), explore=str(tmp_path / "p.html"))
     assert report.passed and report.page is None and "Graphviz" in report.note
+
+
+def test_without_torch_the_pytorch_checks_are_left_out(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    report = check("cross_entropy", write(tmp_path, "cross_entropy", EXERCISES["cross_entropy"].solution))
+    assert report.passed and not any("PyTorch" in c.title for c in report.checks)
