@@ -174,3 +174,13 @@ def test_without_torch_the_pytorch_checks_are_left_out(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     report = check("cross_entropy", write(tmp_path, "cross_entropy", EXERCISES["cross_entropy"].solution))
     assert report.passed and not any("PyTorch" in c.title for c in report.checks)
+
+
+def test_an_attention_outside_the_graph_is_said_plainly(tmp_path):
+    numpy_attention = ("import numpy as np\n\ndef attention(q, k, v, mask=None):\n"
+                       "    return np.zeros(q.shape[:-1] + (v.shape[-1],))\n")
+    text = check("attention", write(tmp_path, "attention", numpy_attention)).text()
+    assert "attention returned ndarray; it must return a Tensor made with ops" in text
+    detached = "def attention(q, k, v, mask=None):\n    return (q @ k.swapaxes(-1, -2) @ v).detach()\n"
+    text = check("attention", write(tmp_path, "attention", detached)).text()
+    assert "not in the graph of q, k and v" in text
