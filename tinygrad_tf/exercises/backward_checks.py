@@ -55,7 +55,7 @@ def run(exercise, learner, checks):
 def model_check(rule, learner, call, checks):
     """Run the Transformer with the learner's backward in place of the op, compare every node with the reference."""
     model, batch = models.transformer(), models.batch()
-    where = f"the {rule.op.op_name()} in {rule.module}" if rule.module else f"every {rule.op.op_name()}"
+    where = f"every {rule.op.op_name()}" + (f" in {rule.module}" if rule.module else "")
     title = f"inside {models.DESCRIPTION}: your {learner.name} for {where}, every node compared"
     reference = model_run.record(model, batch)
     found = None
