@@ -59,16 +59,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     for i in checked:
         x = inputs[i]
         analytic = x.grad.numpy() if x.grad is not None else np.zeros(x.shape)
-        numeric = np.zeros(x.shape)
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
-        for j in range(x.size):
-            original = flat[j].item()
-            flat[j] = original + eps
-            plus = loss_value()
-            flat[j] = original - eps
-            minus = loss_value()
-            flat[j] = original
-            numeric.flat[j] = (plus - minus) / (2 * eps)
+        numeric = numeric_gradient(loss_value, x.data, eps)
         excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if excess.size and excess.max() > 0:
             worst = np.unravel_index(int(np.argmax(excess)), x.shape)
@@ -79,3 +70,29 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                 f"{int((excess > 0).sum())} of {x.size} elements out of tolerance)"
             )
     return True
+
+
+def numeric_gradient(value, array, eps=1e-6, indices=None):
+    """d value() / d array by central differences: (value(x + eps e_j) - value(x - eps e_j)) / (2 eps).
+
+    Args:
+        value: a function of no arguments returning a number computed from `array`.
+        array: a contiguous array, perturbed in place one element at a time and put back.
+        eps: the perturbation.
+        indices: flat indices of the elements to differentiate by; None: all of them.
+
+    Returns:
+        A NumPy array of `array`'s shape, or with `indices` one value per index.
+    """
+    flat = array.reshape(-1)  # a view: perturbing it perturbs the array
+    chosen = range(flat.size) if indices is None else indices
+    numeric = np.zeros(len(chosen))
+    for k, j in enumerate(chosen):
+        original = flat[j].item()
+        flat[j] = original + eps
+        plus = value()
+        flat[j] = original - eps
+        minus = value()
+        flat[j] = original
+        numeric[k] = (plus - minus) / (2 * eps)
+    return numeric.reshape(array.shape) if indices is None else numeric

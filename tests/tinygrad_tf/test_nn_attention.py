@@ -127,6 +127,28 @@ def test_mha_keeps_the_last_weights():
     assert m.attention_weights.shape == (3, HEADS, 5, 5)
 
 
+def test_mha_runs_the_attention_set_on_the_instance():
+    """`mha.attention = fn` runs fn in that module only (the exercises run the learner's attention so);
+    a function returning the output alone leaves no weights."""
+    m, other = mha(seed=1), mha(seed=1)
+    x = f64(np.random.default_rng(2).standard_normal((2, 3, D_MODEL)))
+    expected = m(x, x, x).numpy()
+    calls = []
+
+    def doubled(q, k, v, mask=None, dropout=None):
+        calls.append(q.shape)
+        return nn.attention.scaled_dot_product_attention(q, k, v, mask)[0] * 2.0
+
+    m.attention = doubled
+    out = m(x, x, x).numpy()
+    assert calls == [(2, HEADS, 3, D_MODEL // HEADS)] and m.attention_weights is None
+    np.testing.assert_allclose(other(x, x, x).numpy(), expected)  # another instance keeps its own
+    assert not np.allclose(out, expected)
+    del m.attention
+    np.testing.assert_allclose(m(x, x, x).numpy(), expected)
+    assert m.attention_weights is not None
+
+
 def test_mha_rejects_inputs_of_the_wrong_width():
     m = mha()
     x = f64(np.ones((1, 2, D_MODEL)))

@@ -4,6 +4,7 @@ import warnings
 import click
 
 from .bench import bench
+from .exercise import exercise
 from .explore import explore
 from .export import export
 from .graph import graph
@@ -24,5 +25,5 @@ def main():
     warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from")
 
 
-for command in (train, translate, evaluate, export, plot, step, graph, explore, tour, bench):
+for command in (train, translate, evaluate, export, plot, step, graph, explore, tour, exercise, bench):
     main.add_command(command)

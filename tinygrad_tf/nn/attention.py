@@ -51,6 +51,11 @@ class MultiHeadAttention(Module):
     After each call `.attention_weights` holds the weights (batch, heads, q_len, k_len).
     """
 
+    # The attention forward runs: a function with scaled_dot_product_attention's arguments that returns
+    # (output, weights) or the output alone. Set it on an instance (`mha.attention = my_attention`) to run
+    # another in that module: the exercises run the learner's attention this way.
+    attention = staticmethod(scaled_dot_product_attention)
+
     def __init__(self, d_model, num_heads, dropout=0.0):
         super().__init__()
         if d_model % num_heads:
@@ -87,8 +92,9 @@ class MultiHeadAttention(Module):
             v = self._split_heads(mark(self.v_proj(value), "V"))  # (batch, heads, k_len, d_k)
             if cache is not None:
                 k, v = cache.extend(k, v)  # (batch, heads, cached + k_len, d_k)
-        out, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout)
-        self.attention_weights = weights.detach()  # (batch, heads, q_len, k_len)
+        out = self.attention(q, k, v, mask, self.dropout)
+        out, weights = out if isinstance(out, tuple) else (out, None)
+        self.attention_weights = None if weights is None else weights.detach()  # (batch, heads, q_len, k_len)
         batch, q_len = query.shape[0], query.shape[1]
         out = mark(out.swapaxes(1, 2), "merge heads")
         out = mark(out.reshape(batch, q_len, self.d_model), "merge heads")  # the heads side by side
