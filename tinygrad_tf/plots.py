@@ -25,6 +25,7 @@ import numpy as np
 
 from autograd import Tensor, no_grad
 
+from . import outputs
 from .data import Vocab
 from .data.vocab import EOS
 from .nn import sinusoid_table
@@ -63,7 +64,8 @@ def _save(fig, path, dpi):
         raise FileNotFoundError(f"cannot write {path}: directory {directory} does not exist")
     if not os.path.splitext(path)[1]:
         path = f"{path}.png"  # what savefig writes for a name without an extension: say so
-    fig.savefig(path, dpi=dpi)  # the format follows the extension
+    with outputs.writing(path) as tmp:  # a failed or interrupted drawing leaves an older picture as it was
+        fig.savefig(tmp, dpi=dpi)  # the format follows the extension
     return path
 
 

@@ -125,7 +125,7 @@ class Trainer:
         cfg = self.config
         allocator.keep_freed_memory()  # each step's arrays reuse the last step's memory (no page faults)
         if self.out and self.step:
-            rundir.trim_log(self.out, self.step)  # rows a stopped run wrote after its checkpoint come again
+            rundir.trim_log(self.out, self.step, note=self.log)  # rows a stopped run wrote after its checkpoint come again
         window_start, timed_tokens = time.time(), 0  # for tokens/s (the window itself may predate a resume)
         deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else math.inf
         bar = Progress(cfg.steps, self.step, f"training {cfg.task}", enabled=progress, interval=progress_every)

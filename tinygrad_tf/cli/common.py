@@ -59,6 +59,23 @@ def silence_stdout():
     os.dup2(devnull, sys.stdout.fileno())
 
 
+class Text(click.ParamType):
+    """Text that must be valid UTF-8 (Python keeps the bytes of other text as surrogates that nothing can draw)."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            self.fail(f"{value.encode('utf-8', 'surrogateescape')!r} is not valid UTF-8 text "
+                      f"(byte {e.start + 1} cannot be read)", param, ctx)
+        return value
+
+
+TEXT = Text()
+
+
 class FiniteFloatRange(click.FloatRange):
     """A float range that also refuses nan and inf (plain FloatRange lets nan through every bound)."""
 
@@ -85,10 +102,10 @@ class OutputFile(Path):
 
     Args:
         extensions: the allowed extensions without the dot (any when none are given).
-        bare: a name without an extension is allowed too (matplotlib then writes png).
+        bare: the extension a name without one is written with (None: the name must have one of `extensions`).
     """
 
-    def __init__(self, *extensions, bare=False):
+    def __init__(self, *extensions, bare=None):
         super().__init__(dir_okay=False)
         self.extensions, self.bare = extensions, bare
 
@@ -108,10 +125,23 @@ class OutputFile(Path):
             names = [f".{e}" for e in self.extensions]
             listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
             self.fail(f"{value} should end in {listed}", param, ctx)
+        from .. import outputs
+        from ..rundir import RunDirError
+
+        try:
+            outputs.check(value)  # a device named without an extension is refused too, not written beside
+            outputs.check(self.written_as(value))
+        except (OSError, RunDirError) as e:
+            self.fail(str(e), param, ctx)
         return value
 
+    def written_as(self, value):
+        """The file a checked name is written to: with the `bare` extension added when it has none."""
+        return f"{value}.{self.bare}" if self.bare and not os.path.splitext(value)[1] else value
 
-PICTURE = OutputFile("png", "svg", "pdf", "jpg", "jpeg", bare=True)  # what matplotlib's plots are written as
+
+PICTURE = OutputFile("png", "svg", "pdf", "jpg", "jpeg", bare="png")  # what matplotlib's plots are written as
+GIF = OutputFile("gif", bare="gif")
 
 
 def field_type(name):

@@ -4,6 +4,7 @@ import webbrowser
 
 import click
 
+from .. import outputs
 from ..viz import explorer, graph, specimens
 from ..viz.description import VALUE_LIMIT
 from .common import (
@@ -54,7 +55,9 @@ def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, s
     specimen = _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed)
     page = explorer.build(specimen, specimens.loss_of(specimen, seed), collapse=collapse, value_limit=value_limit,
                           check=check)
-    path = page.write(out)
+    with outputs.writing(out) as tmp:  # an older page stays whole until the new one is
+        page.write(tmp)
+    path = out
     size = os.path.getsize(path)
     click.echo(f"wrote {path} ({len(page.data['nodes'])} nodes, {len(page.data['steps'])} backward steps, "
                f"{size / 1e6:.2f} MB); open it in a browser")
