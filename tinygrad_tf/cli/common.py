@@ -36,20 +36,24 @@ def fail_cleanly(fn):
         except MemoryError:
             raise click.ClickException("out of memory: choose smaller sizes") from None
         except (CheckpointError, RunDirError, ValueError, RuntimeError, OSError) as e:
-            raise click.ClickException(_one_line(e)) from None
+            raise click.ClickException(one_line(e)) from None
         except Exception as e:
             if os.environ.get(TRACEBACK_ENV):
                 raise
-            raise click.ClickException(f"internal error: {type(e).__name__}: {_one_line(e)} "
+            raise click.ClickException(f"internal error: {type(e).__name__}: {one_line(e)} "
                                        f"(set {TRACEBACK_ENV}=1 to see the traceback)") from None
 
     return wrapper
 
 
-def _one_line(error):
-    if isinstance(error, OSError) and error.strerror and error.filename is not None:  # not "[Errno 21] ..."
+def one_line(error):
+    """An error as one line; an OSError as "FILE: reason" rather than "[Errno N] ..."."""
+    if isinstance(error, OSError) and error.strerror:  # not "[Errno 28] ..."
+        reason = f"{error.strerror[0].lower()}{error.strerror[1:]}"
+        if error.filename is None:
+            return reason
         names = f"{error.filename} -> {error.filename2}" if error.filename2 is not None else f"{error.filename}"
-        return f"{names}: {error.strerror[0].lower()}{error.strerror[1:]}"
+        return f"{names}: {reason}"
     return " ".join(str(error).split()) or type(error).__name__
 
 

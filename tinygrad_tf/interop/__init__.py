@@ -87,7 +87,7 @@ def export_run(checkpoint_dir, path, overwrite=False):
 
     check(path)  # never a device, a folder or one of a run's own files, even with `overwrite`
     if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"export: {path} already exists (choose another --out, or --force to replace it)")
+        raise FileExistsError(f"export: {path} already exists (choose another --out, or --overwrite to replace it)")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"export: cannot write {path}: directory {directory} does not exist")
