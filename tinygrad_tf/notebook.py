@@ -16,14 +16,11 @@ def register_views(shell=None):
     Returns:
         True when the views were registered.
     """
-    if shell is None:
-        ipython = sys.modules.get("IPython")  # never import IPython just to ask
-        shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None:
-        return False
     from .nn import Module
     from .viz.display import module_html, register_notebook_views
 
-    register_notebook_views(shell)
+    if not register_notebook_views(shell):  # the Tensor's view; False outside IPython
+        return False
+    shell = shell or sys.modules["IPython"].get_ipython()
     shell.display_formatter.formatters["text/html"].for_type(Module, module_html)
     return True

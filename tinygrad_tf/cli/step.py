@@ -182,11 +182,12 @@ def _render_graph(picture, directory, index):
         return
     path = os.path.join(directory(), f"backward-step-{index:03d}.svg")
     try:
-        written = picture.write(path)
-    except (RuntimeError, ImportError) as e:  # the renderer's own errors (e.g. dot missing) as one line
+        with outputs.writing(path) as tmp:
+            picture.write(tmp)
+    except (RuntimeError, ImportError, OSError) as e:  # the renderer's own errors (e.g. dot missing) as one line
         click.echo(f"  g: could not draw the graph: {e}")
         return
-    click.echo(f"  g: the backward pass so far is drawn in {written} (kept until this session ends)")
+    click.echo(f"  g: the backward pass so far is drawn in {path} (kept until this session ends)")
 
 
 def _check_sample(step):
