@@ -1,8 +1,13 @@
+import re
+
 from setuptools import find_packages, setup
+
+with open("tinygrad_tf/__init__.py", encoding="utf-8") as f:  # one place for the version: `tinygrad-tf --version`
+    VERSION = re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
 
 setup(
     name="tinygrad_tf",
-    version="0.1.0",
+    version=VERSION,
     description=(
         "An educational tensor autograd engine (NumPy and CuPy backends) with the "
         "Transformer of 'Attention Is All You Need' built on it, op by op."

@@ -255,15 +255,21 @@ def assert_clean_error(result, *fragments):
     return errors[0]
 
 
-def edit_checkpoint_meta(directory, edit):
-    """Load a run's checkpoint.json, let `edit(meta)` change it in place, and write it back."""
+def edit_checkpoint_meta(directory, edit, reseal=True):
+    """Load a run's checkpoint.json, let `edit(meta)` change it in place, and write it back.
+
+    With `reseal` the metadata's checksum is recomputed, so that the checks
+    behind it (types, ranges, fit to the model) are what the test reaches.
+    """
     import json
 
-    from tinygrad_tf.checkpoint import META
+    from tinygrad_tf.checkpoint import META, meta_digest
 
     path = os.path.join(directory, META)
     with open(path, encoding="utf-8") as f:
         meta = json.load(f)
     edit(meta)
+    if reseal and "meta_sha256" in meta:
+        meta["meta_sha256"] = meta_digest(meta)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(meta, f)

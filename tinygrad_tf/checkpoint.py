@@ -5,7 +5,8 @@ is named after its content and the JSON, written last, names it: until the
 JSON is replaced the previous pair is intact, so a crash at any point never
 leaves a half-written checkpoint. The JSON records the SHA-256 of its .npz, so
 a truncated, corrupt or mismatched pair is detected on load and reported with
-the file's name.
+the file's name; it also records the SHA-256 of its own content, so an edited
+field (a step, a learning rate) is refused as well.
 """
 import hashlib
 import io
@@ -16,28 +17,15 @@ import zipfile
 
 import numpy as np
 
+from .atomic import target_of_temporary, write_bytes
+
 ARRAYS, META = "checkpoint.npz", "checkpoint.json"  # ARRAYS: the arrays' name in older checkpoints
 _ARRAYS_NAME = re.compile(r"checkpoint(-[0-9a-f]{16})?\.npz")
-_TEMPORARY_NAME = re.compile(r"(checkpoint(-[0-9a-f]{16})?\.npz|checkpoint\.json|log\.jsonl)\.tmp-\d+")  # see atomic_write
+_RUN_FILE_NAME = re.compile(r"checkpoint(-[0-9a-f]{16})?\.npz|checkpoint\.json|log\.jsonl")  # what a save rewrites
 
 
 class CheckpointError(Exception):
     """A checkpoint is missing, corrupt, or does not fit the model."""
-
-
-def atomic_write(path, data):
-    """Write bytes to `path` through a temporary file and a rename: readers see the old or the new file, never a part."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def save(directory, arrays, meta):
@@ -49,11 +37,18 @@ def save(directory, arrays, meta):
     digest = hashlib.sha256(blob).hexdigest()
     name = f"checkpoint-{digest[:16]}.npz"
     meta = dict(meta, arrays_file=name, arrays_sha256=digest)
-    atomic_write(os.path.join(directory, name), blob)
-    atomic_write(os.path.join(directory, META), json.dumps(meta, indent=1, ensure_ascii=False).encode("utf-8"))
+    meta["meta_sha256"] = meta_digest(meta)
+    write_bytes(os.path.join(directory, name), blob)
+    write_bytes(os.path.join(directory, META), json.dumps(meta, indent=1, ensure_ascii=False).encode("utf-8"))
     for old in os.listdir(directory):  # the arrays of earlier saves, no longer named by the JSON
         if old != name and _ARRAYS_NAME.fullmatch(old):
             os.remove(os.path.join(directory, old))
+
+
+def meta_digest(meta):
+    """SHA-256 of the metadata's content (every field but "meta_sha256" itself, keys sorted): a changed byte shows."""
+    fields = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def clean(directory):
@@ -73,10 +68,16 @@ def clean(directory):
     removed = []
     for name in sorted(os.listdir(directory)):
         orphan = named is not None and _ARRAYS_NAME.fullmatch(name) and name != named
-        if _TEMPORARY_NAME.fullmatch(name) or orphan:
+        temporary = _RUN_FILE_NAME.fullmatch(target_of_temporary(name) or "")
+        if temporary or orphan:
             os.remove(os.path.join(directory, name))
             removed.append(name)
     return removed
+
+
+def is_arrays_name(name):
+    """Whether `name` is the name of a checkpoint's arrays file (this version's or an older one's)."""
+    return bool(_ARRAYS_NAME.fullmatch(name))
 
 
 def exists(directory):
@@ -97,9 +98,14 @@ def load(directory):
             meta = json.load(f)
     except (OSError, ValueError) as e:
         raise CheckpointError(f"checkpoint metadata {meta_path} is corrupt or truncated ({e})") from None
+    except RecursionError:
+        raise CheckpointError(f"checkpoint metadata {meta_path} is corrupt: nested too deeply to read") from None
     name = meta.get("arrays_file", ARRAYS) if isinstance(meta, dict) else None
     if not isinstance(name, str) or not _ARRAYS_NAME.fullmatch(name):
         raise CheckpointError(f"checkpoint metadata {meta_path} is corrupt: no valid arrays file named in it")
+    if "meta_sha256" in meta and meta["meta_sha256"] != meta_digest(meta):  # checkpoints before it had none
+        raise CheckpointError(f"checkpoint metadata {meta_path} was changed after it was saved: its content no "
+                              "longer matches the checksum saved in it (meta_sha256)")
     arrays_path = os.path.join(directory, name)
     if not os.path.exists(arrays_path):
         raise CheckpointError(f"no checkpoint: {arrays_path} does not exist")

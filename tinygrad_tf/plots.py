@@ -25,6 +25,7 @@ import numpy as np
 
 from autograd import Tensor, no_grad
 
+from . import outputs
 from .data import Vocab
 from .data.vocab import EOS
 from .nn import sinusoid_table
@@ -63,7 +64,8 @@ def _save(fig, path, dpi):
         raise FileNotFoundError(f"cannot write {path}: directory {directory} does not exist")
     if not os.path.splitext(path)[1]:
         path = f"{path}.png"  # what savefig writes for a name without an extension: say so
-    fig.savefig(path, dpi=dpi)  # the format follows the extension
+    with outputs.writing(path) as tmp:  # a failed or interrupted drawing leaves an older picture as it was
+        fig.savefig(tmp, dpi=dpi)  # the format follows the extension
     return path
 
 
@@ -284,14 +286,14 @@ def read_log(run_dir):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no training log {path} (a run writes it at its first evaluation)")
     records = {}
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:  # bytes: a line that is not UTF-8 is reported with its number, like any bad line
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = json.loads(line)  # UnicodeDecodeError is a ValueError
                 step = int(record["step"])
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
                 raise ValueError(f"{path}, line {number}: not a JSON record with a step") from None
             if record.get("event", "train") == "train":  # `evaluate` appends its own records, not training's
                 records[step] = record
@@ -304,7 +306,8 @@ def _column(records, key):
     values = []
     for r in records:
         v = r.get(key)
-        values.append(float(v) if isinstance(v, (int, float)) else math.nan)
+        finite = isinstance(v, (int, float)) and math.isfinite(v)  # a nan or inf written into the log is not drawn
+        values.append(float(v) if finite else math.nan)
     return np.array(values)
 
 

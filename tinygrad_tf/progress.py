@@ -7,7 +7,11 @@ import click
 
 
 class Progress:
-    """Shows step, loss, learning rate, tokens/s and the time left.
+    """Shows step, loss, learning rate, tokens/s and the time left, and says when an evaluation runs.
+
+    The time left counts the evaluations still to come as well as the steps:
+    each at the pace measured so far (until the first evaluation has been
+    timed, the estimate says it leaves them out).
 
     Args:
         total: the last step.
@@ -15,10 +19,12 @@ class Progress:
         label: text before the bar.
         stream: where to write (default stdout); None output when `enabled` is False.
         interval: seconds between lines when `stream` is not a terminal (the first step always prints one).
+        eval_every: steps between evaluations (one more comes at the last step); None: no evaluations.
     """
 
-    def __init__(self, total, done, label, enabled=True, stream=None, interval=10.0):
-        self.total, self.label, self.interval = total, label, interval
+    def __init__(self, total, done, label, enabled=True, stream=None, interval=10.0, eval_every=None):
+        self.total, self.label, self.interval, self.eval_every = total, label, interval, eval_every
+        self.eval_seconds, self.evaluations = 0.0, 0  # evaluations timed so far, and their time
         self.stream = stream or sys.stdout
         self.enabled = enabled
         self.tty = enabled and _is_terminal(self.stream)
@@ -49,14 +55,45 @@ class Progress:
         now = time.time()
         if now - self.last_line >= self.interval:
             self.last_line = now
-            click.echo(f"{self.label}: {text}, {_duration(self.time_left(step, deadline))} left", file=self.stream)
+            click.echo(f"{self.label}: {text}, {self._left_text(step, deadline)}", file=self.stream)
+
+    def evaluating(self, step):
+        """Say that the evaluation at `step` runs now (it can take longer than many steps)."""
+        if not self.enabled:
+            return
+        text = f"step {step}/{self.total} evaluating on the validation split..."
+        if self.bar is not None:
+            self.bar.current_item = text
+            self.bar.render_progress()
+        else:
+            click.echo(f"{self.label}: {text}", file=self.stream)
+
+    def evaluated(self, seconds):
+        """Record that an evaluation took `seconds`: the estimate of the time left counts the ones to come."""
+        self.eval_seconds += seconds
+        self.evaluations += 1
+
+    def evaluations_left(self, step):
+        """Evaluations still to run once `step` is done: one every `eval_every` steps from `step` on, and the last step's."""
+        if not self.eval_every:
+            return 0
+        every = self.eval_every
+        return max(self.total // every - (step - 1) // every, 0) + (1 if self.total % every else 0)
 
     def time_left(self, step, deadline=math.inf):
-        """Seconds to the last step at this run's pace so far, or to `deadline` if that comes first."""
+        """Seconds to the last step (evaluations included) at this run's pace so far, or to `deadline` if sooner."""
         done = step - self.start_step
         now = time.time()
-        left = (self.total - step) * (now - self.start_time) / done if done > 0 else math.inf
+        training = max(now - self.start_time - self.eval_seconds, 0.0)  # the steps' own time
+        left = (self.total - step) * training / done if done > 0 else math.inf
+        if self.evaluations:
+            left += self.evaluations_left(step) * self.eval_seconds / self.evaluations
         return min(left, max(deadline - now, 0.0))
+
+    def _left_text(self, step, deadline):
+        left = self.time_left(step, deadline)
+        untimed = not self.evaluations and self.evaluations_left(step) and left < max(deadline - time.time(), 0.0)
+        return f"{_duration(left)} left" + (" + evaluations" if untimed else "")
 
 
 def _is_terminal(stream):

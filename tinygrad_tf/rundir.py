@@ -11,8 +11,10 @@ import socket
 import time
 
 from . import checkpoint
+from .atomic import write_bytes
 
 LOG = "log.jsonl"
+DAMAGED_LOG = "log.jsonl.damaged"  # a log with unreadable rows, kept as it was when they were dropped
 LOCK = ".lock"
 RUN_FILES = (checkpoint.META, LOG)  # either one makes a directory a run
 
@@ -32,8 +34,22 @@ def describe(directory):
         with open(os.path.join(directory, checkpoint.META), encoding="utf-8") as f:
             meta = json.load(f)
         return f"{meta['config']['task']}, step {meta['state']['step']} of {meta['config']['steps']}"
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        if not checkpoint.exists(directory):
+            return "a log without a checkpoint: that run never saved one"
         return "a run without a readable checkpoint"
+
+
+def refuse_run_file(path):
+    """Raise RunDirError when `path` is one of a run's own files (its checkpoint, arrays, log or lock).
+
+    Writing a picture or an export over one of them would leave a run that no longer loads.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    own = name in RUN_FILES + (LOCK,) or checkpoint.is_arrays_name(name)
+    if own and (holds_run(folder) or os.path.exists(os.path.join(folder, LOCK))):
+        raise RunDirError(f"{path} is a file of the training run in {folder or os.curdir}: writing it would "
+                          "break the run; choose another name")
 
 
 def check_new(directory, overwrite=False):
@@ -49,6 +65,9 @@ def check_new(directory, overwrite=False):
     replaced = None
     if os.path.isdir(directory) and holds_run(directory):
         replaced = describe(directory)
+        if not overwrite and not checkpoint.exists(directory):  # --resume has nothing to continue from
+            raise RunDirError(f"--out {directory} holds the log of a run that saved no checkpoint; start again "
+                              f"with --overwrite (it replaces that log), or choose a new --out")
         if not overwrite:
             raise RunDirError(f"--out {directory} already holds a run ({replaced}); continue it with --resume "
                               f"{directory}, choose a new --out, or give --overwrite to replace it")
@@ -81,29 +100,47 @@ def append_log(directory, record):
         f.write(json.dumps(record) + "\n")
 
 
-def trim_log(directory, step):
+def trim_log(directory, step, note=print):
     """Keep only the log rows up to `step` (the checkpoint's), so a resumed run does not repeat rows.
 
     Rows after the checkpoint come from steps that will be trained again (the
     run was stopped between writing a row and saving), and a torn last line
-    from a kill mid-write is dropped. Returns the number of lines removed.
+    from a kill mid-write is dropped. Other unreadable lines mean the log was
+    damaged: they are dropped too, `note` says how many, and the log as it was
+    is kept beside it as `log.jsonl.damaged`. Returns the number of lines removed.
     """
     path = os.path.join(directory, LOG)
     if not os.path.exists(path):
         return 0
     with open(path, "rb") as f:
-        lines = f.read().splitlines(keepends=True)
-    kept = []
-    for line in lines:
-        try:
-            row = json.loads(line)
-            if row["step"] <= step and line.endswith(b"\n"):
-                kept.append(line)
-        except (ValueError, KeyError, TypeError):
-            pass  # a torn or foreign line
+        original = f.read()
+    lines = original.splitlines(keepends=True)
+    kept, unreadable = [], 0
+    for number, line in enumerate(lines, 1):
+        row = _log_row(line)
+        if row is None:
+            torn = number == len(lines) and not line.endswith(b"\n")  # a kill in the middle of writing it
+            unreadable += not torn
+        elif row["step"] <= step and line.endswith(b"\n"):
+            kept.append(line)
+    if unreadable:
+        write_bytes(os.path.join(directory, DAMAGED_LOG), original)
+        note(f"{path}: {unreadable} unreadable {'row was' if unreadable == 1 else 'rows were'} dropped from the "
+             f"log; the log as it was is kept in {os.path.join(directory, DAMAGED_LOG)}")
     if len(kept) < len(lines):
-        checkpoint.atomic_write(path, b"".join(kept))
+        write_bytes(path, b"".join(kept))
     return len(lines) - len(kept)
+
+
+def _log_row(line):
+    """The JSON object of one log line, or None when the line is not one (torn, binary, foreign)."""
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    if not isinstance(row, dict) or not isinstance(row.get("step"), int) or isinstance(row["step"], bool):
+        return None
+    return row
 
 
 class RunLock:

@@ -127,10 +127,11 @@ class Trainer:
         cfg = self.config
         allocator.keep_freed_memory()  # each step's arrays reuse the last step's memory (no page faults)
         if self.out and self.step:
-            rundir.trim_log(self.out, self.step)  # rows a stopped run wrote after its checkpoint come again
+            rundir.trim_log(self.out, self.step, note=self.log)  # rows a stopped run wrote after its checkpoint come again
         window_start, timed_tokens = time.time(), 0  # for tokens/s (the window itself may predate a resume)
         deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else math.inf
-        bar = Progress(cfg.steps, self.step, f"training {cfg.task}", enabled=progress, interval=progress_every)
+        bar = Progress(cfg.steps, self.step, f"training {cfg.task}", enabled=progress, interval=progress_every,
+                       eval_every=cfg.eval_every)
         self._updating = self._in_step = False
         stop = StopRequests(note=self.log)
         try:
@@ -148,14 +149,14 @@ class Trainer:
                     speed = timed_tokens / max(time.time() - window_start, 1e-9)
                     bar.update(self.step, loss, self.optimizer.lr, speed, deadline)
                     if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
-                        self._report(speed)
+                        self._report(speed, bar)
                         window_start, timed_tokens = time.time(), 0
                     self._updating = False
                     if stop.requested:
                         self._save_on_stop()
                         raise Interrupted(stop.signum, self.step)
                 if self.step % cfg.eval_every and self.window[1]:  # stopped by epochs or time between evaluations
-                    self._report(timed_tokens / max(time.time() - window_start, 1e-9))
+                    self._report(timed_tokens / max(time.time() - window_start, 1e-9), bar)
         except Interrupted:
             raise
         except BrokenPipeError:  # whoever read our output is gone: stop as on a signal, with nothing more to say
@@ -186,10 +187,16 @@ class Trainer:
             raise TrainingDiverged(f"the training loss became {loss} at step {self.step}; the model is no longer "
                                    f"usable and was not saved (try a smaller --lr or a longer --warmup)")
 
-    def _report(self, speed):
-        """Evaluate, append a row to the log and save: the window's mean train loss goes in the row."""
+    def _report(self, speed, progress):
+        """Evaluate, append a row to the log and save: the window's mean train loss goes in the row.
+
+        `progress` (a `Progress`) says that the evaluation runs and times it for its estimate.
+        """
         train_loss = self.window[0] / max(self.window[1], 1)
+        progress.evaluating(self.step)
+        started = time.time()
         metrics = self.evaluate("valid", self.config.bleu_sentences)
+        progress.evaluated(time.time() - started)
         record = dict(step=self.step, epoch=self.epoch, train_loss=round(train_loss, 4), valid_loss=round(metrics["loss"], 4),
                       valid_bleu=round(metrics["bleu"], 2), valid_chrf=round(metrics["chrf"], 2),
                       bleu_signature=metrics["scores"].bleu_signature, lr=self.optimizer.lr, tokens_per_s=round(speed, 1), time=time.time())
@@ -270,7 +277,7 @@ class Trainer:
             self.model.load_state_dict(_prefixed(arrays, "model/"))
             self.optimizer.load_state_dict(dict(state["optimizer"], arrays=_prefixed(arrays, "optimizer/")))
             self.schedule.load_state_dict(state["schedule"])
-            self.step, self.epoch, self.batch_index = state["step"], state["epoch"], state["batch_index"]
+            self.step, self.epoch, self.batch_index = (_count(state, name) for name in ("step", "epoch", "batch_index"))
             loss_sum, tokens = state.get("window", (0.0, 0))  # older checkpoints: saved at a log row
             self.window = [float(loss_sum), int(tokens)]
         except (KeyError, ValueError, TypeError, IndexError) as e:
@@ -301,6 +308,14 @@ def _read_run(directory):
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise checkpoint.CheckpointError(f"checkpoint in {directory}: weight {name} holds nan or inf values")
     return config, tokenizers, arrays, meta
+
+
+def _count(state, name):
+    """`state[name]` when it is a whole number >= 0; else a ValueError naming the field and its value."""
+    value = state[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"state.{name} is {value!r}, not a whole number from 0 up")
+    return value
 
 
 def _prefixed(arrays, prefix):

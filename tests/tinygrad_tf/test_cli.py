@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import assert_clean_error, run_cli, tiny_copy_training
+from helpers import assert_clean_error, edit_checkpoint_meta, run_cli, tiny_copy_training
 
 from tinygrad_tf import Trainer, translate
 
@@ -123,11 +123,7 @@ def test_checkpoint_with_a_config_of_the_wrong_type(run_dir, tmp_path):
     edited = str(tmp_path / "edited")
     shutil.copytree(run_dir, edited)
     meta_path = os.path.join(edited, "checkpoint.json")
-    with open(meta_path, encoding="utf-8") as f:
-        meta = json.load(f)
-    meta["config"]["d_model"] = "16"
-    with open(meta_path, "w", encoding="utf-8") as f:
-        json.dump(meta, f)
+    edit_checkpoint_meta(edited, lambda meta: meta["config"].update(d_model="16"))
     assert_clean_error(run_cli("translate", "--checkpoint", edited, "1 2 3"), meta_path, "d_model")
     assert_clean_error(run_cli("train", "--resume", edited), meta_path, "d_model")
 

@@ -67,3 +67,21 @@ def test_show_steps_prints_every_step(run_dir):
 def test_show_steps_needs_a_positive_k(run_dir):
     result = CliRunner().invoke(main, ["translate", "--checkpoint", run_dir, "--show-steps", "0", "1 2"])
     assert result.exit_code == 2 and "--show-steps" in result.output and "Traceback" not in result.output
+
+
+def test_an_empty_translation_shows_the_step_where_eos_won(run_dir, monkeypatch):
+    from tinygrad_tf import decode
+
+    def eos_first(self, src, beam=1, max_len=None):  # a model that ends at once: an empty translation
+        return [[Vocab.eos_id]] * src.shape[0], [[0]] * src.shape[0]
+
+    monkeypatch.setattr(decode.Translator, "decode_ids", eos_first)
+    result = CliRunner().invoke(main, ["translate", "--checkpoint", run_dir, "--show-steps", "3", "3 1 4"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "" and len(lines) == 2, result.output  # the empty translation, then its one step
+    expected = _reference(load_translator(run_dir), "3 1 4", ["<eos>"])[0]
+    itos = load_translator(run_dir).tgt_vocab.itos
+    top = [(itos[i], expected[i]) for i in np.argsort(-expected, kind="stable")[:3]]
+    assert lines[1].startswith("  step  1: <eos>")
+    assert lines[1].split("| ")[1] == "  ".join(f"{token} {p:.3f}" for token, p in top)

@@ -8,6 +8,7 @@ import pytest
 
 from autograd import Tensor
 from tinygrad_tf import nn
+from tinygrad_tf.notebook import register_views
 from tinygrad_tf.viz import trace
 from tinygrad_tf.viz.display import register_notebook_views, tensor_html, values_html
 
@@ -45,19 +46,21 @@ def test_escapes_names():
     assert "<script>" not in tensor_html(t) and "&lt;script&gt;" in tensor_html(t)
 
 
+class _Formatter:
+    def __init__(self):
+        self.types = {}
+
+    def for_type(self, kind, function):
+        self.types[kind] = function
+
+
+class _Shell:  # what IPython's shell offers: display_formatter.formatters[mime type]
+    def __init__(self):
+        self.display_formatter = type("DisplayFormatter", (), {"formatters": {"text/html": _Formatter()}})()
+
+
 def test_jupyter_draws_tensors_with_the_tensor_view():
-    class Formatter:
-        def __init__(self):
-            self.types = {}
-
-        def for_type(self, kind, function):
-            self.types[kind] = function
-
-    class Shell:  # what IPython's shell offers: display_formatter.formatters[mime type]
-        def __init__(self):
-            self.display_formatter = type("DisplayFormatter", (), {"formatters": {"text/html": Formatter()}})()
-
-    shell = Shell()
+    shell = _Shell()
     assert register_notebook_views(shell)
     assert shell.display_formatter.formatters["text/html"].types == {Tensor: tensor_html}
     assert not hasattr(Tensor, "_repr_html_")  # the engine knows nothing of notebooks
@@ -74,12 +77,17 @@ def test_backward_step_view():
     assert "accumulated into .grad" in leaf._repr_html_()
 
 
-def test_module_view():
+def test_module_view_is_registered_with_jupyter_and_the_module_knows_nothing_of_it():
+    shell = _Shell()
+    assert register_views(shell)
+    views = shell.display_formatter.formatters["text/html"].types
+    assert views[Tensor] is tensor_html and not hasattr(nn.Module, "_repr_html_")
+    view = views[nn.Module]  # IPython looks a type's view up along its MRO: every Module subclass uses it
     layer = nn.EncoderLayer(16, 2, 32, dropout=0.0)
-    cells = _cells(layer._repr_html_())
+    cells = _cells(view(layer))
     assert "EncoderLayer" in cells and f"{layer.num_parameters():,}" in cells
     assert "self_attn" in cells and "MultiHeadAttention" in cells and "d_model=16, num_heads=2" in cells
-    linear = _cells(nn.Linear(4, 3)._repr_html_())
+    linear = _cells(view(nn.Linear(4, 3)))
     assert "weight" in linear and "(3, 4)" in linear and "float32" in linear
 
 

@@ -161,7 +161,9 @@ def test_export_command(run_dir, tmp_path):
     before = os.path.getmtime(path), os.path.getsize(path)
     assert_clean_error(CliRunner().invoke(main, ["export", "--checkpoint", run_dir, "--out", path]), path, "exists")
     assert (os.path.getmtime(path), os.path.getsize(path)) == before  # not overwritten
-    result = CliRunner().invoke(main, ["export", "--checkpoint", run_dir, "--out", path, "--force"])
+    result = CliRunner().invoke(main, ["export", "--checkpoint", run_dir, "--out", path, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["export", "--checkpoint", run_dir, "--out", path, "--force"])  # its old name
     assert result.exit_code == 0, result.output
     missing = str(tmp_path / "no_run")
     other = str(tmp_path / "other.pt")

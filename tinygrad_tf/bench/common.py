@@ -12,6 +12,8 @@ import numpy as np
 from autograd import cpu_kernels
 from autograd.cpu_kernels import blas
 
+from .. import outputs
+
 TORCH_HELP = "PyTorch is needed for the comparison (pip install torch); showing our own numbers only."
 PAD_ID = 0
 FIRST_TOKEN = 4  # ids below are the specials (<pad> <bos> <eos> <unk>), as in tinygrad_tf.data.Vocab
@@ -215,9 +217,7 @@ def write_result(out_dir, name, device, payload):
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"{name}-{device}.json")
     record = dict(payload, machine=machine_info(device))
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=1)
-        f.write("\n")
+    outputs.write_text(path, json.dumps(record, indent=1) + "\n")
     return path
 
 

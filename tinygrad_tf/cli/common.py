@@ -36,20 +36,24 @@ def fail_cleanly(fn):
         except MemoryError:
             raise click.ClickException("out of memory: choose smaller sizes") from None
         except (CheckpointError, RunDirError, ValueError, RuntimeError, OSError) as e:
-            raise click.ClickException(_one_line(e)) from None
+            raise click.ClickException(one_line(e)) from None
         except Exception as e:
             if os.environ.get(TRACEBACK_ENV):
                 raise
-            raise click.ClickException(f"internal error: {type(e).__name__}: {_one_line(e)} "
+            raise click.ClickException(f"internal error: {type(e).__name__}: {one_line(e)} "
                                        f"(set {TRACEBACK_ENV}=1 to see the traceback)") from None
 
     return wrapper
 
 
-def _one_line(error):
-    if isinstance(error, OSError) and error.strerror and error.filename is not None:  # not "[Errno 21] ..."
+def one_line(error):
+    """An error as one line; an OSError as "FILE: reason" rather than "[Errno N] ..."."""
+    if isinstance(error, OSError) and error.strerror:  # not "[Errno 28] ..."
+        reason = f"{error.strerror[0].lower()}{error.strerror[1:]}"
+        if error.filename is None:
+            return reason
         names = f"{error.filename} -> {error.filename2}" if error.filename2 is not None else f"{error.filename}"
-        return f"{names}: {error.strerror[0].lower()}{error.strerror[1:]}"
+        return f"{names}: {reason}"
     return " ".join(str(error).split()) or type(error).__name__
 
 
@@ -57,6 +61,23 @@ def silence_stdout():
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+class Text(click.ParamType):
+    """Text that must be valid UTF-8 (Python keeps the bytes of other text as surrogates that nothing can draw)."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            self.fail(f"{value.encode('utf-8', 'surrogateescape')!r} is not valid UTF-8 text "
+                      f"(byte {e.start + 1} cannot be read)", param, ctx)
+        return value
+
+
+TEXT = Text()
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -85,10 +106,10 @@ class OutputFile(Path):
 
     Args:
         extensions: the allowed extensions without the dot (any when none are given).
-        bare: a name without an extension is allowed too (matplotlib then writes png).
+        bare: the extension a name without one is written with (None: the name must have one of `extensions`).
     """
 
-    def __init__(self, *extensions, bare=False):
+    def __init__(self, *extensions, bare=None):
         super().__init__(dir_okay=False)
         self.extensions, self.bare = extensions, bare
 
@@ -108,10 +129,23 @@ class OutputFile(Path):
             names = [f".{e}" for e in self.extensions]
             listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
             self.fail(f"{value} should end in {listed}", param, ctx)
+        from .. import outputs
+        from ..rundir import RunDirError
+
+        try:
+            outputs.check(value)  # a device named without an extension is refused too, not written beside
+            outputs.check(self.written_as(value))
+        except (OSError, RunDirError) as e:
+            self.fail(str(e), param, ctx)
         return value
 
+    def written_as(self, value):
+        """The file a checked name is written to: with the `bare` extension added when it has none."""
+        return f"{value}.{self.bare}" if self.bare and not os.path.splitext(value)[1] else value
 
-PICTURE = OutputFile("png", "svg", "pdf", "jpg", "jpeg", bare=True)  # what matplotlib's plots are written as
+
+PICTURE = OutputFile("png", "svg", "pdf", "jpg", "jpeg", bare="png")  # what matplotlib's plots are written as
+GIF = OutputFile("gif", bare="gif")
 
 
 def field_type(name):

@@ -1,17 +1,21 @@
 """`tinygrad-tf explore`: write the backprop explorer, one self-contained HTML page."""
+import math
 import os
 import webbrowser
 
 import click
 
+from .. import outputs
 from ..viz import explorer, graph, specimens
-from ..viz.description import VALUE_LIMIT
+from ..viz.description import VALUE_LIMIT, GraphDescription
 from .common import (
-    OutputFile, fail_cleanly, refuse_sizes_the_model_lacks, refuse_sizes_with_checkpoint, require_divisible,
+    TEXT, OutputFile, fail_cleanly, refuse_sizes_the_model_lacks, refuse_sizes_with_checkpoint, require_divisible,
 )
 
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
 LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
+MAX_PAGE = 100_000_000  # bytes: a browser struggles with a bigger page, and building it takes many minutes
+BYTES_PER_VALUE = 11  # an embedded number as the page's JSON writes it: "-0.1234568," (values and gradients)
 
 
 @click.command()
@@ -26,7 +30,7 @@ LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the weights, inputs and target.")
 @click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None, metavar="RUN",
               help="Explore the trained model saved in RUN instead of random weights.")
-@click.option("--sentence", default=None, help="With --checkpoint: the sentence the model reads (tokens label the axes).")
+@click.option("--sentence", type=TEXT, default=None, help="With --checkpoint: the sentence the model reads (tokens label the axes).")
 @click.option("--composed", is_flag=True, help="Show Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--collapse", type=click.IntRange(min=0), default=None, metavar="N",
               help="Draw modules deeper than N path components as one box each (2 suits a Transformer).")
@@ -52,9 +56,12 @@ def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, s
     if not graph.dot_available():
         raise click.ClickException(graph.DOT_MISSING)
     specimen = _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed)
-    page = explorer.build(specimen, specimens.loss_of(specimen, seed), collapse=collapse, value_limit=value_limit,
-                          check=check)
-    path = page.write(out)
+    loss = specimens.loss_of(specimen, seed)
+    _announce_size(GraphDescription(loss), value_limit, check)
+    page = explorer.build(specimen, loss, collapse=collapse, value_limit=value_limit, check=check)
+    with outputs.writing(out) as tmp:  # an older page stays whole until the new one is
+        page.write(tmp)
+    path = out
     size = os.path.getsize(path)
     click.echo(f"wrote {path} ({len(page.data['nodes'])} nodes, {len(page.data['steps'])} backward steps, "
                f"{size / 1e6:.2f} MB); open it in a browser")
@@ -62,6 +69,26 @@ def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, s
         click.echo(f"the page is large: a lower --value-limit (now {value_limit}) embeds fewer values and loads faster")
     if open_page:
         webbrowser.open("file://" + os.path.abspath(path))
+
+
+def _page_bytes(sizes, value_limit):
+    """About how many bytes the values and gradients of tensors of `sizes` elements take in the page."""
+    return 2 * BYTES_PER_VALUE * sum(n for n in sizes if n <= value_limit)
+
+
+def _announce_size(description, value_limit, check):
+    """Before the work: refuse a page too big to build or open, and say what a big one will take."""
+    sizes = [math.prod(t.shape) for t in description.tensors]
+    estimate = _page_bytes(sizes, value_limit)
+    if estimate > MAX_PAGE:
+        fitting = max((n for n in sizes if _page_bytes(sizes, n) <= MAX_PAGE), default=0)
+        raise click.UsageError(f"the page would embed about {estimate / 1e6:,.0f} MB of values, more than a browser "
+                               f"opens well ({MAX_PAGE / 1e6:.0f} MB): give --value-limit {fitting} or less, or "
+                               "smaller sizes")
+    if estimate > LARGE_PAGE:
+        checking = ", each step checked against central differences (--no-check skips that)" if check else ""
+        click.echo(f"building a page of about {estimate / 1e6:.0f} MB: {len(description.ops)} ops to walk "
+                   f"backward{checking}; this can take minutes...", err=True)
 
 
 def _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed):

@@ -6,6 +6,7 @@ import numpy as np
 
 import autograd
 
+from .. import outputs
 from ..viz import graph as pictures
 from ..viz import specimens
 from ..viz.description import GraphDescription
@@ -13,14 +14,14 @@ from .common import (
     OutputFile, Path, fail_cleanly, refuse_sizes_the_model_lacks, refuse_sizes_with_checkpoint, require_divisible,
 )
 
-MODELS = ("attention", "encoder-layer", "decoder-layer", "transformer")
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
 BATCH = 2
+SLOW_EDGES = 700  # Graphviz's dot lays out a graph of a few hundred edges in seconds; far more take minutes
 
 
 @click.command()
 @click.argument("model", metavar="MODEL",
-                type=click.Choice(MODELS, case_sensitive=False))
+                type=click.Choice(specimens.MODELS, case_sensitive=False))
 @click.option("--out", required=True, type=OutputFile(), help="The picture to write: .svg, .png or .pdf.")
 @click.option("--format", "fmt", type=click.Choice(pictures.FORMATS, case_sensitive=False), default=None,
               help="Picture format.  [default: from --out's extension, else svg]")
@@ -45,7 +46,7 @@ def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, 
 
     MODEL is attention (the whole multi-head attention: Q, K, V projections,
     head split, QK^T, scale, mask, softmax, weights x V, concatenation, W_O),
-    encoder-layer, decoder-layer or transformer. Weights are random (seeded)
+    encoder-layer, decoder-layer, transformer or mlp (two Linear layers with relu). Weights are random (seeded)
     unless --checkpoint names a trained run; ops are grouped by the module that
     ran them.
     """
@@ -59,7 +60,8 @@ def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, 
         output, title = specimen.output, specimen.title
     else:
         d_model, heads, layers = (DEFAULTS[k] if v is None else v for k, v in (("d_model", d_model), ("heads", heads), ("layers", layers)))
-        require_divisible(d_model, heads)
+        if model.lower() != "mlp":
+            require_divisible(d_model, heads)
         specimen = specimens.random_specimen(model.lower(), d_model, heads, layers, seq_len, seed, not composed, BATCH, rng)
         output, title = specimen.output, specimen.title
         title += f", random weights (seed {seed})"
@@ -67,11 +69,29 @@ def graph(model, out, fmt, d_model, heads, layers, seq_len, collapse, backward, 
         output = specimens.loss_of(specimen, seed)
         title += f"\nbackward seeded by loss = {specimens.loss_text(specimen)}"
     try:
-        path = pictures.render(output, out, format=fmt, collapse=collapse, show_backward=backward,
-                               show_values=None if values else False, title=title)
+        dot = pictures.to_dot(output, collapse=collapse, show_backward=backward, show_values=None if values else False,
+                              title=title)
     except ImportError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"wrote {path} ({len(GraphDescription(output).ops)} ops; Graphviz source in {os.path.splitext(path)[0]}.dot)")
+    path = out if os.path.splitext(out)[1] else f"{out}.{fmt}"
+    source = os.path.splitext(path)[0] + ".dot"
+    _warn_if_slow(dot, collapse)
+    outputs.write_text(source, dot.source)  # first: it is kept even when drawing fails
+    if not pictures.dot_available():
+        raise click.ClickException(f"{path} was not drawn (its Graphviz source is in {source}): {pictures.DOT_MISSING}")
+    with outputs.writing(path) as tmp:  # an older picture stays whole until the new one is
+        pictures.write(dot, tmp, fmt, source=False)
+    click.echo(f"wrote {path} ({len(GraphDescription(output).ops)} ops; Graphviz source in {source})")
+
+
+def _warn_if_slow(dot, collapse):
+    """Say before drawing when the graph is big enough for Graphviz to take minutes, and how to make it smaller."""
+    edges = dot.source.count(" -> ")
+    if edges > SLOW_EDGES:
+        smaller = ("a smaller --collapse draws bigger modules as boxes" if collapse
+                   else "--collapse 2 draws each layer as one box")
+        click.echo(f"the graph has {edges} edges: Graphviz may take minutes to lay out more than {SLOW_EDGES} "
+                   f"({smaller}); drawing...", err=True)
 
 
 def _format(out, fmt):

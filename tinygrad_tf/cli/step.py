@@ -12,11 +12,11 @@ import numpy as np
 import ops
 from autograd import Tensor, manual_seed
 
-from .. import nn
+from .. import nn, outputs
 from ..viz import frames as backward_frames
 from ..viz import trace
 from ..viz.specimens import make_module
-from .common import OutputFile, Path, fail_cleanly, refuse_sizes_the_model_lacks, require_divisible
+from .common import GIF, Path, fail_cleanly, refuse_sizes_the_model_lacks, require_divisible
 
 MODELS = ("attention", "mlp", "encoder-layer")
 LOSSES = ("mse", "cross-entropy")
@@ -182,11 +182,12 @@ def _render_graph(picture, directory, index):
         return
     path = os.path.join(directory(), f"backward-step-{index:03d}.svg")
     try:
-        written = picture.write(path)
-    except (RuntimeError, ImportError) as e:  # the renderer's own errors (e.g. dot missing) as one line
+        with outputs.writing(path) as tmp:
+            picture.write(tmp)
+    except (RuntimeError, ImportError, OSError) as e:  # the renderer's own errors (e.g. dot missing) as one line
         click.echo(f"  g: could not draw the graph: {e}")
         return
-    click.echo(f"  g: the backward pass so far is drawn in {written} (kept until this session ends)")
+    click.echo(f"  g: the backward pass so far is drawn in {path} (kept until this session ends)")
 
 
 def _check_sample(step):
@@ -217,7 +218,7 @@ def _check_sample(step):
 @click.option("--check", is_flag=True, help="Relative error of each step against central differences of its op "
                                             "(over a sample of the elements of a large op).")
 @click.option("--frames", type=Path(file_okay=False), default=None, help="Write one PNG per step into DIR.")
-@click.option("--gif", type=OutputFile("gif"), default=None, help="Assemble the step pictures into an animated GIF.")
+@click.option("--gif", type=GIF, default=None, help="Assemble the step pictures into an animated GIF (FILE.gif).")
 @fail_cleanly
 def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, interactive, check, frames, gif):
     """Walk the backward pass of a tiny seeded MODEL one node at a time.
@@ -285,7 +286,7 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
             click.echo(_row(s, error, check))
             picture.visit(s)
             if frames or gif:
-                frame_paths.append(picture.write_png(os.path.join(scratch_dir(), f"step-{s.index:03d}.png")))
+                frame_paths.append(_write_frame(picture, os.path.join(scratch_dir(), f"step-{s.index:03d}.png")))
             if interactive and not _wait(s, picture, scratch_dir):
                 stopped = s.index
                 break
@@ -309,15 +310,24 @@ def _report(setup, count, stopped, frames, frame_paths, gif):
     if frames and frame_paths:
         click.echo(f"{len(frame_paths)} frames written to {frames}")
     if gif:
-        backward_frames.assemble_gif(frame_paths, gif)
+        gif = GIF.written_as(gif)
+        with outputs.writing(gif) as tmp:
+            backward_frames.assemble_gif(frame_paths, tmp)
         click.echo(f"animation written to {gif}")
+
+
+def _write_frame(picture, path):
+    """One step's picture as a PNG, written whole or not at all (an older frame of that name stays until then)."""
+    with outputs.writing(path) as tmp:
+        picture.write_png(tmp)
+    return path
 
 
 def _wait(s, picture, directory):
     """Read commands for step `s` from stdin; False when the user quits."""
     while True:
         click.echo("  > ", nl=False)
-        line = sys.stdin.readline()
+        line = sys.stdin.readline() if sys.stdin is not None else ""  # `<&-`: no input at all
         if line == "":  # end of input: stop waiting, finish the walk
             click.echo("")
             return True

@@ -1,9 +1,12 @@
 """`tinygrad-tf tour`: one picture per concept of the Transformer, from a model's own numbers (matplotlib)."""
 import os
+import shutil
+import tempfile
 
 import click
 
-from .common import fail_cleanly, refuse_options
+from .. import outputs
+from .common import TEXT, fail_cleanly, refuse_options
 
 
 @click.command()
@@ -11,10 +14,10 @@ from .common import fail_cleanly, refuse_options
               help="Directory for the twelve PNGs and index.html (created if missing).")
 @click.option("--checkpoint", "run_dir", type=click.Path(file_okay=False),
               help="A training run to draw (its vocabulary and weights); default: a small random model.")
-@click.option("--sentence", help="Source sentence (default: \"The animal didn't cross the street because it was too tired.\").")
+@click.option("--sentence", type=TEXT, help="Source sentence (default: \"The animal didn't cross the street because it was too tired.\").")
 @click.option("--layer", type=click.IntRange(0), help="Encoder layer of picture 07 [default: the last].")
 @click.option("--head", type=click.IntRange(0), default=0, show_default=True, help="Attention head the pictures follow.")
-@click.option("--word", help="Source word (or its position) whose attention pictures 04 and 07 follow [default: 'it' if present].")
+@click.option("--word", type=TEXT, help="Source word (or its position) whose attention pictures 04 and 07 follow [default: 'it' if present].")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Device to run a checkpoint on [default: the run's].")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier tour in --out.")
 @fail_cleanly
@@ -54,6 +57,36 @@ def tour(out, run_dir, sentence, layer, head, word, device, overwrite):
         raise click.ClickException(f"--head {head}: the model has {heads} heads (0 to {heads - 1})")
     choice = tour_pictures.Choice(layer, head, word)
     tour_pictures.data.find_word(subject, word)  # a bad --word fails before any picture is drawn
-    paths = tour_pictures.write_tour(out, subject, choice, source, overwrite,
-                                     progress=lambda name: click.echo(f"  {name}"))
+    paths = _write_whole(out, overwrite, lambda folder: tour_pictures.write_tour(
+        folder, subject, choice, source, progress=lambda name: click.echo(f"  {name}")))
     click.echo(f"wrote {len(paths) - 1} pictures and {paths[-1]}")
+
+
+def _write_whole(out, overwrite, write):
+    """Run `write(folder)` into a new folder beside `out`, then move each file it wrote into `out`.
+
+    A tour that fails halfway (a bad sentence, a full disk, Ctrl-C) leaves
+    `out` as it was: an older tour there is replaced only by a complete one.
+    Returns the paths in `out`, in the order `write` returned them.
+    """
+    from ..tour.write import INDEX
+
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise click.ClickException(f"--out {out} exists and is not a directory")
+    if os.path.exists(os.path.join(out, INDEX)) and not overwrite:
+        raise click.ClickException(f"{out} already holds a tour ({INDEX}); choose another --out or pass --overwrite")
+    parent = os.path.dirname(os.path.abspath(out))
+    os.makedirs(parent, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out))}.tmp-", dir=parent)
+    try:
+        written = write(scratch)
+        os.makedirs(out, exist_ok=True)
+        paths = []
+        for path in written:
+            target = os.path.join(out, os.path.basename(path))
+            outputs.check(target)
+            os.replace(path, target)
+            paths.append(target)
+        return paths
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

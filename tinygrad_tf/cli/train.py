@@ -13,7 +13,8 @@ from ..data import TASKS, TOKENIZER_KINDS, NoDataError
 from ..interrupt import Interrupted
 from ..train import Trainer
 from .common import (
-    FiniteFloatRange, Path, fail_cleanly, field_type, refuse_options, require_device, require_divisible, silence_stdout,
+    FiniteFloatRange, Path, fail_cleanly, field_type, one_line, refuse_options, require_device, require_divisible,
+    silence_stdout,
 )
 
 # What a resumed run may change; everything else is the checkpoint's.
@@ -45,7 +46,7 @@ def _option(field, help, **kwargs):
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out (its checkpoint and log).")
 @click.option("--resume", type=Path(file_okay=False), default=None,
               help="Continue the run saved in DIR; only --steps, --epochs, --device, --eval-every, --max-minutes "
-                   "and --progress-every may change.")
+                   "and --progress-every may change (other options may be given with the run's own values).")
 @_option("steps", "Optimizer steps in all.")
 @_option("epochs", "Stop after this many passes over the data (none: --steps decides).")
 @_option("d_model", "Model width (divisible by --heads).")
@@ -87,25 +88,52 @@ def train(ctx, task, out, resume, overwrite, progress_every, **options):
     """
     require_device(options["device"])
     if resume:
-        trainer = _resumed(ctx, resume, options)
+        trainer = _resumed(ctx, resume, dict(options, task=task, out=out, overwrite=overwrite))
     else:
         trainer = _new(task, out or f"runs/{task}", overwrite, options)
     _fit(trainer, not resume, overwrite, progress_every)
 
 
 def _resumed(ctx, directory, options):
-    given = [f"--{p.name.replace('_', '-')}" for p in ctx.command.params
-             if p.name not in RESUMABLE + ("resume",) and ctx.get_parameter_source(p.name).name == "COMMANDLINE"]
-    if given:
-        raise click.UsageError(f"{', '.join(given)} cannot be used with --resume: the run keeps its own settings "
-                               f"(only {', '.join('--' + n.replace('_', '-') for n in RESUMABLE)} may change)")
+    if not checkpoint.exists(directory) and rundir.holds_run(directory):  # the log of a run whose first save failed
+        raise click.ClickException(f"{directory} holds the log of a run that saved no checkpoint, so there is nothing "
+                                   f"to resume; start it again with --out {directory} --overwrite")
     overrides = {k: options[k] for k in RESUMABLE if k in options}
     trainer = Trainer.resume(directory, log=click.echo, **overrides)
+    _refuse_changed_settings(ctx, directory, trainer.config, options)
     if options["steps"] is not None and options["steps"] < trainer.step:
         raise click.BadParameter(f"{options['steps']} is below the step the run is at ({trainer.step})",
                                  param_hint="'--steps'")
     click.echo(f"resuming {directory} at step {trainer.step} of {trainer.config.steps}")
     return trainer
+
+
+def _refuse_changed_settings(ctx, directory, config, options):
+    """A usage error naming each option given with --resume whose value differs from the run's own.
+
+    Repeating the command that started the run, with --resume added, is
+    accepted: only a setting that would change (and cannot) is refused.
+    """
+    runs = dict(config.to_dict(), out=directory, overwrite=False)
+    changed = []
+    for param in ctx.command.params:
+        name = param.name
+        if name in RESUMABLE + ("resume",) or ctx.get_parameter_source(name).name != "COMMANDLINE":
+            continue
+        given, own = options[name], runs.get(name)
+        same = (os.path.abspath(given) == os.path.abspath(own)) if name == "out" else given == own
+        if not same:
+            option = f"--{name.replace('_', '-')}"
+            changed.append(f"{option} {_shown(given)} (the run's is {_shown(own)})" if name != "overwrite"
+                           else f"{option} (the run is continued, not replaced)")
+    if changed:
+        raise click.UsageError(f"{'; '.join(changed)}: a resumed run keeps its own settings (only "
+                               f"{', '.join('--' + n.replace('_', '-') for n in RESUMABLE)} may change)")
+
+
+def _shown(value):
+    """A setting as it is typed: none, true/false, or the value."""
+    return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _new(task, out, overwrite, options):
@@ -168,3 +196,12 @@ def _train(trainer, out, progress_every):
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as e:  # a full disk, say: what is left, and the one way on
+        if trainer.replaces_run:  # the older run's checkpoint is still the one in `out`
+            way_on = "no checkpoint of this run was saved: free space, then run the same command again"
+        elif checkpoint.exists(out):
+            way_on = f"the last checkpoint ({rundir.describe(out)}) is kept: free space, then continue with --resume {out}"
+        else:  # the first save failed: the log's rows would make `out` look like a run with nothing to resume
+            rundir.remove_log(out)
+            way_on = "no checkpoint was saved: free space, then run the same command again"
+        raise click.ClickException(f"{one_line(e)}; {way_on}") from None

@@ -46,30 +46,40 @@ def translate(checkpoint_dir, beam, device, attention_plot, show_steps, sentence
     if sentences:
         lines = [_checked_argument(s) for s in sentences]
     else:
+        if sys.stdin is None:  # started with `<&-`
+            raise click.ClickException("no SENTENCES given and standard input is closed: give the sentences as "
+                                       "arguments, or one per line on standard input")
         if sys.stdin.isatty():
             click.echo("reading sentences from stdin, one per line (end with Ctrl-D)", err=True)
         lines = _stdin_lines()
     failed, total, plotted = 0, 0, []
     for number, line in enumerate(lines, 1):
         total += 1
+        translated = True  # a line read and decoded, its translation maybe empty (<eos> first)
         try:
             text = _translate_line(translator, line, beam)
+            translated = bool(line.strip())
         except ValueError as e:
             failed += 1
             click.echo(f"line {number}: {e}; left untranslated", err=True)
-            text = ""
+            text, translated = "", False
         click.echo(text)
-        if show_steps and text:
+        if show_steps and translated:  # an empty translation too: its one step shows why <eos> won
             _echo_steps(translator.step_candidates(line, show_steps, beam=beam))
         sys.stdout.flush()
         if attention_plot and text:
             plotted.append(line)
+        elif attention_plot and translated:
+            click.echo(f"line {number}: the translation is empty, so it has no attention plot", err=True)
     if attention_plot:
-        stem, ext = os.path.splitext(attention_plot)
+        stem, ext = os.path.splitext(PICTURE.written_as(attention_plot))
         for i, sentence in enumerate(plotted, 1):
-            path = attention_plot if len(plotted) == 1 else f"{stem}-{i}{ext}"
-            plots.plot_attention(plots.attention_maps(translator, sentence, beam=beam), path)
+            path = f"{stem}{ext}" if len(plotted) == 1 else f"{stem}-{i}{ext}"
+            path = plots.plot_attention(plots.attention_maps(translator, sentence, beam=beam), path)
             click.echo(f"attention plot: {path}", err=True)
+        if not plotted and not failed:
+            raise click.ClickException(f"no attention plot written to {attention_plot}: no sentence was translated "
+                                       "into any words")
     if failed:
         raise click.ClickException(f"{failed} of {total} lines could not be translated (see above)")
 

@@ -63,8 +63,9 @@ class Vocab:
         return cls(json.loads(text)["tokens"])
 
     def save(self, path):
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.to_json())
+        from ..outputs import write_text  # the run-directory machinery only when a vocabulary is saved
+
+        write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path):

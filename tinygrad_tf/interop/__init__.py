@@ -82,10 +82,12 @@ def export_run(checkpoint_dir, path, overwrite=False):
     `path` is an error unless `overwrite`. Returns the torch module.
     """
     _torch()
+    from ..outputs import check
     from ..train import load_translator
 
+    check(path)  # never a device, a folder or one of a run's own files, even with `overwrite`
     if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"export: {path} already exists (choose another --out, or --force to replace it)")
+        raise FileExistsError(f"export: {path} already exists (choose another --out, or --overwrite to replace it)")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"export: cannot write {path}: directory {directory} does not exist")
@@ -98,12 +100,12 @@ def export_run(checkpoint_dir, path, overwrite=False):
 def save_torch(module, path, src_itos, tgt_itos):
     """Write a `TorchTransformer` and its vocabularies (lists of tokens) to `path`, atomically."""
     torch = _torch()
-    from ..checkpoint import atomic_write
+    from ..outputs import write_bytes
 
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "config": module.config, "state_dict": module.state_dict(),
                 "src_vocab": list(src_itos), "tgt_vocab": list(tgt_itos)}, buffer)
-    atomic_write(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
 
 
 def load_torch(path):

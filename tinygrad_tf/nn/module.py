@@ -233,12 +233,6 @@ class Module:
     def extra_repr(self):
         return ""
 
-    def _repr_html_(self):
-        """Jupyter's view: class, path, parameter count, children (drawn by `tinygrad_tf.viz.display`)."""
-        from ..viz.display import module_html
-
-        return module_html(self)
-
     def __repr__(self):
         lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self._modules.items()]
         head = f"{type(self).__name__}({self.extra_repr()}"
