@@ -72,6 +72,12 @@ def backward_of(ctx):
         _state.in_backward = previous
 
 
+def call_backward(ctx, g):
+    """The op's backward, run so that a NaN/Inf it makes is blamed on that op (`backward_of`)."""
+    with backward_of(ctx):
+        return ctx.fn.backward(ctx, g)
+
+
 def creation_site():
     """'file:line in function: code' of the innermost frame outside autograd/ and ops/."""
     for frame in reversed(traceback.extract_stack()[:-1]):

@@ -16,12 +16,12 @@ node; `backward_steps` walks the recorded graph from an output to its leaves:
    every op) and add it to what the input has collected so far.
 4. Leaves that require grad add their gradient to `.grad`.
 
-Everything else the engine does lives in a file named for it and is called
-from here at one named point: `versions` (in-place changes to saved values),
-`recorded` (create_graph: a backward that is itself recorded), `lifting`
-(arrays, lists and devices), `dtypes` (type promotion, called by the ops),
-`anomaly` (detect_anomaly), `hooks` (register_hook), and `tensor_api`
-(`.item()`, `.to()`, printing, ...). A learner can skip all of them.
+Everything else the engine does lives in a file named for it, called from
+here by name: `versions` (in-place changes to saved values), `recorded`
+(create_graph: a backward that is itself recorded), `lifting` (arrays, lists
+and devices), `anomaly` (detect_anomaly), `hooks` (register_hook) and
+`tensor_api` (`.item()`, `.to()`, printing); the ops call `dtypes` (type
+promotion). A learner can skip all of them.
 """
 import functools
 
@@ -44,12 +44,6 @@ class Tensor(TensorAPI):
         requires_grad: record operations on this (floating-point) tensor so backward() reaches it.
         dtype: "float32", "int64", "bool", ...; by default floats become float32, integers int64.
         device: "cpu" (NumPy) or "cuda" (CuPy); by default where the data is.
-
-    Example:
-        >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
-        >>> (x * x).sum().backward()
-        >>> x.grad.tolist()
-        [[2.0, 4.0], [6.0, 8.0]]
     """
 
     __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad", "name",
@@ -63,15 +57,14 @@ class Tensor(TensorAPI):
         self.requires_grad = requires_grad
 
     @classmethod
-    def _wrap(cls, array, requires_grad=False):
-        """A Tensor around an existing backend array (no copy, no dtype change)."""
+    def _wrap(cls, array, requires_grad=False):  # a Tensor around an existing array: no copy, no dtype change
         t = cls.__new__(cls)
         t._data = array
         t._init(requires_grad)
         return t
 
     def _init(self, requires_grad):
-        self.grad = None  # the gradient of the output backward() started from, once it has run
+        self.grad = None  # d(output)/d(this tensor) after output.backward(), added up over backward() calls
         self._ctx = None  # the node (a Context) of the op that made this tensor; None for a leaf
         self._requires_grad = requires_grad
         self._hooks, self._retains_grad, self._version_counter, self.name = None, False, None, None
@@ -116,7 +109,7 @@ class Tensor(TensorAPI):
     def __and__(self, other): return _ops().logical_and(self, other)
     def __or__(self, other): return _ops().logical_or(self, other)
     def __invert__(self): return _ops().logical_not(self)
-    __hash__ = object.__hash__
+    __hash__ = object.__hash__  # == is an element-wise op (as in NumPy), so a Tensor hashes by identity
 
     def sum(self, axis=None, keepdims=False): return _ops().sum(self, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return _ops().mean(self, axis, keepdims)
@@ -152,7 +145,7 @@ class Context:
     inputs = ()  # the op's arguments as given: Tensors, numbers, ...
     module = role = site = None  # where in the model (`scope`), the part it plays ("Q"), the user's line (`anomaly`)
     recording = False  # True while backward runs on Tensors (create_graph, see `recorded`)
-    last_use = False  # True in the last backward (no retain_graph): the op may reuse its own arrays
+    last_use = False  # True in the last backward (no retain_graph): a fast form may reuse its own arrays
     _saved = _raw = ()  # what forward saved; the arrays it saw, one per argument
     _versions, _changes_seen, _freed, _output = None, 0, False, None  # `versions`, `free`, `recorded`
 
@@ -165,18 +158,15 @@ class Context:
         return self.fn.op_name()
 
     @property
-    def F(self):
-        """Functions for backward that match grad's type: `numpy`/`cupy` for arrays, `ops` for Tensors."""
+    def F(self):  # functions for backward that match grad's type: numpy/cupy for arrays, `ops` for Tensors
         return _ops() if self.recording else self.xp
 
-    def needs_grad(self, i):
-        """Whether input `i` wants a gradient (skip work for the ones that do not)."""
+    def needs_grad(self, i):  # whether input i wants a gradient (skip the work for one that does not)
         inp = self.inputs[i]
         return isinstance(inp, Tensor) and inp._requires_grad
 
     def save_for_backward(self, *values):
-        """Keep arrays (or anything else) for backward. Under `ctx.last_use` an array the op made itself
-        (never an input's or the output's) may be reused in place for the gradient."""
+        """Keep arrays (or anything else) for backward: `ctx.saved_tensors` gives them back."""
         self._saved = values
 
     @property
@@ -188,8 +178,7 @@ class Context:
                 "backward. Pass retain_graph=True to the first backward() to backpropagate through the graph twice.")
         return recorded.saved_as_tensors(self, Tensor) if self.recording else self._saved
 
-    def free(self):
-        """Drop the saved values once backward has used them."""
+    def free(self):  # drop the saved values once backward has used them
         self._saved = self._raw = ()
         self._freed = True
 
@@ -253,6 +242,7 @@ class Function:
             else:
                 raw.append(a)
         xp = lifting.array_module(cls, args, raw)  # numpy or cupy; raises for inputs on two devices
+        lifting.separate_shared_arrays(args, raw)  # x and x.detach() in one op: each its own array object
         # 2. Forward, on arrays.
         ctx = Context(cls, xp)
         try:
@@ -340,8 +330,10 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
         return Step(tensor, None, g, (), paths.pop(id(tensor)))
     versions.check(ctx, tensor)  # raises if a value backward needs was changed in place since forward
     ctx.last_use = not retain_graph
-    if create_graph or ctx.fn.tensor_backward or anomaly.is_anomaly_enabled():
-        grad_inputs = recorded.call_backward(ctx, tensor, g, create_graph)
+    if create_graph or ctx.fn.tensor_backward:
+        grad_inputs = recorded.call_backward(ctx, tensor, g, create_graph)  # the op's backward, on Tensors
+    elif anomaly.is_anomaly_enabled():
+        grad_inputs = anomaly.call_backward(ctx, g)  # a NaN made inside is blamed on this op
     else:
         try:
             grad_inputs = ctx.fn.backward(ctx, g)  # the op's own backward, on arrays
@@ -349,19 +341,10 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
             raise recorded.explain_array_backward(e, ctx, g) from None
     sent = []
     for inp, gi in zip(ctx.inputs, grad_inputs if isinstance(grad_inputs, tuple) else (grad_inputs,)):
-        if gi is None or not (isinstance(inp, Tensor) and inp._requires_grad):
-            sent.append(None)
-            continue
-        gi = fit(gi, inp, ctx, create_graph)
-        sent.append(gi)
-        key, uses = id(inp), paths.get(id(inp), 0)
-        if uses == 0:
-            grads[key] = gi
-        elif uses >= 2 and not create_graph:
-            grads[key] += gi  # in place: a sum of two or more is the engine's own array, seen by no op
-        else:
-            grads[key] = grads[key] + gi if create_graph else _array(grads[key] + gi, ctx.xp)
-        paths[key] = uses + 1
+        wanted = gi is not None and isinstance(inp, Tensor) and inp._requires_grad
+        sent.append(fit(gi, inp, ctx, create_graph) if wanted else None)
+        if wanted:
+            _add_up(grads, paths, inp, sent[-1], ctx.xp, create_graph)
     if anomaly.is_anomaly_enabled():
         anomaly.check_backward(ctx, _array(g), [_array(s) for s in sent])
     if not retain_graph:
@@ -369,9 +352,23 @@ def _step(tensor, g, grads, paths, retain_graph, create_graph):
     return Step(tensor, ctx, g, tuple(sent), paths.pop(id(tensor)))
 
 
+def _add_up(grads, paths, inp, gi, xp, create_graph):
+    """Add `gi` to what `inp` has collected from the other tensors made from it."""
+    key, uses = id(inp), paths.get(id(inp), 0)
+    if uses == 0:
+        grads[key] = gi
+    elif uses >= 2 and not create_graph:
+        grads[key] += gi  # in place: a sum of two or more is the engine's own array, seen by no op
+    else:
+        grads[key] = grads[key] + gi if create_graph else _array(grads[key] + gi, xp)
+    paths[key] = uses + 1
+
+
 def fit(grad, inp, ctx, create_graph=False):
     """`grad` summed back to the input's shape (`unbroadcast`) and cast to its dtype."""
-    if not create_graph:
+    if create_graph:
+        grad = recorded.as_tensor(grad, Tensor)  # a backward that returned an array gives a constant
+    else:
         grad = _array(grad, ctx.xp)  # a Tensor, or a NumPy scalar from a 0-d operation
     if grad.shape != inp.shape:
         grad = unbroadcast(grad, inp.shape, ctx.name)

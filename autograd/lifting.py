@@ -62,21 +62,28 @@ def lift_arrays(args, tensor_type):
 def array_module(fn, args, raw):
     """numpy or cupy, for an op whose arguments are `args` and their arrays `raw` (the same object for a non-Tensor).
 
-    Raises for Tensors on different devices. Where two distinct Tensors share
-    one array (x and x.detach()), the second gets a view of its own, so that
-    a recorded backward can tell which input a saved array belongs to.
+    Raises for Tensors on different devices.
     """
-    first, owners = None, {}
-    for i, (a, array) in enumerate(zip(args, raw)):
+    first = None
+    for a, array in zip(args, raw):
         if array is a:  # a number or another plain argument
             continue
         if first is None:
             first = type(array)
         elif _on_gpu(type(array)) != _on_gpu(first):
             _raise_mixed_devices(fn, args, raw)
-        if owners.setdefault(id(array), a) is not a:
-            raw[i] = array.view()
     return np if first is None or not _on_gpu(first) else backend.xp_for("cuda")
+
+
+def separate_shared_arrays(args, raw):
+    """Where two distinct Tensors share one array (x and x.detach()), give the second a view of its own in `raw`,
+    so that a recorded backward can tell which input a saved array belongs to (`recorded.saved_as_tensors`)."""
+    if len(raw) < 2:
+        return
+    owners = {}
+    for i, (a, array) in enumerate(zip(args, raw)):
+        if array is not a and owners.setdefault(id(array), a) is not a:
+            raw[i] = array.view()
 
 
 def as_array(ctx, out):

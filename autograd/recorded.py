@@ -10,8 +10,7 @@ differentiated again. The saved arrays then come back as Tensors
 output, anything else as a constant.
 
 An op that asks for Tensors (`tensor_backward = True`) always runs this way,
-with grad mode off unless create_graph; so does every op under
-`detect_anomaly()`, which must know which op's backward is running.
+with grad mode off unless create_graph.
 """
 import contextlib
 
@@ -47,20 +46,15 @@ def initial_grad(root, grad, create_graph, tensor_type):
 
 
 def call_backward(ctx, output, g, create_graph):
-    """Run the op's backward on Tensors (create_graph, tensor_backward), or on arrays under detect_anomaly()."""
+    """Run the op's backward on Tensors: recorded under create_graph, else with grad mode off (tensor_backward)."""
     if create_graph and ctx.fn.once_differentiable:
         raise RuntimeError(f"create_graph=True: op '{ctx.name}' has a backward that is not itself differentiable; "
                            "use its composed form (e.g. fused=False) for second derivatives")
-    on_tensors = create_graph or ctx.fn.tensor_backward
-    if not on_tensors:
-        try:
-            return _run(ctx, g)
-        except AttributeError as e:  # most likely a Tensor-only method called on an array
-            raise explain_array_backward(e, ctx, g) from None
     ctx.recording, ctx._output = True, output  # saved arrays come back as Tensors
     try:
         with grad_mode.enable_grad() if create_graph else grad_mode.no_grad():
-            return _run(ctx, as_tensor(g, type(output)))
+            g = as_tensor(g, type(output))
+            return anomaly.call_backward(ctx, g) if anomaly.is_anomaly_enabled() else ctx.fn.backward(ctx, g)
     finally:
         ctx.recording, ctx._output = False, None
 
@@ -71,13 +65,6 @@ def explain_array_backward(error, ctx, g):
         f"{error} (in the backward of op '{ctx.name}', which ran on {type(g).__module__} arrays: write it with "
         "operators and ctx.F functions, or set tensor_backward = True on the Function to get Tensors)"
     ).with_traceback(error.__traceback__)
-
-
-def _run(ctx, g):
-    if anomaly.is_anomaly_enabled():
-        with anomaly.backward_of(ctx):  # a NaN made inside is blamed on this op
-            return ctx.fn.backward(ctx, g)
-    return ctx.fn.backward(ctx, g)
 
 
 def saved_as_tensors(ctx, tensor_type):

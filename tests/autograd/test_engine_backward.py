@@ -440,3 +440,20 @@ def test_summing_many_uses_in_place_leaves_every_recorded_gradient_intact(device
             np.testing.assert_array_equal(g.numpy(), value_then)  # not changed by a later step
     # y = 4h^2 + h, so dy/dx = (8h + 1) * 2
     np.testing.assert_allclose(x.grad.numpy(), (16.0 * x.numpy() + 1.0) * 2.0)
+
+
+def test_a_backward_that_returns_a_plain_array_under_create_graph_leaves_a_tensor_in_grad():
+    """A backward may return a backend array; recorded, it is a constant, and .grad is still a Tensor."""
+    class Twice(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            return np.full(grad.shape, 2.0)  # a NumPy array, whatever grad's type
+
+    x = Tensor([1.0, 3.0], requires_grad=True, dtype="float64")
+    Twice.apply(x).sum().backward(create_graph=True)
+    assert isinstance(x.grad, Tensor)
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
