@@ -15,7 +15,7 @@ class Check:
     details: list = field(default_factory=list)
 
 
-@dataclass
+@dataclass(repr=False)  # the default repr would print every array of every Difference
 class FirstWrong:
     """The first node, in the order backward visits them, whose sent gradient differs from the reference run's.
 
@@ -42,6 +42,11 @@ class FirstWrong:
     def label(self):
         """'softmax (attention weights) in encoder.layers.0.self_attn'."""
         return node_label(self.op, self.role, self.module)
+
+    def __repr__(self):
+        sent = ", ".join(f"{name}: {d.short()}" for name, d in self.sent)
+        return (f"<FirstWrong {self.op}, role {self.role!r}, module {self.module!r}, step {self.step}"
+                + (f"; {sent}" if sent else "") + ">")
 
     def lines(self):
         lines = [f"first wrong: {self.label}"]
