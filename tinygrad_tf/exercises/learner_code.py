@@ -5,6 +5,8 @@ An exception raised while the learner's code runs is turned into a
 line's text) and the message, never the package's: whatever called the
 learner's function (a check, the engine's backward) is none of the learner's
 business. A stub that still raises NotImplementedError is a `NotWritten`.
+A call of exit() (SystemExit) is a LearnerError too, so that it can neither
+end the check nor pass for success; Ctrl-C (KeyboardInterrupt) still stops it.
 """
 import importlib.util
 import os
