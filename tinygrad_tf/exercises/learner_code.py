@@ -112,7 +112,7 @@ def error_text(error, path):
 def _exit_text(error):
     """What calling exit() means here: the check cannot end the program, so it counts as a failure."""
     called = "exit()" if error.code is None else f"exit({error.code!r})"
-    return f"your code called {called}; a checked function must return its result"
+    return f"your code called {called}, which would end the check: leave it out"
 
 
 def learner_frames(error, path):
