@@ -56,5 +56,13 @@ def logical_not(a): return LogicalNot.apply(a)
 
 
 def where(condition, a, b):
-    """`a` where `condition` is True, else `b` (broadcasting); gradients follow the choice."""
+    """`a` where `condition` is True, else `b` (broadcasting); gradients follow the choice.
+
+    Raises:
+        TypeError: `condition` is None (an attention given no mask must leave the `where` out, not
+            have every score replaced).
+    """
+    if condition is None:
+        raise TypeError("where: the condition (the mask) is None; pass a boolean array or Tensor, or "
+                        "leave the where out when there is no mask")
     return Where.apply(condition, a, b)

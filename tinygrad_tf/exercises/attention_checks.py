@@ -8,7 +8,7 @@ import ops
 from autograd import Tensor
 
 from ..nn.attention import MultiHeadAttention, scaled_dot_product_attention
-from . import model_run, models
+from . import attention_outputs, models
 from .checking import array_differences
 from .compare import ResultProblem
 
@@ -79,11 +79,9 @@ def run(exercise, learner, checks):
     for title, group in cases(rng).items():
         checks.run(f"{title}: {'; '.join(c.label for c in group)}", group, compare)
     model, batch = models.transformer(), models.batch()
-    reference_run = model_run.record(model, batch)
-    lines = checks.attempt(lambda: model_run.output_differences(
-        reference_run, model_run.record(model, batch, installed(model, learner))))
-    checks.add(f"inside {models.DESCRIPTION}: your attention in each of its {3 * models.SIZES['layers']} attentions, logits and every "
-               "gradient compared", [lines] if lines else [])
+    lines = checks.attempt(lambda: attention_outputs.model_differences(model, batch, installed(model, learner)))
+    checks.add(f"inside {models.DESCRIPTION}: your attention in each of its {3 * models.SIZES['layers']} attentions, "
+               "each attention's output, the logits and every gradient compared", [lines] if lines else [])
     return None
 
 

@@ -9,18 +9,31 @@ import ops
 from . import model_run, models
 from .backward_rules import RULES
 from .checking import array_differences, optional_torch
-from .compare import as_array, as_tuple
+from .compare import as_array, as_tuple, narrowed
 from .gradients import engine_gradients, numeric_gradients
 
 FINITE_DIFFERENCES = dict(rtol=1e-5, atol=1e-7)  # central differences are good to about 1e-9 here
 
 
 def caller(rule, learner):
-    """call(arguments, shapes): the learner's gradients for `arguments`, checked to be arrays of `shapes`."""
+    """call(arguments, shapes): the learner's gradients for `arguments`, checked to be arrays of `shapes`.
+
+    `call.narrowed` collects {gradient name: 'float16 where the inputs were float64'} for the gradients
+    returned in a lower precision than the inputs: inside the model the engine casts them back, so the
+    report learns it here.
+    """
     def call(arguments, shapes):
         value = learner(*(np.array(a) if isinstance(a, np.ndarray) else a for a in arguments))  # copies: theirs to change
         values = (value,) if len(rule.outputs) == 1 else as_tuple(value, rule.outputs, learner.name)
-        return tuple(as_array(v, name, shape, learner.name) for v, name, shape in zip(values, rule.outputs, shapes))
+        arrays = tuple(as_array(v, name, shape, learner.name) for v, name, shape in zip(values, rule.outputs, shapes))
+        floats = [a.dtype for a in arguments if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+        given = np.result_type(*floats) if floats else np.float64
+        for name, array in zip(rule.outputs, arrays):
+            lower = narrowed(array.dtype, given)
+            if lower is not None:
+                call.narrowed[name] = lower
+        return arrays
+    call.narrowed = {}
     return call
 
 
@@ -62,8 +75,11 @@ def model_check(rule, learner, call, checks):
 
     def compare():
         nonlocal found
+        call.narrowed.clear()  # what the model's run returned, not the cases'
         run = model_run.record(model, batch, installed(rule, call))
         found = model_run.first_wrong(reference, run, {rule.op.op_name(): rule.outputs})
+        for name, difference in found.sent if found is not None else ():
+            difference.narrowed = call.narrowed.get(name)
         return [] if found is None else ["a gradient differs: see first wrong below"]
 
     lines = checks.attempt(compare)

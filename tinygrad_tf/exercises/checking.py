@@ -41,7 +41,13 @@ class Checks:
             self._errors_shown.add(seen)
             return ["your code raised an error:"] + str(error).splitlines()
         except ResultProblem as problem:
+            self._errors_shown.add(str(problem))
             return [str(problem)]
+
+    def shown(self, error):
+        """Whether `error` (a LearnerError or a ResultProblem) is in the report already."""
+        seen = error.place or str(error) if isinstance(error, LearnerError) else str(error)
+        return seen in self._errors_shown
 
     def add(self, title, failures, passed=None):
         """Add a check whose failing cases are `failures` (each a list of lines)."""

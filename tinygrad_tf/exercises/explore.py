@@ -11,7 +11,6 @@ import ops
 from ..viz import explorer, graph
 from ..viz.specimens import Specimen
 from . import attention_checks, backward_checks, models, table_checks
-from .learner_code import LearnerError
 
 
 def installed(exercise, model, batch, learner):
@@ -35,6 +34,9 @@ def write_page(exercise, learner, first_wrong, path):
 
     Returns:
         (the path written or None, a note for the report or None).
+
+    Raises:
+        LearnerError, ResultProblem: the learner's code failed, or returned what cannot run, in the model.
     """
     model, batch = models.transformer(), models.batch()
     context = installed(exercise, model, batch, learner)
@@ -45,13 +47,10 @@ def write_page(exercise, learner, first_wrong, path):
     title = f"your {learner.name} ({learner.path}) in {models.DESCRIPTION}"
     if first_wrong is not None:
         title += f"; first wrong: {first_wrong.label}"
-    try:
-        with ops.fast.readable_only(), context as loss_arguments:
-            logits, loss = models.loss(model, batch, **loss_arguments)
-            page = explorer.build(Specimen("transformer", title, model, logits, target=batch.target), loss,
-                                  title=title)  # each step checked by finite differences: the wrong one shows
-    except LearnerError as error:
-        return None, f"--explore: your code failed while the page was built:\n{error}"
+    with ops.fast.readable_only(), context as loss_arguments:
+        logits, loss = models.loss(model, batch, **loss_arguments)
+        page = explorer.build(Specimen("transformer", title, model, logits, target=batch.target), loss,
+                              title=title)  # each step checked by finite differences: the wrong one shows
     if first_wrong is not None:
         node = page.data["steps"][first_wrong.step]["node"]
         page.html = page.html.replace("</body>", opening_script(first_wrong.step, node) + "\n</body>", 1)

@@ -3,6 +3,7 @@ import os
 
 from . import catalogue, learner_code
 from .checking import Checks
+from .compare import ResultProblem
 from .learner_code import LearnerError
 from .report import Report
 
@@ -38,11 +39,28 @@ def check(name, path, explore=None):
     try:
         learner = learner_code.load(path, exercise.function)
         report.first_wrong = _runners()[name](exercise, learner, checks)
-    except LearnerError as error:  # the stub, a syntax error, a file that does not load
+    except (LearnerError, ResultProblem) as error:  # the stub, a syntax error, a file that does not load
         report.problem = str(error)
     report.checks = checks.checks
     if explore is not None and report.problem is None:
-        from .explore import write_page
-
-        report.page, report.note = write_page(exercise, learner, report.first_wrong, explore)
+        report.page, report.note = _explore(exercise, learner, report.first_wrong, explore, checks)
     return report
+
+
+def _explore(exercise, learner, first_wrong, path, checks):
+    """(page written or None, note or None): the explorer page of the learner's run, or why there is none.
+
+    The learner's code runs in the model again to build the page; where it failed there already, the
+    report says so above, and the note only points to it.
+    """
+    from .explore import write_page
+
+    try:
+        return write_page(exercise, learner, first_wrong, path)
+    except ResultProblem as problem:
+        said = "see above" if checks.shown(problem) else str(problem)
+        return None, f"--explore: no page written: your answer could not run in the model ({said})"
+    except LearnerError as error:
+        if checks.shown(error):
+            return None, "--explore: no page written (see the error above)"
+        return None, f"--explore: no page written: your code failed while the page was built:\n{error}"

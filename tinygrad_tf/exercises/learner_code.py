@@ -5,6 +5,8 @@ An exception raised while the learner's code runs is turned into a
 line's text) and the message, never the package's: whatever called the
 learner's function (a check, the engine's backward) is none of the learner's
 business. A stub that still raises NotImplementedError is a `NotWritten`.
+A call of exit() (SystemExit) is a LearnerError too, so that it can neither
+end the check nor pass for success; Ctrl-C (KeyboardInterrupt) still stops it.
 """
 import importlib.util
 import os
@@ -44,7 +46,7 @@ class LearnerFunction:
         except NotImplementedError:
             raise NotWritten(f"{self.name} is not yet implemented (it raises NotImplementedError): "
                              f"write its body in {self.path}") from None
-        except Exception as error:  # anything the learner's code raised, with the learner's frames
+        except (Exception, SystemExit) as error:  # exit() too: the check must go on (Ctrl-C still stops it)
             place = tuple(f.lineno for f in learner_frames(error, self.path)) + (type(error).__name__,)
             raise LearnerError(error_text(error, self.path), place) from None
 
@@ -59,6 +61,9 @@ def load(path, function_name):
         LearnerError: the file is missing, has a syntax error, raises when run, or lacks the function.
     """
     path = os.path.abspath(path)
+    if os.path.isdir(path):
+        raise LearnerError(f"{path} is a directory; give the file that defines {function_name}() "
+                           "(`tinygrad-tf exercise start` writes it)")
     if not os.path.isfile(path):
         raise LearnerError(f"{path}: no such file (write it with `tinygrad-tf exercise start`)")
     spec = importlib.util.spec_from_file_location(f"exercise_{function_name}", path)
@@ -75,7 +80,7 @@ def load(path, function_name):
     sys.modules[spec.name] = module  # while it runs only: what a dataclass in the file looks itself up in
     try:
         exec(code, module.__dict__)
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         raise LearnerError(f"{path} raised while it was loaded:\n{error_text(error, path)}") from None
     finally:
         del sys.modules[spec.name]
@@ -99,8 +104,15 @@ def error_text(error, path):
         lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}')
         if frame.line:
             lines.append(f"    {frame.line.strip()}")
-    lines.append("".join(traceback.format_exception_only(type(error), error)).rstrip())
+    lines.append(_exit_text(error) if isinstance(error, SystemExit)
+                 else "".join(traceback.format_exception_only(type(error), error)).rstrip())
     return "\n".join(lines)
+
+
+def _exit_text(error):
+    """What calling exit() means here: the check cannot end the program, so it counts as a failure."""
+    called = "exit()" if error.code is None else f"exit({error.code!r})"
+    return f"your code called {called}, which would end the check: leave it out"
 
 
 def learner_frames(error, path):

@@ -15,7 +15,7 @@ class Check:
     details: list = field(default_factory=list)
 
 
-@dataclass
+@dataclass(repr=False)  # the default repr would print every array of every Difference
 class FirstWrong:
     """The first node, in the order backward visits them, whose sent gradient differs from the reference run's.
 
@@ -43,13 +43,15 @@ class FirstWrong:
         """'softmax (attention weights) in encoder.layers.0.self_attn'."""
         return node_label(self.op, self.role, self.module)
 
+    def __repr__(self):
+        sent = ", ".join(f"{name}: {d.short()}" for name, d in self.sent)
+        return (f"<FirstWrong {self.op}, role {self.role!r}, module {self.module!r}, step {self.step}"
+                + (f"; {sent}" if sent else "") + ">")
+
     def lines(self):
         lines = [f"first wrong: {self.label}"]
         for name, difference in self.sent:
-            where, should, was = difference.rows()
-            lines += [f"    sent {name}: {difference.text()}",
-                      f"      {name}{where} should be: {should}",
-                      f"      {name}{where}       was: {was}"]
+            lines += difference_lines(f"sent {name}: ", name, difference)
         later = _named(self.later, f"of the {self.later_steps} backward steps after it")
         parameters = _named(self.parameters, "parameter gradients")
         if later or parameters:
@@ -59,6 +61,14 @@ class FirstWrong:
         if not (later or parameters):
             lines.append("    nothing after it went wrong")
         return lines
+
+
+def difference_lines(head, name, difference):
+    """Three lines under a 'first wrong:' line: `head` and the Difference's account, then the row of values
+    at its largest error, as it should be and as it was."""
+    where, should, was = difference.rows()
+    return [f"    {head}{difference.text()}", f"      {name}{where} should be: {should}",
+            f"      {name}{where}       was: {was}"]
 
 
 def node_label(op, role, module):

@@ -9,7 +9,7 @@ import ops
 from autograd import Tensor
 
 from ..nn.positional import sinusoid_table
-from . import model_run, models
+from . import attention_outputs, models
 from .checking import array_differences
 from .compare import ResultProblem
 
@@ -90,9 +90,9 @@ def mask_installed(model, batch, learner):
 
 def _model_check(checks, model, installed, what, batch=None):
     batch = batch or models.batch()
-    reference = model_run.record(model, batch)
-    lines = checks.attempt(lambda: model_run.output_differences(reference, model_run.record(model, batch, installed)))
-    checks.add(f"inside {models.DESCRIPTION}: {what}, logits and every gradient compared", [lines] if lines else [])
+    lines = checks.attempt(lambda: attention_outputs.model_differences(model, batch, installed))
+    checks.add(f"inside {models.DESCRIPTION}: {what}, each attention's output, the logits and every gradient compared",
+               [lines] if lines else [])
 
 
 def _mask_differences(expected, got):

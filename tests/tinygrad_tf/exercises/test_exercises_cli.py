@@ -53,12 +53,13 @@ def test_check_of_the_common_softmax_mistake_says_where_in_one_screen(tmp_path):
     assert len(result.output.splitlines()) <= 30
 
 
-def test_check_of_a_wrong_mask_fails_without_a_node(tmp_path):
+def test_check_of_a_wrong_mask_names_the_first_attention_it_changes(tmp_path):
     path = write(tmp_path, "causal_mask", "import numpy as np\n\ndef causal_mask(n):\n"
                                           "    return np.tril(np.ones((n, n), dtype=bool), -1)\n")
     result = run("check", "causal_mask", path)
     assert result.exit_code == 1
-    assert "FAIL  small shapes" in result.output and "first wrong" not in result.output
+    assert "FAIL  small shapes" in result.output
+    assert "first wrong: attention output in decoder.layers.0.self_attn" in result.output  # not a backward node
     assert ". . ." in result.output  # the masks drawn as rows
 
 
@@ -107,3 +108,24 @@ def test_explore_refuses_a_page_in_a_missing_folder(tmp_path):
     result = run("check", "softmax", str(tmp_path / "s.py"), "--explore", str(tmp_path / "no" / "p.html"))
     assert result.exit_code == 2 and "does not exist" in result.output
     assert not os.path.exists(tmp_path / "no")
+
+
+def test_explore_of_an_answer_returning_none_prints_the_whole_report(tmp_path):
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz `dot` is not installed")
+    path = write(tmp_path, "softmax", "def softmax_backward(y, dy, axis=-1):\n    return None\n")
+    result = run("check", "softmax", path, "--explore", str(tmp_path / "p.html"))
+    assert result.exit_code == 1 and "internal error" not in result.output
+    assert "FAIL  small shapes" in result.output and "did it forget to `return`?" in result.output
+    assert "--explore: no page written: your answer could not run in the model" in result.output
+    assert result.output.rstrip().endswith("softmax: 0 of 4 checks passed")
+
+
+@pytest.mark.parametrize("where", ["in the function", "at the top of the file"])
+def test_exit_zero_in_the_learners_code_is_not_a_pass(tmp_path, where):
+    body = "    sys.exit(0)\n" if where == "in the function" else "    return y\n"
+    top = "sys.exit(0)\n" if where == "at the top of the file" else ""
+    path = write(tmp_path, "softmax", f"import sys\n{top}\ndef softmax_backward(y, dy, axis=-1):\n{body}")
+    result = run("check", "softmax", path)
+    assert result.exit_code == 1 and "your code called exit(0)" in result.output
+    assert result.output.rstrip().endswith(("checks passed", "not checked"))

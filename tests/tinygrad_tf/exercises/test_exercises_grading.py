@@ -184,3 +184,13 @@ def test_an_attention_outside_the_graph_is_said_plainly(tmp_path):
     detached = "def attention(q, k, v, mask=None):\n    return (q @ k.swapaxes(-1, -2) @ v).detach()\n"
     text = check("attention", write(tmp_path, "attention", detached)).text()
     assert "not in the graph of q, k and v" in text
+
+
+def test_a_float16_gradient_is_named_in_the_cases_and_in_the_model(tmp_path):
+    source = ("import numpy as np\n\ndef softmax_backward(y, dy, axis=-1):\n"
+              "    return (y * (dy - (dy * y).sum(axis=axis, keepdims=True))).astype(np.float16)\n")
+    report = check("softmax", write(tmp_path, "softmax", source))
+    assert "dx returned float16 where the inputs were float64: " in report.checks[0].details[0]
+    (name, difference), = report.first_wrong.sent
+    assert difference.narrowed == "float16 where the inputs were float64"
+    assert "sent dx: returned float16 where the inputs were float64" in report.text()
