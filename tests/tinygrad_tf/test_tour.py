@@ -94,7 +94,7 @@ def test_residual_norm_steps(subject):
 
 def test_cross_attention_matches_the_module(subject):
     data = tour.cross_attention_data(subject, layer=1, head=2)
-    _forward(subject)
+    logits = _forward(subject)
     block = subject.model.decoder.layers[1]
     np.testing.assert_allclose(data.parts.weights, block.cross_attn.attention_weights.numpy()[0], atol=1e-6)
     with no_grad():
@@ -102,7 +102,10 @@ def test_cross_attention_matches_the_module(subject):
     np.testing.assert_allclose(data.parts.x_key, memory, rtol=1e-5, atol=1e-6)
     k = memory @ block.cross_attn.k_proj.weight.numpy().T + block.cross_attn.k_proj.bias.numpy()
     np.testing.assert_allclose(data.parts.k[2], k[:, 16:24], rtol=1e-4, atol=1e-5)
-    assert data.queries == subject.tgt_tokens and data.keys == subject.src_tokens
+    logits[:, [Vocab.pad_id, Vocab.bos_id]] = -np.inf  # never chosen, as in greedy decoding
+    predicted = [subject.tgt_vocab.itos[i] for i in logits.argmax(-1)]  # what each decoder row writes
+    assert data.queries == [f"{read} → {wrote}" for read, wrote in zip(subject.tgt_tokens, predicted)]
+    assert data.keys == subject.src_tokens
 
 
 def test_causal_mask_data(subject):
@@ -257,3 +260,29 @@ def test_cli_without_matplotlib_says_how_to_install(monkeypatch, tmp_path):
     result = CliRunner().invoke(main, ["tour", "--out", str(tmp_path / "t")])
     assert_clean_error(result, "pip install -e .[plot]")
     assert not (tmp_path / "t").exists()
+
+
+# ---- a sentence the model cannot read ---------------------------------------------------------
+def test_unknown_words_are_labelled_and_warned_on_the_page(tmp_path):
+    known = ["the", "animal", "."]
+    manual_seed(0)
+    model = nn.Transformer(len(Vocab(known)), 12, d_model=16, num_heads=2, num_encoder_layers=1, num_decoder_layers=1,
+                           d_ff=32, dropout=0.0, max_len=32, pad_id=Vocab.pad_id)
+    subject = tour.make_subject(model, Vocab(known), Vocab([f"t{i}" for i in range(8)]), max_len=4)
+    words = tokenize(tour.DEFAULT_SENTENCE)
+    assert subject.src_words == words + ["<eos>"]
+    assert subject.src_tokens == [w if w in known else f"<unk> ({w})" for w in words] + ["<eos>"]
+    assert subject.reading.unknown == sum(w not in known for w in words) and subject.reading.warnings
+    assert tour.self_attention_data(subject, 0, 0, "it").queries == subject.src_tokens  # "it" is found by its word
+    tour.write_tour(str(tmp_path), subject)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert 'class="warning"' in page and "&lt;unk&gt; (didn&#x27;t)" in page
+
+
+def test_cli_warns_when_the_checkpoint_reads_the_other_language(eng_spa_run, tmp_path):
+    result = CliRunner().invoke(main, ["tour", "--out", str(tmp_path / "t"), "--checkpoint", eng_spa_run,
+                                       "--sentence", "El perro es mío y el gato es tuyo."])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert any("reads English" in line and "--task spa-eng" in line for line in warned), result.output
+    assert 'class="warning"' in (tmp_path / "t" / "index.html").read_text(encoding="utf-8")

@@ -44,7 +44,8 @@ def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, s
     page shows the computation graph (module clusters, as `tinygrad-tf graph`
     draws it), every tensor's value and gradient as heatmaps, and steps through
     backward from the loss (MSE against a fixed random target; cross-entropy for
-    the transformer) with next/previous/play and the arrow keys. It is one file
+    the transformer, against the model's own greedy translation with --sentence;
+    the page states it at the top) with next/previous/play and the arrow keys. It is one file
     with everything inline: it opens from disk, offline, in any current browser.
     """
     model = model.lower()
@@ -52,6 +53,8 @@ def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, s
     if not graph.dot_available():
         raise click.ClickException(graph.DOT_MISSING)
     specimen = _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed)
+    for line in specimen.warnings:
+        click.echo(click.style("warning: ", fg="red", bold=True) + line, err=True)
     page = explorer.build(specimen, specimens.loss_of(specimen, seed), collapse=collapse, value_limit=value_limit,
                           check=check)
     path = page.write(out)

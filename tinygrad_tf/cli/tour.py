@@ -52,6 +52,8 @@ def tour(out, run_dir, sentence, layer, head, word, device, overwrite):
     heads = subject.model.encoder.layers[0].self_attn.num_heads
     if head >= heads:
         raise click.ClickException(f"--head {head}: the model has {heads} heads (0 to {heads - 1})")
+    for line in subject.reading.warnings:
+        click.echo(click.style("warning: ", fg="red", bold=True) + line, err=True)
     choice = tour_pictures.Choice(layer, head, word)
     tour_pictures.data.find_word(subject, word)  # a bad --word fails before any picture is drawn
     paths = tour_pictures.write_tour(out, subject, choice, source, overwrite,

@@ -27,7 +27,7 @@ def find_word(subject, word):
 
     The default is the first pronoun-like token ("it", "he", "she", "they") or else the first token.
     """
-    tokens = subject.src_tokens
+    tokens = subject.src_words
     if word is None:
         return next((i for i, t in enumerate(tokens) if t in ("it", "he", "she", "they", "él", "ella")), 0)
     if isinstance(word, str) and not word.lstrip("-").isdigit():
@@ -118,7 +118,7 @@ def cross_attention_data(subject, layer=0, head=0):
     layer = _check_index("--layer", layer, len(subject.model.decoder.layers))
     head = _check_index("--head", head, subject.model.decoder.layers[layer].cross_attn.num_heads)
     parts = capture.cross_attention(subject, layer)
-    return AttentionData("cross-attention", layer, head, 0, subject.tgt_tokens, subject.src_tokens, parts)
+    return AttentionData("cross-attention", layer, head, 0, decoder_rows(subject), subject.src_tokens, parts)
 
 
 def causal_data(subject, layer=0, head=0):
@@ -126,7 +126,17 @@ def causal_data(subject, layer=0, head=0):
     layer = _check_index("--layer", layer, len(subject.model.decoder.layers))
     head = _check_index("--head", head, subject.model.decoder.layers[layer].self_attn.num_heads)
     parts = capture.decoder_self_attention(subject, layer)
-    return AttentionData("decoder masked self-attention", layer, head, 0, subject.tgt_tokens, subject.tgt_tokens, parts)
+    return AttentionData("decoder masked self-attention", layer, head, 0, decoder_rows(subject), subject.tgt_tokens,
+                         parts)
+
+
+def decoder_rows(subject):
+    """A label per decoder position: 'input → predicted' (the token it reads → the token it wrote there).
+
+    Row i reads the decoder's input token i and predicts output token i, so a
+    row is about the word being written, not the word read.
+    """
+    return [f"{read} → {wrote}" for read, wrote in zip(subject.tgt_tokens, subject.output_tokens)]
 
 
 @dataclasses.dataclass

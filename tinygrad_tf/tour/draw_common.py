@@ -7,7 +7,7 @@ import numpy as np
 from ..plots import require_matplotlib
 
 DPI = 100
-MAX_LABEL = 12
+MAX_LABEL = 16
 
 
 @functools.cache
@@ -105,5 +105,10 @@ def bars(ax, labels, values, title, fmt="{:.2f}", highlight=None, color="tab:blu
 
 
 def subtitle(subject):
-    """What the numbers come from, for every picture's title."""
-    return "trained model" if subject.trained else "small model with fixed random weights (mechanics, not meaning)"
+    """What the numbers come from, for every picture's title (and how much of the sentence the model knows)."""
+    source = "trained model" if subject.trained else "small model with fixed random weights (mechanics, not meaning)"
+    reading = subject.reading
+    if reading.warnings:
+        source += (f"; WARNING: {reading.unknown} of the sentence's {len(reading.tokens)} tokens are <unk> to this model"
+                   " (see the page)")
+    return source

@@ -19,8 +19,9 @@ def draw_cross_attention(data, note=""):
     heatmap(axes[3], p.q[h], f"Q from the decoder\n{p.q[h].shape}", rows=data.queries)
     heatmap(axes[4], p.weights[h], f"weights softmax(Q Kᵀ/√{p.d_k})\n{p.weights[h].shape}: rows decoder, columns source",
             rows=data.queries, cols=data.keys, cmap="viridis", vmin=0, vmax=float(p.weights.max()), annotate=max(n, m) <= 16, fmt="{:.2f}")
-    axes[4].set_xlabel("source token (key)", fontsize=8)
-    axes[4].set_ylabel("decoder input (query)", fontsize=8)
+    axes[4].set_xlabel("key: source token", fontsize=9)
+    axes[4].set_ylabel("query: decoder input → predicted word", fontsize=9)
+    axes[3].set_ylabel("query: decoder input → predicted word", fontsize=9)
     _title(fig, f"Cross-attention (decoder layer {data.layer}, head {h}): each decoder position reads the source "
                 "through K and V made from the encoder output", note)
     return fig
@@ -29,29 +30,30 @@ def draw_cross_attention(data, note=""):
 def draw_causal_mask(data, note=""):
     """11: the causal mask, scores before and after −inf, and the weights (each row sums to 1 over the past)."""
     p, h = data.parts, data.head
-    tokens, n = data.queries, len(data.queries)
+    tokens, keys, n = data.queries, data.keys, len(data.queries)
     annotate = n <= 16
     fig = figure((20.0, 3.0 + 0.42 * n))
     axes = fig.subplots(1, 4)
     heatmap(axes[0], p.mask.astype(float), "mask: True (dark) = may attend\n(itself and earlier positions)",
-            rows=tokens, cols=tokens, cmap="Greys", vmin=0, vmax=1.4)
+            rows=tokens, cols=keys, cmap="Greys", vmin=0, vmax=1.4)
     for (r, c), allowed in np.ndenumerate(p.mask):
         axes[0].text(c, r, "T" if allowed else "F", ha="center", va="center", fontsize=7,
                      color="white" if allowed else "black")
-    heatmap(axes[1], p.scaled[h], f"scores Q Kᵀ / √{p.d_k} before masking", rows=tokens, cols=tokens,
+    heatmap(axes[1], p.scaled[h], f"scores Q Kᵀ / √{p.d_k} before masking", rows=tokens, cols=keys,
             annotate=annotate, fmt="{:.1f}")
     masked = p.masked[h]
-    heatmap(axes[2], masked, "after masking: −∞ above the diagonal", rows=tokens, cols=tokens, annotate=annotate,
+    heatmap(axes[2], masked, "after masking: −∞ above the diagonal", rows=tokens, cols=keys, annotate=annotate,
             fmt="{:.1f}")
     axes[2].imshow(np.where(np.isfinite(masked), np.nan, 1.0), cmap="Greys", vmin=0, vmax=4, aspect="auto",
                    interpolation="nearest")
     if annotate:
         for r, c in zip(*np.nonzero(~np.isfinite(masked))):
             axes[2].text(c, r, "−∞", ha="center", va="center", fontsize=6)
-    heatmap(axes[3], p.weights[h], "softmax: weights (0 on the future)", rows=tokens, cols=tokens, cmap="viridis",
+    heatmap(axes[3], p.weights[h], "softmax: weights (0 on the future)", rows=tokens, cols=keys, cmap="viridis",
             vmin=0, vmax=1, annotate=annotate, fmt="{:.2f}")
     for ax in axes:
-        ax.set_xlabel("key: decoder input", fontsize=8)
+        ax.set_xlabel("key: decoder input", fontsize=9)
+    axes[0].set_ylabel("query: decoder input → predicted word", fontsize=9)
     _title(fig, f"The causal mask (decoder self-attention, layer {data.layer}, head {h}): "
                 "a position may not look at the words after it", note)
     return fig

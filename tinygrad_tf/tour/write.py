@@ -15,10 +15,20 @@ def _index_html(subject, source):
             f"<body>\n<h1>The Transformer, picture by picture</h1>\n"
             f"<p>Every picture is drawn from the numbers this model computes for one sentence.</p>\n"
             f"<p><b>Model:</b> {html.escape(source)}<br><b>Sentence:</b> {html.escape(subject.sentence)}<br>"
-            f"<b>Greedy translation:</b> {html.escape(subject.translation)}</p>\n")
+            f"<b>Greedy translation:</b> {html.escape(subject.translation)}<br>"
+            f"<b>As the model reads it:</b> {html.escape(' '.join(subject.src_tokens))}</p>\n" + _warnings_html(subject))
     body = "".join(f"<h2>{n}. {html.escape(p.title)}</h2>\n<p>{html.escape(p.caption)}</p>\n"
                    f"<img src=\"{p.file}\" alt=\"{html.escape(p.title)}\">\n" for n, p in enumerate(PICTURES, 1))
     return head + body + "</body></html>\n"
+
+
+def _warnings_html(subject):
+    """The reading's warnings, boxed at the top of the page (nothing when the model reads the sentence well)."""
+    if not subject.reading.warnings:
+        return ""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in subject.reading.warnings)
+    return (f"<div class=\"warning\" role=\"alert\" style=\"border:2px solid #c62828;background:#fff3f3;"
+            f"padding:0.5em 1em\"><b>Warning: this model cannot read the sentence well.</b><ul>{items}</ul></div>\n")
 
 
 def write_tour(out, subject, choice=Choice(), source=None, overwrite=False, dpi=DPI, progress=None):

@@ -173,3 +173,15 @@ def test_screenshot_is_not_blank(browser, pages):
     pixels = np.asarray(image).reshape(-1, 3).astype(int)
     coloured = np.count_nonzero(pixels.max(axis=1) - pixels.min(axis=1) > 40)  # not white, grey or black
     assert len(np.unique(pixels, axis=0)) > 50 and coloured > 0.005 * len(pixels)
+
+
+def test_the_loss_is_stated_at_the_top_and_on_the_loss_node(browser, pages):
+    for name in ("attention", "transformer"):
+        path, data = pages[name]
+        open_page(browser, path)
+        words, formula = (" ".join(data["loss"][k].split()) for k in ("words", "formula"))  # as the page lays it out
+        top = browser.find_element(By.ID, "loss-statement")
+        assert top.is_displayed() and words in top.text and formula in top.text
+        browser.execute_script(f"explorer.select({json.dumps(data['loss']['node'])})")
+        panel = browser.find_element(By.ID, "node-panel").text
+        assert "this is the loss" in panel and formula in panel

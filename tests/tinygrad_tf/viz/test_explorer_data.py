@@ -205,3 +205,35 @@ def test_an_ops_backward_rule_is_embedded_where_it_states_one(monkeypatch):
     (step,) = [st for st in page.data["steps"] if st["op"] == "softmax"]
     assert step["rule"] == "dx = y ⊙ (dy − Σ dy ⊙ y)"
     assert "dx = y ⊙ (dy − Σ dy ⊙ y)" in page.html  # in the embedded data, for the panel to show
+
+
+def test_the_page_states_its_loss_in_words_and_formula():
+    page, s = page_of("attention", d_model=8, heads=2, seq_len=3)
+    loss = page.data["loss"]
+    out, target = s.output.numpy().astype(np.float64), s.target.numpy().astype(np.float64)
+    assert loss["value"] == pytest.approx(np.mean((out - target) ** 2), rel=1e-5)  # what the words say it is
+    assert loss["formula"] == specimens.MEAN_SQUARED and "random target" in loss["words"]
+    nodes = {n["id"]: n for n in page.data["nodes"]}
+    assert nodes[loss["node"]]["step"] == 0 and "mean squared error" in nodes[loss["node"]]["role"]
+    assert any(n["kind"] == "constant" and n["title"] == "target" for n in nodes.values())
+
+
+def test_a_checkpoint_sentences_loss_is_against_its_own_translation(copy_run):
+    s = specimens.checkpoint_specimen("transformer", copy_run, sentence="3 1 4")
+    page = explorer.build(s, specimens.loss_of(s), collapse=2, check=False)
+    loss = page.data["loss"]
+    assert "own greedy translation" in loss["words"] and loss["formula"] == specimens.CROSS_ENTROPY
+    itos = load_translator(copy_run, "cpu").tgt_vocab.itos
+    assert [itos[i] for i in s.target.numpy()[0]] == [step["token"] for step in page.data["decoding"]]
+    logits = s.output.numpy()[0].astype(np.float64)
+    log_probs = logits - logits.max(-1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
+    ids = s.target.numpy()[0]
+    assert loss["value"] == pytest.approx(-log_probs[np.arange(len(ids)), ids].mean(), rel=1e-5)
+
+
+def test_unknown_words_are_labelled_and_warned(copy_run):
+    s = specimens.checkpoint_specimen("attention", copy_run, sentence="3 zebra okapi 4")
+    page = explorer.build(s, specimens.loss_of(s), check=False)
+    assert page.data["tokens"]["src"] == ["3", "<unk> (zebra)", "<unk> (okapi)", "4", "<eos>"]
+    assert len(page.data["warnings"]) == 1 and "zebra, okapi" in page.data["warnings"][0]

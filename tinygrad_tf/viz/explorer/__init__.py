@@ -19,7 +19,9 @@ SVG, each drawn node carrying `data-node-id`), the style, one script
                 backward edge appears at step `sent_at`); clusters: {element id: path}
     drawn_as    {node id: element id drawing it}
     axes        on attention-weights nodes: {rows, cols} labels of the query and key axes
-    tokens, decoding, title, loss, model: what the page says about the model
+    tokens, decoding, title, model: what the page says about the model
+    loss        {op, value, words, formula, node}: the loss walked from, stated in words and as a formula
+    warnings    sentences the page shows first (a sentence the model cannot read)
 The page exposes `window.explorer` (step(n), next(), prev(), current(), ...).
 """
 import contextlib
@@ -113,8 +115,11 @@ def page_data(description, picture, specimen, value_limit=VALUE_LIMIT):
     data["tokens"] = specimen.tokens or None
     data["decoding"] = specimen.decoding
     data["model"] = specimen.name
+    words, formula = specimen.loss or (None, None)
+    root_node = description.node_of(description.root)
     data["loss"] = dict(op=description.root._ctx.name if description.root._ctx else None,
-                        value=float(description.root.item()))
+                        value=float(description.root.item()), words=words, formula=formula, node=root_node.id)
+    data["warnings"] = list(specimen.warnings)
     return data
 
 

@@ -60,6 +60,7 @@ function onKey(ev) {
 }
 
 wire();
+lossStatement();
 decodingView();
 helpView();
 go(-1);

@@ -25,7 +25,7 @@ function stepInfo() {
   document.getElementById("step-count").textContent = `step ${state.step + 1} / ${total}`;
   document.getElementById("step-slider").value = String(state.step);
   if (state.step < 0) {
-    box.append(`Forward pass done: loss = ${fmt(DATA.loss.value)} (${DATA.loss.op || "output"}). ` +
+    box.append(`Forward pass done: loss L = ${fmt(DATA.loss.value)} (${DATA.loss.op || "output"}, stated above). ` +
       `Press → (or next) to walk backward from the loss, one node at a time; click a node for its values.`);
     return;
   }
@@ -43,6 +43,24 @@ function stepInfo() {
   box.append(checkBadge(s.check, s.op === "accumulate_grad"));
 }
 
+// ---- what the page walks from, and what to know first ----------------------------------------
+function lossStatement() {
+  const L = DATA.loss;
+  const box = document.getElementById("loss-statement");
+  box.replaceChildren(el("b", {}, "loss: "), L.words || `the output of ${L.op || "the graph"}`,
+    L.formula ? el("div", { class: "formula" }, L.formula) : null,
+    el("div", {}, `value after the forward pass: ${fmt(L.value)}`));
+  const warnings = document.getElementById("warnings");
+  warnings.replaceChildren(...(DATA.warnings || []).map((w) => el("div", { class: "warning" }, "warning: " + w)));
+}
+
+function lossView(n) {
+  if (n.id !== DATA.loss.node) return [];
+  return [el("h3", {}, "this is the loss"), el("div", {}, DATA.loss.words || ""),
+    DATA.loss.formula ? el("div", { class: "formula" }, DATA.loss.formula) : null,
+    el("div", { class: "muted" }, "backward starts here with gradient 1: dL/dL = 1.")];
+}
+
 // ---- the side panel --------------------------------------------------------------------------
 function facts(rows) {
   return el("table", { class: "facts" },
@@ -57,7 +75,7 @@ function showNode(id) {
   const stepLink = step === null ? "never (no gradient flows here)" :
     el("a", { class: "node-link", onclick: () => go(step) }, `step ${step + 1}`);
   panel.replaceChildren(
-    el("h2", {}, n.title, " ", n.role ? el("span", { class: "role" }, n.role) : null),
+    el("h2", {}, n.title, " ", n.role ? el("span", { class: "role" }, n.role) : null), ...lossView(n),
     facts([["kind", n.kind], ["op", n.op], ["role", n.role], ["module", n.module || "(outside every module)"],
       ["name", n.name], ["shape", `${shapeText(n.shape)} ${n.dtype}`], ["backward", stepLink], ["id", n.id]]),
     el("h3", {}, "forward value"), ...tensorView(n.value, n.summary, n.shape, n.axes),
