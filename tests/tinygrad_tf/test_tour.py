@@ -286,3 +286,44 @@ def test_cli_warns_when_the_checkpoint_reads_the_other_language(eng_spa_run, tmp
     warned = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert any("reads English" in line and "--task spa-eng" in line for line in warned), result.output
     assert 'class="warning"' in (tmp_path / "t" / "index.html").read_text(encoding="utf-8")
+
+
+# ---- the head search ----------------------------------------------------------------------------
+def _module_rows(subject, i):
+    """{(layer, head): word i's attention row} from the modules' own `.attention_weights` after a forward."""
+    _forward(subject)
+    return {(l, h): layer.self_attn.attention_weights.numpy()[0, h, i]
+            for l, layer in enumerate(subject.model.encoder.layers) for h in range(layer.self_attn.num_heads)}
+
+
+@pytest.mark.parametrize("target", ["animal", "street", None])
+def test_head_search_ranks_every_head_by_the_modules_own_weights(subject, target):
+    search = tour.head_search(subject, "it", target=target)
+    i = subject.src_words.index("it")
+    rows = _module_rows(subject, i)
+    if target is None:
+        others = {k: np.where(np.arange(len(r)) == i, -1.0, r) for k, r in rows.items()}
+        expected = {k: float(r.max()) for k, r in others.items()}
+        keys = {k: subject.src_tokens[int(r.argmax())] for k, r in others.items()}
+    else:
+        j = subject.src_words.index(target)
+        expected = {k: float(r[j]) for k, r in rows.items()}
+        keys = {k: target for k in rows}
+    order = sorted(expected, key=lambda k: (-expected[k], k))
+    assert [(m.layer, m.head) for m in search.ranking] == order and len(order) == search.grid.size
+    np.testing.assert_allclose([m.weight for m in search.ranking], [expected[k] for k in order], atol=1e-6)
+    assert [m.key_token for m in search.ranking] == [keys[k] for k in order]
+    best = order[0]
+    layer, head = tour.pictures.followed_head(subject, tour.Choice(word="it", target=target), search)
+    assert (layer, head) == best  # picture 07 follows the strongest head
+    if target is not None:
+        row = np.where(np.arange(len(rows[best])) == i, -1.0, rows[best])
+        learned = subject.src_tokens[int(row.argmax())] == target
+        assert ("learned to link" in search.statement()) == learned
+        assert ("did not learn" in search.statement()) == (not learned)
+    assert "random" in search.statement()  # the random model's links mean nothing, and the page says so
+
+
+def test_head_search_names_a_bad_target(subject):
+    with pytest.raises(ValueError, match="--target 'zebra' is not a token"):
+        tour.head_search(subject, "it", target="zebra")

@@ -12,13 +12,17 @@ from .common import fail_cleanly, refuse_options
 @click.option("--checkpoint", "run_dir", type=click.Path(file_okay=False),
               help="A training run to draw (its vocabulary and weights); default: a small random model.")
 @click.option("--sentence", help="Source sentence (default: \"The animal didn't cross the street because it was too tired.\").")
-@click.option("--layer", type=click.IntRange(0), help="Encoder layer of picture 07 [default: the last].")
-@click.option("--head", type=click.IntRange(0), default=0, show_default=True, help="Attention head the pictures follow.")
+@click.option("--layer", type=click.IntRange(0),
+              help="Encoder layer of picture 07 [default: the head search's strongest, else the last].")
+@click.option("--head", type=click.IntRange(0),
+              help="Attention head the pictures follow [default: 0; picture 07: the head search's strongest].")
 @click.option("--word", help="Source word (or its position) whose attention pictures 04 and 07 follow [default: 'it' if present].")
+@click.option("--target", help="Source word (or its position) the head search ranks every layer and head by: the "
+                               "weight from --word to it [default: the word each head looks at most].")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Device to run a checkpoint on [default: the run's].")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier tour in --out.")
 @fail_cleanly
-def tour(out, run_dir, sentence, layer, head, word, device, overwrite):
+def tour(out, run_dir, sentence, layer, head, word, target, device, overwrite):
     """Draw the Transformer concept by concept, as PNGs with an index.html.
 
     Every picture is computed from the model's own tensors for one sentence:
@@ -29,7 +33,7 @@ def tour(out, run_dir, sentence, layer, head, word, device, overwrite):
     \b
       tinygrad-tf tour --out tour
       tinygrad-tf train --task eng-spa --out runs/eng-spa
-      tinygrad-tf tour --out tour-trained --checkpoint runs/eng-spa --layer 1 --head 2 --word it
+      tinygrad-tf tour --out tour-trained --checkpoint runs/eng-spa --word it --target animal
     """
     from ..plots import require_matplotlib
     from .. import tour as tour_pictures
@@ -50,12 +54,23 @@ def tour(out, run_dir, sentence, layer, head, word, device, overwrite):
     if layer is not None and layer >= layers:
         raise click.ClickException(f"--layer {layer}: the model has {layers} encoder layers (0 to {layers - 1})")
     heads = subject.model.encoder.layers[0].self_attn.num_heads
-    if head >= heads:
+    if head is not None and head >= heads:
         raise click.ClickException(f"--head {head}: the model has {heads} heads (0 to {heads - 1})")
     for line in subject.reading.warnings:
         click.echo(click.style("warning: ", fg="red", bold=True) + line, err=True)
-    choice = tour_pictures.Choice(layer, head, word)
-    tour_pictures.data.find_word(subject, word)  # a bad --word fails before any picture is drawn
+    choice = tour_pictures.Choice(layer, head, word, target)
+    search = tour_pictures.head_search(subject, word, target)  # a bad --word or --target fails before any picture
+    _say_search(search)
     paths = tour_pictures.write_tour(out, subject, choice, source, overwrite,
                                      progress=lambda name: click.echo(f"  {name}"))
     click.echo(f"wrote {len(paths) - 1} pictures and {paths[-1]}")
+
+
+def _say_search(search, shown=5):
+    """The head search's best heads and its finding, in the terminal."""
+    word = search.tokens[search.word]
+    click.echo(f"head search for '{word}'" + (f" → '{search.tokens[search.target]}'" if search.target is not None else "")
+               + f" (all {search.grid.size} encoder heads, strongest first):")
+    for match in search.ranking[:shown]:
+        click.echo(f"  layer {match.layer} head {match.head}: {match.weight:.3f} on '{match.key_token}'")
+    click.echo(f"  {search.statement()}")

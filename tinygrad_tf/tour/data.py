@@ -22,19 +22,20 @@ def _check_index(what, value, count):
     return int(value)
 
 
-def find_word(subject, word):
+def find_word(subject, word, what="--word"):
     """The source position of `word`: an index, a token ("it"; its first occurrence) or None for a default.
 
     The default is the first pronoun-like token ("it", "he", "she", "they") or else the first token.
+    A word is looked for as written in the sentence (`subject.src_words`), known to the model or not.
     """
     tokens = subject.src_words
     if word is None:
         return next((i for i, t in enumerate(tokens) if t in ("it", "he", "she", "they", "él", "ella")), 0)
     if isinstance(word, str) and not word.lstrip("-").isdigit():
         if word.lower() not in tokens:
-            raise ValueError(f"tour: --word {word!r} is not a token of the sentence; its tokens are {' '.join(tokens)}")
+            raise ValueError(f"tour: {what} {word!r} is not a token of the sentence; its tokens are {' '.join(tokens)}")
         return tokens.index(word.lower())
-    return _check_index("--word", int(word), len(tokens))
+    return _check_index(what, int(word), len(tokens))
 
 
 @dataclasses.dataclass

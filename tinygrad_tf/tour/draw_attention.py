@@ -125,27 +125,57 @@ def _lines(ax, tokens, weights, word, colors, title, label_weights=True):
     ax.set_title(title, fontsize=10)
 
 
-def draw_word_attention(data, note=""):
-    """07: where one word looks: the chosen head's heatmap, its lines, and every head's lines in colour."""
-    p, h, i = data.parts, data.head, data.word
-    n, word = len(data.keys), data.queries[data.word]
-    fig = figure((18.0, 3.0 + 0.42 * n))
-    axes = fig.subplots(1, 3, gridspec_kw=dict(width_ratios=[1.2, 1, 1]))
-    heatmap(axes[0], p.weights[h], f"head {h}: every word's weights", rows=data.queries, cols=data.keys,
-            cmap="viridis", vmin=0, vmax=float(p.weights.max()), colorbar=True)
+def draw_word_attention(data, note="", search=None):
+    """07: where one word looks: the chosen head's heatmap, its lines, every head's lines in colour, and
+    (given a `tour.search.HeadSearch`) the head search's grid of every layer and head."""
     from matplotlib.patches import Rectangle
-
-    axes[0].add_patch(Rectangle((-0.5, i - 0.5), n, 1, fill=False, edgecolor="tab:red", linewidth=2))
     import matplotlib
 
+    p, h, i = data.parts, data.head, data.word
+    n, word = len(data.keys), data.queries[data.word]
+    fig = figure((18.0, 3.4 + 0.42 * n))
+    ratios = [1.2, 1, 1] + ([0.9] if search is not None else [])
+    axes = fig.subplots(1, len(ratios), gridspec_kw=dict(width_ratios=ratios))
+    heatmap(axes[0], p.weights[h], f"head {h}: every word's weights", rows=data.queries, cols=data.keys,
+            cmap="viridis", vmin=0, vmax=float(p.weights.max()), colorbar=True, fontsize=9)
+    axes[0].set_ylabel("query", fontsize=9)
+    axes[0].set_xlabel("key", fontsize=9)
+    axes[0].add_patch(Rectangle((-0.5, i - 0.5), n, 1, fill=False, edgecolor="tab:red", linewidth=2))
     palette = matplotlib.colormaps["tab10"]  # head k has the same colour in both line panels
     _lines(axes[1], data.keys, p.weights[h, i][None], i, [palette(h)], f"head {h}: '{word}' attends to")
     _lines(axes[2], data.keys, p.weights[:, i], i, [palette(k) for k in range(p.num_heads)],
-           "every head (one colour each)", label_weights=False)
+           "every head of this layer (one colour each)", label_weights=False)
     for k in range(p.num_heads):
         axes[2].plot([], [], color=palette(k), linewidth=3, label=f"head {k}")
-    axes[2].legend(fontsize=7, loc="lower right")
+    axes[2].legend(fontsize=8, loc="lower right")
+    if search is not None:
+        _search_grid(axes[3], search, data.layer, h)
     top = p.weights[h, i].argsort()[::-1][:3]
     best = ", ".join(f"'{data.keys[j]}' {p.weights[h, i, j]:.2f}" for j in top)
-    _title(fig, f"Where '{word}' looks ({_where(data)}): most weight on {best}", note)
+    finding = "" if search is None else "\n" + _wrap(search.statement(), 150)
+    _title(fig, f"Where '{word}' looks ({_where(data)}): most weight on {best}{finding}", note)
     return fig
+
+
+def _search_grid(ax, search, layer, head):
+    """The head search: a (layers, heads) grid of weights, each cell with its number and word; the drawn head boxed."""
+    from matplotlib.patches import Rectangle
+
+    word = search.tokens[search.word]
+    what = f"on '{search.tokens[search.target]}'" if search.target is not None else "on the word it looks at most"
+    layers, heads = search.grid.shape
+    heatmap(ax, search.grid, f"head search: weight of '{word}'\n{what}", rows=[f"layer {l}" for l in range(layers)],
+            cols=[f"head {k}" for k in range(heads)], cmap="viridis", vmin=0, vmax=1, fontsize=9)
+    for match in search.ranking:
+        light = match.weight > 0.6
+        label = f"{match.weight:.2f}" + ("" if search.target is not None else f"\n{cut([match.key_token])[0]}")
+        ax.text(match.head, match.layer, label, ha="center", va="center", fontsize=8,
+                color="black" if light else "white")
+    ax.add_patch(Rectangle((head - 0.5, layer - 0.5), 1, 1, fill=False, edgecolor="tab:red", linewidth=2.5))
+    ax.set_xticks(range(heads), [f"head {k}" for k in range(heads)], rotation=0, fontsize=8)
+
+
+def _wrap(text, width):
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))

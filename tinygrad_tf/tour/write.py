@@ -8,7 +8,13 @@ from .pictures import PICTURES, Choice
 INDEX = "index.html"
 
 
-def _index_html(subject, source):
+def _caption(picture, subject, choice):
+    finding = picture.finding(subject, choice) if picture.finding else ""
+    return html.escape(picture.caption) + (f"</p>\n<p class=\"finding\"><b>In this model:</b> {html.escape(finding)}"
+                                           if finding else "")
+
+
+def _index_html(subject, source, choice):
     head = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>The Transformer, picture by "
             f"picture</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
             f"line-height:1.45}} img{{max-width:100%;border:1px solid #ddd}} h2{{margin-top:2.2em}}</style></head>\n"
@@ -17,7 +23,7 @@ def _index_html(subject, source):
             f"<p><b>Model:</b> {html.escape(source)}<br><b>Sentence:</b> {html.escape(subject.sentence)}<br>"
             f"<b>Greedy translation:</b> {html.escape(subject.translation)}<br>"
             f"<b>As the model reads it:</b> {html.escape(' '.join(subject.src_tokens))}</p>\n" + _warnings_html(subject))
-    body = "".join(f"<h2>{n}. {html.escape(p.title)}</h2>\n<p>{html.escape(p.caption)}</p>\n"
+    body = "".join(f"<h2>{n}. {html.escape(p.title)}</h2>\n<p>{_caption(p, subject, choice)}</p>\n"
                    f"<img src=\"{p.file}\" alt=\"{html.escape(p.title)}\">\n" for n, p in enumerate(PICTURES, 1))
     return head + body + "</body></html>\n"
 
@@ -60,5 +66,5 @@ def write_tour(out, subject, choice=Choice(), source=None, overwrite=False, dpi=
             progress(picture.file)
     source = source or ("a trained model" if subject.trained else "a small model with fixed random weights")
     with open(index, "w", encoding="utf-8") as f:
-        f.write(_index_html(subject, source))
+        f.write(_index_html(subject, source, choice))
     return paths + [index]
