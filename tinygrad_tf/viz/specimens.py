@@ -22,6 +22,7 @@ import ops
 from autograd import Tensor, manual_seed, mark, no_grad
 
 from .. import nn
+from ..data import Vocab
 from .reading import read_with, run_task
 
 MODELS = ("attention", "encoder-layer", "decoder-layer", "transformer", "mlp")
@@ -162,8 +163,7 @@ def checkpoint_specimen(name, directory, seq_len=4, seed=0, fused=True, sentence
     input. attention is the first encoder layer's self-attention on a sentence,
     the first decoder layer's masked self-attention on random vectors.
     """
-    from ..data import Vocab
-    from ..train import load_translator
+    from ..train import load_translator  # the training application, loaded only for a checkpoint
 
     if name == "mlp":
         raise ValueError("mlp is not part of a Transformer checkpoint; choose attention, encoder-layer, decoder-layer or transformer")
@@ -245,8 +245,6 @@ def greedy_top_k(model, src, tgt_vocab, k=5, max_len=None):
         (steps, ids): steps is a list of {"token": chosen, "top": [[token, probability], ...]};
         ids are the chosen token ids before <eos>.
     """
-    from ..data import Vocab
-
     max_len = max_len or src.shape[1] + 10
     src_mask = model.src_mask(src)
     memory = model.encode(src, src_mask)  # (1, src_len, d_model)
