@@ -24,7 +24,8 @@ def _index_html(subject, source, choice):
             f"<b>Greedy translation:</b> {html.escape(subject.translation)}<br>"
             f"<b>As the model reads it:</b> {html.escape(' '.join(subject.src_tokens))}</p>\n" + _warnings_html(subject))
     body = "".join(f"<h2>{n}. {html.escape(p.title)}</h2>\n<p>{_caption(p, subject, choice)}</p>\n"
-                   f"<img src=\"{p.file}\" alt=\"{html.escape(p.title)}\">\n" for n, p in enumerate(PICTURES, 1))
+                   f"<a href=\"{p.file}\" title=\"open at full size\"><img src=\"{p.file}\" "
+                   f"alt=\"{html.escape(p.title)}\"></a>\n" for n, p in enumerate(PICTURES, 1))
     return head + body + "</body></html>\n"
 
 

@@ -185,3 +185,28 @@ def test_the_loss_is_stated_at_the_top_and_on_the_loss_node(browser, pages):
         browser.execute_script(f"explorer.select({json.dumps(data['loss']['node'])})")
         panel = browser.find_element(By.ID, "node-panel").text
         assert "this is the loss" in panel and formula in panel
+
+
+def test_gradients_are_explained_where_they_are_met(browser, pages):
+    path, data = pages["attention"]
+    open_page(browser, path)
+    browser.execute_script(f"explorer.step({len(data['steps']) - 1})")
+    weights = next(n for n in data["nodes"] if n["role"] == "attention weights")
+    browser.execute_script(f"explorer.select({json.dumps(weights['id'])})")
+    panel = browser.find_element(By.ID, "node-panel")
+    masked = int(np.sum((np.array(weights["value"]) == 0) & (np.array(weights["grad"]) != 0)))
+    assert masked > 0 and f"{masked} weights are exactly 0 (masked positions)" in panel.text
+    assert "changes the loss L by about" in panel.text
+    canvas = panel.find_elements(By.TAG_NAME, "canvas")[-1]  # the gradient of the last head
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+    ActionChains(browser).move_to_element_with_offset(canvas, canvas.size["width"] // 2 - 3,
+                                                      canvas.size["height"] // 2 - 3).perform()
+    tip = browser.find_element(By.ID, "tooltip").text
+    g, v = weights["grad"][0][1][3][3], weights["value"][0][1][3][3]
+    assert tip.startswith("[0, 1, 3, 3] = ") and "raising the value by ε changes the loss by about" in tip
+    assert float(tip.split("value ")[1].split(",")[0]) == pytest.approx(v, rel=1e-3)
+    assert float(tip.split("gradient ")[1].split(":")[0]) == pytest.approx(g, rel=1e-3, abs=1e-9)
+    bias = next(n for n in data["nodes"] if (n["name"] or "").endswith("k_proj.bias"))
+    browser.execute_script(f"explorer.select({json.dumps(bias['id'])})")
+    tiny = 0 < bias["grad_summary"]["norm"] < 1e-6
+    assert ("softmax ignores a constant added to a whole row" in panel.text) == tiny

@@ -63,10 +63,19 @@ def test_steps_are_backwards_order():
     fresh = specimens.random_specimen("encoder-layer", d_model=8, heads=2, seq_len=3, batch=1)
     loss = specimens.loss_of(fresh)
     description = GraphDescription(loss)
-    order = [description.node_of(s.ctx if s.ctx is not None else s.tensor).id
-             for s in engine.backward_steps(loss, None)]
-    assert [s["node"] for s in page.data["steps"]] == order
-    assert [s["index"] for s in page.data["steps"]] == list(range(len(order)))
+    engine_order = [description.node_of(s.ctx if s.ctx is not None else s.tensor).id
+                    for s in engine.backward_steps(loss, None)]
+    order = [s["node"] for s in page.data["steps"]]
+    assert sorted(order) == sorted(engine_order) and [s["index"] for s in page.data["steps"]] == list(range(len(order)))
+    kinds = {n["id"]: n["kind"] for n in page.data["nodes"]}
+    leaf = {node for node in order if kinds[node] in ("input", "parameter")}
+    assert [n for n in order if n not in leaf] == [n for n in engine_order if n not in leaf]  # ops: the engine's order
+    for k, node in enumerate(order):  # each leaf's step right after the last op that sent it a gradient
+        if node in leaf:
+            senders = [j for j, s in enumerate(page.data["steps"]) if j < k and s["node"] not in leaf and any(
+                e["source"] == node and e["target"] == s["node"] and s["grad_inputs"][e["input_index"]] is not None
+                for e in page.data["edges"])]
+            assert senders and all(order[j] in leaf for j in range(senders[-1] + 1, k)), node
     # each node after every op that used it: its gradient is complete when backward reaches it
     position = {node: k for k, node in enumerate(order)}
     for e in page.data["edges"]:

@@ -35,6 +35,7 @@ from importlib import resources
 from .. import graph
 from ..description import VALUE_LIMIT, GraphDescription
 from ..layout import MODULE
+from ..records import LEAF_OP
 
 DATA_ID = "tinygrad-tf-graph"
 ATTENTION_ROLE = "attention weights"
@@ -98,6 +99,7 @@ def _grads_hidden(tensors):
 def page_data(description, picture, specimen, value_limit=VALUE_LIMIT):
     """The embedded JSON (see the module docstring) as a dict."""
     data = description.to_dict(value_limit)
+    data["steps"] = leaves_after_their_last_sender(data["steps"], data["edges"])
     step_of = {}
     for step in data["steps"]:
         step_of.setdefault(step["node"], step["index"])
@@ -121,6 +123,35 @@ def page_data(description, picture, specimen, value_limit=VALUE_LIMIT):
                         value=float(description.root.item()), words=words, formula=formula, node=root_node.id)
     data["warnings"] = list(specimen.warnings)
     return data
+
+
+def leaves_after_their_last_sender(steps, edges):
+    """The steps with each leaf's "added into .grad" step moved right after the last op step that sent it a
+    gradient (where its .grad becomes complete), instead of all leaves at the end as the engine runs them.
+
+    Ops keep the engine's order; each step's "index" becomes its place on the page ("engine_index" keeps
+    the engine's).
+    """
+    senders = {}  # leaf node id -> the op steps sending it a gradient
+    inputs = {}
+    for e in edges:
+        inputs.setdefault(e["target"], []).append(e)
+    ops, leaves = [], {}
+    for step in steps:
+        if step["op"] == LEAF_OP:
+            leaves[step["node"]] = step
+            continue
+        ops.append(step)
+        for e in inputs.get(step["node"], ()):
+            if step["grad_inputs"][e["input_index"]] is not None:
+                senders.setdefault(e["source"], []).append(step["index"])
+    after = {}
+    for node, step in leaves.items():
+        after.setdefault(max(senders.get(node, [-1])), []).append(step)
+    ordered = after.get(-1, [])  # a leaf no op sent to (the loss itself, when it is a leaf) comes first
+    for step in ops:
+        ordered += [step] + after.get(step["index"], [])
+    return [dict(step, index=k, engine_index=step["index"]) for k, step in enumerate(ordered)]
 
 
 def _axes(specimen, node):

@@ -86,7 +86,35 @@ function showNode(id) {
 function gradientView(n, step, reached) {
   if (step === null) return [el("div", { class: "muted" }, "none: no gradient flows to this tensor")];
   if (!reached) return [el("div", { class: "muted" }, `not yet: backward reaches it at step ${step + 1}`)];
-  return tensorView(n.grad, n.grad_summary, n.shape, n.axes);
+  return [el("div", { class: "explain" }, "Each cell is ∂L/∂(that value): raising the value by a small ε changes " +
+    "the loss L by about (the cell's number)·ε. Hover a cell for both numbers."),
+    ...gradientNotes(n).map((t) => el("div", { class: "explain note" }, t)),
+    ...tensorView(n.grad, n.grad_summary, n.shape, n.axes, n.value)];
+}
+
+const TINY = 1e-6; // a gradient norm below this is float32 rounding around a true 0
+
+function gradientNotes(n) {
+  // Why some gradients are exactly 0 or tiny, said where the learner meets them.
+  const notes = [];
+  const s = n.grad_summary;
+  if (n.value !== null && n.grad !== null) {
+    const values = flatten(n.value, []).map(num), grads = flatten(n.grad, []).map(num);
+    const zeroWeights = values.filter((v, k) => v === 0 && grads[k] !== 0).length;
+    if (n.role === "attention weights" && zeroWeights) notes.push(`${zeroWeights} weights are exactly 0 (masked ` +
+      "positions). They still get a gradient here, but softmax sends nothing back through them: its backward " +
+      "multiplies by the weight, which is 0, so the scores behind them get exactly 0.");
+    const masked = values.filter((v, k) => v === -Infinity && grads[k] === 0).length;
+    if (masked) notes.push(`The ${masked} −∞ entries (masked) get a gradient of exactly 0: after the softmax ` +
+      "their weight is 0 whatever their score, so the loss does not depend on them.");
+  }
+  if (s && s.norm === 0) notes.push("This gradient is exactly 0 everywhere: no path from here changes the loss.");
+  else if (s && s.norm < TINY) {
+    notes.push(`This gradient is tiny (norm ${fmt(s.norm)}): rounding noise around a true 0.`);
+    if (n.name && n.name.endsWith("k_proj.bias")) notes.push("K's bias adds the same number q·b to every score " +
+      "in a query's row, and softmax ignores a constant added to a whole row, so the loss cannot depend on it.");
+  }
+  return notes;
 }
 
 function ruleView(n) {
