@@ -238,6 +238,7 @@ def test_cli_tour_of_a_trained_run(eng_spa_run, tmp_path):
     assert sorted(os.listdir(out)) == sorted(tour.FILES + ("index.html",))
     page = (out / "index.html").read_text(encoding="utf-8")
     assert re.findall(r'<img src="([^"]+)"', page) == list(tour.FILES)
+    assert re.findall(r'<a href="([^"]+)"[^>]*><img', page) == list(tour.FILES)  # each opens at full size
     assert "http" not in page and "Is it your dog?" in page
     with Image.open(out / "07-attention.png") as image:
         assert image.size[0] > 1000
