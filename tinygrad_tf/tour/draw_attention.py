@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .draw_basics import _title
-from .draw_common import bars, cut, figure, heatmap
+from .draw_common import CELL_GID, bars, cut, figure, heatmap
 
 SMALL = 8  # annotate a per-head strip with its numbers when d_k is at most this
 
@@ -70,7 +70,7 @@ def draw_matrix_form(data, note=""):
     heatmap(top[0, 2], p.scores[h], f"Q Kᵀ {p.scores[h].shape}", rows=q_tokens, cols=k_tokens, annotate=annotate, fmt="{:.1f}")
     heatmap(top[0, 3], p.scaled[h], f"÷ √d_k = ÷ {math.sqrt(p.d_k):.2f}", rows=q_tokens, cols=k_tokens,
             annotate=annotate, fmt="{:.1f}")
-    heatmap(top[0, 4], p.mask.astype(float), f"mask {p.mask.shape}: True (dark) = may attend" + ("\n(no padding here: all True)" if p.mask.all() else ""), cmap="Greys",
+    heatmap(top[0, 4], p.mask.astype(float), f"mask {p.mask.shape}:\nTrue (dark) = may attend" + ("\n(no padding: all True)" if p.mask.all() else ""), cmap="Greys",
             vmin=0, vmax=1.4, rows=q_tokens, cols=k_tokens)
     heatmap(top[1, 0], p.v[h], f"V {p.v[h].shape}", rows=k_tokens)
     heatmap(top[1, 1], p.masked[h], "masked: −∞ where the mask is False", rows=q_tokens, cols=k_tokens,
@@ -170,7 +170,7 @@ def _search_grid(ax, search, layer, head):
         light = match.weight > 0.6
         label = f"{match.weight:.2f}" + ("" if search.target is not None else f"\n{cut([match.key_token])[0]}")
         ax.text(match.head, match.layer, label, ha="center", va="center", fontsize=8,
-                color="black" if light else "white")
+                color="black" if light else "white", gid=CELL_GID)
     ax.add_patch(Rectangle((head - 0.5, layer - 0.5), 1, 1, fill=False, edgecolor="tab:red", linewidth=2.5))
     ax.set_xticks(range(heads), [f"head {k}" for k in range(heads)], rotation=0, fontsize=8)
 

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .draw_basics import _title
-from .draw_common import cut, figure, heatmap
+from .draw_common import CELL_GID, cut, figure, heatmap
 
 
 def draw_cross_attention(data, note=""):
@@ -38,7 +38,7 @@ def draw_causal_mask(data, note=""):
             rows=tokens, cols=keys, cmap="Greys", vmin=0, vmax=1.4)
     for (r, c), allowed in np.ndenumerate(p.mask):
         axes[0].text(c, r, "T" if allowed else "F", ha="center", va="center", fontsize=7,
-                     color="white" if allowed else "black")
+                     color="white" if allowed else "black", gid=CELL_GID)
     heatmap(axes[1], p.scaled[h], f"scores Q Kᵀ / √{p.d_k} before masking", rows=tokens, cols=keys,
             annotate=annotate, fmt="{:.1f}")
     masked = p.masked[h]
@@ -48,7 +48,7 @@ def draw_causal_mask(data, note=""):
                    interpolation="nearest")
     if annotate:
         for r, c in zip(*np.nonzero(~np.isfinite(masked))):
-            axes[2].text(c, r, "−∞", ha="center", va="center", fontsize=6)
+            axes[2].text(c, r, "−∞", ha="center", va="center", fontsize=6, gid=CELL_GID)
     heatmap(axes[3], p.weights[h], "softmax: weights (0 on the future)", rows=tokens, cols=keys, cmap="viridis",
             vmin=0, vmax=1, annotate=annotate, fmt="{:.2f}")
     for ax in axes:
