@@ -210,3 +210,31 @@ def test_gradients_are_explained_where_they_are_met(browser, pages):
     browser.execute_script(f"explorer.select({json.dumps(bias['id'])})")
     tiny = 0 < bias["grad_summary"]["norm"] < 1e-6
     assert ("softmax ignores a constant added to a whole row" in panel.text) == tiny
+
+
+def test_the_forward_pass_steps_first_and_its_values_appear(browser, pages):
+    path, data = pages["attention"]
+    open_page(browser, path)
+    forward = data["forward"]
+    browser.execute_script("explorer.forwardStart()")
+    info = browser.find_element(By.ID, "step-info").text
+    assert "Before the forward pass" in info and browser.execute_script("return explorer.current()") is None
+    weights = next(n for n in data["nodes"] if n["role"] == "attention weights")
+    browser.execute_script(f"explorer.select({json.dumps(weights['id'])})")
+    panel = browser.find_element(By.ID, "node-panel")
+    k = forward.index(weights["id"])
+    assert f"not computed yet: the forward pass reaches it at forward step {k + 1}" in panel.text
+    drawn = data["drawn_as"][weights["id"]]
+    element = browser.find_element(By.CSS_SELECTOR, f'g.node[data-node-id="{drawn}"]')
+    assert "unborn" in element.get_attribute("class")
+    body = browser.find_element(By.TAG_NAME, "body")
+    for _ in range(k + 1):
+        body.send_keys(Keys.ARROW_RIGHT)
+    assert browser.execute_script("return explorer.current()") == weights["id"]
+    assert "computing" in element.get_attribute("class")
+    assert f"forward {k + 1} / {len(forward)}" in browser.find_element(By.ID, "step-count").text
+    assert "not computed yet" not in panel.text and len(panel.find_elements(By.TAG_NAME, "canvas")) == 2
+    browser.execute_script(f"explorer.step({-1})")  # forward done; then backward as before
+    assert browser.execute_script("return explorer.current()") is None and "unborn" not in element.get_attribute("class")
+    body.send_keys(Keys.ARROW_RIGHT)
+    assert browser.execute_script("return explorer.current()") == data["steps"][0]["node"]

@@ -246,3 +246,24 @@ def test_unknown_words_are_labelled_and_warned(copy_run):
     page = explorer.build(s, specimens.loss_of(s), check=False)
     assert page.data["tokens"]["src"] == ["3", "<unk> (zebra)", "<unk> (okapi)", "4", "<eos>"]
     assert len(page.data["warnings"]) == 1 and "zebra, okapi" in page.data["warnings"][0]
+
+
+def test_forward_steps_are_the_models_own_values_in_forward_order():
+    page, s = page_of("attention", d_model=8, heads=2, seq_len=3)
+    data = page.data
+    nodes = {n["id"]: n for n in data["nodes"]}
+    forward = data["forward"]
+    assert sorted(forward) == sorted(n["id"] for n in data["nodes"] if n["kind"] == "op")
+    made = {}
+    for k, node in enumerate(forward):  # every op after the ops it reads: the forward pass's own order
+        assert all(made[e["source"]] < k for e in data["edges"]
+                   if e["target"] == node and nodes[e["source"]]["kind"] == "op"), node
+        made[node] = k
+    attn = s.root.self_attn
+    weights = next(n for n in forward if nodes[n]["role"] == "attention weights")
+    np.testing.assert_allclose(nested(nodes[weights]["value"]), attn.attention_weights.numpy(), rtol=1e-4, atol=1e-6)
+    q = next(n for n in forward if nodes[n]["role"] == "Q")
+    x = next(n for n in data["nodes"] if n["kind"] == "input")
+    expected_q = nested(x["value"]) @ attn.q_proj.weight.numpy().T + attn.q_proj.bias.numpy()
+    np.testing.assert_allclose(nested(nodes[q]["value"]), expected_q, rtol=5e-4, atol=2e-4)  # 5 significant digits embedded
+    assert nodes[forward[-1]]["value"] == pytest.approx(data["loss"]["value"], rel=1e-5)  # it ends at the loss

@@ -22,6 +22,8 @@ SVG, each drawn node carrying `data-node-id`), the style, one script
     tokens, decoding, title, model: what the page says about the model
     loss        {op, value, words, formula, node}: the loss walked from, stated in words and as a formula
     warnings    sentences the page shows first (a sentence the model cannot read)
+    forward     the op nodes in the order the forward pass computed them (the page steps through
+                them before the backward pass: step -1 is "forward done", steps below it the forward)
 The page exposes `window.explorer` (step(n), next(), prev(), current(), ...).
 """
 import contextlib
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .. import graph
-from ..description import VALUE_LIMIT, GraphDescription
+from ..description import OP, VALUE_LIMIT, GraphDescription
 from ..layout import MODULE
 from ..records import LEAF_OP
 
@@ -122,6 +124,7 @@ def page_data(description, picture, specimen, value_limit=VALUE_LIMIT):
     data["loss"] = dict(op=description.root._ctx.name if description.root._ctx else None,
                         value=float(description.root.item()), words=words, formula=formula, node=root_node.id)
     data["warnings"] = list(specimen.warnings)
+    data["forward"] = [n["id"] for n in data["nodes"] if n["kind"] == OP]  # the order the forward pass made them
     return data
 
 

@@ -7,19 +7,24 @@ function stepOf(nodeId) {
 }
 
 function current() {
-  return state.step >= 0 ? DATA.steps[state.step].node : null;
+  if (state.step >= 0) return DATA.steps[state.step].node;
+  if (state.step < -1 && computed() > 0) return FORWARD[computed() - 1];
+  return null;
 }
 
 function markOf(nodeIds) {
   const here = current();
+  if (state.step < -1) { // the forward pass: the op computed now, and the ones not computed yet
+    if (here !== null && nodeIds.includes(here)) return "computing";
+    return nodeIds.every((id) => !isComputed(id)) ? "unborn" : null;
+  }
   if (here !== null && nodeIds.includes(here)) return "current";
   if (nodeIds.some((id) => stepOf(id) !== null && stepOf(id) < state.step)) return "visited";
   return null;
 }
 
 function setMark(g, mark) {
-  g.classList.toggle("current", mark === "current");
-  g.classList.toggle("visited", mark === "visited");
+  ["current", "visited", "computing", "unborn"].forEach((m) => g.classList.toggle(m, mark === m));
 }
 
 function markNodes() {
@@ -30,6 +35,8 @@ function markNodes() {
 function markEdges() {
   edgeElements.forEach((g, id) => {
     const e = EDGES[id];
+    const target = DRAWN[e.target];
+    g.classList.toggle("unborn", !e.backward && target !== undefined && target.nodes.every((n) => !isComputed(n)));
     if (!e.backward) return;
     g.classList.toggle("pending", e.sent_at === null || e.sent_at > state.step);
     g.classList.toggle("fresh", e.sent_at === state.step);

@@ -22,8 +22,10 @@ function stepInfo() {
   const box = document.getElementById("step-info");
   box.replaceChildren();
   const total = DATA.steps.length;
-  document.getElementById("step-count").textContent = `step ${state.step + 1} / ${total}`;
+  document.getElementById("step-count").textContent = state.step < -1 ?
+    `forward ${computed()} / ${FORWARD.length}` : `step ${state.step + 1} / ${total}`;
   document.getElementById("step-slider").value = String(state.step);
+  if (state.step < -1) return forwardInfo(box);
   if (state.step < 0) {
     box.append(`Forward pass done: loss L = ${fmt(DATA.loss.value)} (${DATA.loss.op || "output"}, stated above). ` +
       `Press → (or next) to walk backward from the loss, one node at a time; click a node for its values.`);
@@ -41,6 +43,20 @@ function stepInfo() {
   if (s.op === "accumulate_grad") box.append(`leaf: the gradient is added into ${n.name || "its"} .grad`);
   else box.append(sent.length ? `sends back to ${sent.join("; ")}` : "sends nothing back (no input needs a gradient)");
   box.append(checkBadge(s.check, s.op === "accumulate_grad"));
+}
+
+function forwardInfo(box) {
+  const here = current();
+  if (here === null) {
+    box.append("Before the forward pass: only the inputs, parameters and constants exist. Press → to compute " +
+      "the ops one by one (each lights up green with its value), then on to the backward pass.");
+    return;
+  }
+  const n = NODES.get(here);
+  box.append(el("span", { class: "where" }, `forward: ${nodeName(n)}${n.module ? " in " + n.module : ""}`),
+    ` computes ${shapeText(n.shape)} from `, ...inputsOf(here).flatMap((e, k) => [k ? ", " : "", nodeLink(e.source)]));
+  box.append(el("br"), n.value !== null && n.shape.length === 0 ? `value ${fmt(n.value)}` :
+    `value: ${summaryText(n.summary)}`);
 }
 
 // ---- what the page walks from, and what to know first ----------------------------------------
@@ -78,7 +94,9 @@ function showNode(id) {
     el("h2", {}, n.title, " ", n.role ? el("span", { class: "role" }, n.role) : null), ...lossView(n),
     facts([["kind", n.kind], ["op", n.op], ["role", n.role], ["module", n.module || "(outside every module)"],
       ["name", n.name], ["shape", `${shapeText(n.shape)} ${n.dtype}`], ["backward", stepLink], ["id", n.id]]),
-    el("h3", {}, "forward value"), ...tensorView(n.value, n.summary, n.shape, n.axes),
+    el("h3", {}, "forward value"), ...(isComputed(id) ? tensorView(n.value, n.summary, n.shape, n.axes) :
+      [el("div", { class: "muted" }, `not computed yet: the forward pass reaches it at forward step ` +
+        `${forwardAt.get(id) + 1}`)]),
     el("h3", {}, "gradient (of the loss with respect to this tensor)"), ...gradientView(n, step, reached),
     ...ruleView(n), ...stepView(n, step, reached), ...inputsView(n));
 }
@@ -178,7 +196,9 @@ function decodingView() {
 function helpView() {
   const key = (c) => el("span", { class: "key", style: `background:${c}` });
   document.getElementById("help-panel").append(el("h3", {}, "how to read it"), el("div", { class: "muted" },
-    key("#ffa726"), "where backward is now", key("#b9dcf0"), "already visited", el("br"),
+    key("#a5d6a7"), "computed now (forward pass)", key("#ffa726"), "where backward is now",
+    key("#b9dcf0"), "already visited", el("br"),
+    "◀◀ forward walks the forward pass first, op by op (ops not computed yet are faint); then backward. ",
     "red dashed arrows: gradients sent back so far, labelled with their norm. ",
     "Keys: → next, ← previous, space play/pause, Home reset. Click a node for its values, ",
     "a module's background to collapse it (click the box to expand)."));
