@@ -129,6 +129,13 @@ def test_decoding_steps_follow_the_model(subject):
         assert step.prefix == subject.tgt_tokens[: i + 1]
         np.testing.assert_allclose(step.top_probs, probs[i, [itos.index(t) for t in step.top_tokens]], rtol=1e-4)
         assert (np.diff(step.top_probs) <= 0).all() and len(step.top_tokens) == 4
+        np.testing.assert_allclose(step.probs, probs[i], rtol=1e-4, atol=1e-7)  # the whole vocabulary
+        np.testing.assert_allclose(_softmax(step.logits[None])[0], probs[i], rtol=1e-4, atol=1e-7)
+        gen = subject.model.generator
+        np.testing.assert_allclose(step.hidden @ gen.weight.numpy().T + gen.bias.numpy(), step.logits, rtol=1e-4,
+                                   atol=1e-4)
+        if step.chosen != "<eos>":
+            assert step.became == subject.output_words[i]
 
 
 def test_pre_norm_model(tmp_path):

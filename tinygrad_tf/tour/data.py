@@ -197,12 +197,25 @@ def residual_norm_data(subject, layer=0):
 
 @dataclasses.dataclass
 class DecodingStep:
-    """One greedy step: the prefix it read, the top-k next tokens and their probabilities, the chosen token."""
+    """One greedy step, as the generator computes it.
+
+    Attributes:
+        prefix: the tokens the decoder read; hidden: (d_model,) its output at the last position.
+        logits: (vocab,) generator(hidden) = hidden · Wᵀ + b; probs: (vocab,) their softmax.
+        top_tokens, top_probs: the k likeliest tokens (never <pad> or <bos>) and their probabilities.
+        chosen: the token appended (the likeliest); became: the word the translation shows for it
+            (a chosen <unk> becomes the source word it was aligned with), None after the end.
+    """
 
     prefix: list
     top_tokens: list
     top_probs: np.ndarray
     chosen: str
+    hidden: np.ndarray = None
+    logits: np.ndarray = None
+    probs: np.ndarray = None
+    top_ids: list = None
+    became: str = None
 
 
 def decoding_data(subject, k=5):
@@ -215,12 +228,16 @@ def decoding_data(subject, k=5):
     mem, src_mask = capture.memory(subject)
     ys, steps = [Vocab.bos_id], []
     with no_grad():
-        for _ in subject.out_ids:
-            hidden = model.decode(mem, src_mask, subject.tensor(np.array([ys], dtype=np.int64)))  # (1, t, d_model)
-            probs = ops.softmax(model.generator(hidden[:, -1]), axis=-1).numpy()[0]  # (vocab,)
+        for position, _ in enumerate(subject.out_ids):
+            hidden = model.decode(mem, src_mask, subject.tensor(np.array([ys], dtype=np.int64)))[:, -1]  # (1, d_model)
+            logits = model.generator(hidden)
+            probs = ops.softmax(logits, axis=-1).numpy()[0]  # (vocab,)
             probs_allowed = probs.copy()
             probs_allowed[[Vocab.pad_id, Vocab.bos_id]] = -1.0
             top = np.argsort(-probs_allowed, kind="stable")[:k]
-            steps.append(DecodingStep([itos[i] for i in ys], [itos[i] for i in top], probs[top], itos[top[0]]))
+            words = subject.output_words
+            steps.append(DecodingStep([itos[i] for i in ys], [itos[i] for i in top], probs[top], itos[top[0]],
+                                      hidden.numpy()[0], logits.numpy()[0], probs, [int(i) for i in top],
+                                      words[position] if position < len(words) else None))
             ys.append(int(top[0]))
     return steps

@@ -59,28 +59,50 @@ def draw_causal_mask(data, note=""):
     return fig
 
 
+def _vocabulary_plot(ax, values, step, title, fmt):
+    """Every word of the vocabulary as one point (x: its id); the top words marked by rank and listed."""
+    ax.plot(np.arange(len(values)), values, color="tab:blue", linewidth=0.6)
+    lines = []
+    for rank, (token_id, token) in enumerate(zip(step.top_ids, step.top_tokens), 1):
+        colour = "tab:orange" if rank == 1 else "tab:red"
+        ax.plot(token_id, values[token_id], "o", color=colour, markersize=5)
+        ax.annotate(str(rank), (token_id, values[token_id]), xytext=(4, 2), textcoords="offset points",
+                    fontsize=8, color=colour)
+        lines.append(f"{rank} {cut([token])[0]} {fmt.format(values[token_id])}")
+    ax.text(0.99, 0.95, "\n".join(lines), transform=ax.transAxes, ha="right", va="top", fontsize=9,
+            family="monospace", bbox=dict(facecolor="white", edgecolor="#bbbbbb", alpha=0.9))
+    ax.set_xlim(-0.5, len(values) - 0.5)
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_xlabel("word id in the target vocabulary", fontsize=8)
+    ax.tick_params(labelsize=8)
+
+
 def draw_decoding(steps, note=""):
-    """12: greedy decoding: at each step the top-k next tokens with their probabilities; the chosen one orange."""
-    columns = 3
-    rows = max(1, math.ceil(len(steps) / columns))
-    k = max((len(s.top_tokens) for s in steps), default=1)
-    fig = figure((17.0, 1.2 + rows * (0.6 + 0.3 * k)))
-    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
-    for index, (ax, step) in enumerate(zip(axes, steps)):
-        ax.barh(range(len(step.top_probs)), step.top_probs,
-                color=["tab:orange" if t == step.chosen else "tab:blue" for t in step.top_tokens])
-        ax.set_yticks(range(len(step.top_tokens)), cut(step.top_tokens), fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 1.15)
-        for j, prob in enumerate(step.top_probs):
-            ax.text(prob + 0.01, j, f"{prob:.3f}", va="center", fontsize=7)
-        prefix = " ".join(step.prefix)
-        prefix = prefix if len(prefix) <= 48 else "…" + prefix[-47:]
-        ax.set_title(f"step {index + 1}, reads: {prefix}", fontsize=8, loc="left")
-        ax.tick_params(axis="x", labelsize=7)
-    for ax in axes[len(steps):]:
-        ax.axis("off")
+    """12: each greedy step as the generator computes it: the decoder's output vector, × W + b = a logit for
+    every word of the vocabulary, softmax = probabilities, the likeliest word appended (<unk>: what it became)."""
+    rows = max(1, len(steps))
+    fig = figure((16.0, 1.4 + 2.3 * rows))
+    grid = fig.add_gridspec(rows, 4, width_ratios=[1.6, 2.4, 2.4, 1.2])
+    vocab = len(steps[0].logits) if steps else 0
+    for r, step in enumerate(steps):
+        first = r == 0
+        hidden_ax = fig.add_subplot(grid[r, 0])
+        heatmap(hidden_ax, step.hidden[None], ("decoder output at the last position\n" if first else "")
+                + f"step {r + 1} reads: " + " ".join(cut(step.prefix))[-34:], fontsize=8)
+        hidden_ax.set_xlabel(f"d_model = {len(step.hidden)}", fontsize=8)
+        _vocabulary_plot(fig.add_subplot(grid[r, 1]), step.logits, step,
+                         ("× W + b (the generator) = a logit for each of the " if first else "logits, ")
+                         + f"{vocab} words", "{:.1f}")
+        _vocabulary_plot(fig.add_subplot(grid[r, 2]), step.probs, step,
+                         "softmax = probabilities (they sum to 1)" if first else "probabilities", "{:.2f}")
+        word_ax = fig.add_subplot(grid[r, 3])
+        word_ax.axis("off")
+        became = ""
+        if step.chosen == "<unk>":
+            became = f"\n<unk>: the translation puts\nthe source word '{step.became}' here" if step.became else ""
+        word_ax.text(0.0, 0.5, f"→ '{step.chosen}' ({step.top_probs[0]:.2f}){became}", fontsize=11,
+                     va="center", color="tab:orange", fontweight="bold")
     words = " ".join(s.chosen for s in steps)
-    _title(fig, f"Greedy decoding: at each step the {k} most likely next tokens; the most likely (orange) is "
-                f"appended.\nOutput: {words}", note)
+    _title(fig, f"Greedy decoding: at each step the generator scores every word of the vocabulary; the likeliest "
+                f"(orange) is appended until <eos>.\nOutput: {words}", note)
     return fig

@@ -118,9 +118,11 @@ PICTURES = (
             "the past.",
             lambda s, c: draw_causal_mask(figdata.causal_data(s, 0, c.head_or_first), subtitle(s))),
     Picture("12-decoding.png", "Greedy decoding",
-            "The decoder writes one token per step. At each step it reads what it wrote so far, the generator gives "
-            "a probability to every word of the target vocabulary, and the most likely one (orange) is appended "
-            "until <eos>.",
+            "The decoder writes one token per step. Each row is one step: the decoder's output vector at the last "
+            "position (left) goes through the final linear layer, which gives a logit to every word of the target "
+            "vocabulary (all of them, the top five named); the softmax turns them into probabilities, and the most "
+            "likely word (orange) is appended and read at the next step, until <eos>. Where the model writes <unk>, "
+            "the translation puts the source word it was aligned with.",
             lambda s, c: draw_decoding(figdata.decoding_data(s), subtitle(s))),
 )
 

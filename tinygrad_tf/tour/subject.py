@@ -35,6 +35,8 @@ class Subject:
         trained: whether the weights come from a training run.
         translation: the greedy output as text (an <unk> replaced by the source word it attended to).
         reading: how the model reads the sentence (`viz.reading.Reading`), with its warnings.
+        output_words: the translation's word for each output token before <eos> (an <unk> becomes
+            the source word it was aligned with).
     """
 
     model: Transformer
@@ -50,6 +52,7 @@ class Subject:
     translation: str
     reading: object
     src_words: list
+    output_words: list
 
     @property
     def device(self):
@@ -89,7 +92,8 @@ def make_subject(model, src_vocab, tgt_vocab, sentence=DEFAULT_SENTENCE, trained
     reading = read_with(translator, sentence, task)
     eos = maps.src_tokens[len(reading.labels):]
     return Subject(model, src_vocab, tgt_vocab, sentence, reading.labels + eos, maps.src_ids[None], out_ids,
-                   maps.tgt_tokens, maps.tgt_ids[None], trained, maps.translation, reading, list(maps.src_tokens))
+                   maps.tgt_tokens, maps.tgt_ids[None], trained, maps.translation, reading, list(maps.src_tokens),
+                   list(maps.output_words))
 
 
 def random_subject(sentence=DEFAULT_SENTENCE, seed=0):
