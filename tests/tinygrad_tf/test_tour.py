@@ -72,6 +72,10 @@ def test_self_attention_parts_match_the_module(subject, layer):
     project = lambda lin: (x @ lin.weight.numpy().T + lin.bias.numpy()).reshape(len(x), 4, d_k).swapaxes(0, 1)  # noqa: E731
     q, k, v = project(attn.q_proj), project(attn.k_proj), project(attn.v_proj)
     np.testing.assert_allclose(p.q, q, rtol=1e-4, atol=1e-5)
+    for name, b, projected in (("q", p.b_q, q), ("k", p.b_k, k), ("v", p.b_v, v)):  # picture 03's X·W + b
+        np.testing.assert_array_equal(b, getattr(attn, f"{name}_proj").bias.numpy())
+        w = getattr(p, f"w_{name}")
+        np.testing.assert_allclose((x @ w + b)[:, d_k:2 * d_k], projected[1], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(p.scores, q @ k.swapaxes(1, 2), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(p.scaled, p.scores / math.sqrt(d_k), rtol=1e-5, atol=1e-6)
     weights = _softmax(q @ k.swapaxes(1, 2) / math.sqrt(d_k))

@@ -14,26 +14,43 @@ def _where(data):
 
 
 def draw_qkv(data, note=""):
-    """03: X times W_Q, W_K, W_V (this head's columns) gives a query, key and value row per token."""
+    """03: X · W + b = Q, K, V for one head, drawn in the formula's orientation, on shared colour scales."""
     p, h = data.parts, data.head
     d_k, cols = p.d_k, slice(data.head * p.d_k, (data.head + 1) * p.d_k)
-    n = len(data.queries)
-    fig = figure((15.0, 2.5 + 3 * (0.9 + 0.22 * n)))
-    grid = fig.add_gridspec(3, 4, width_ratios=[4, 0.3, 2.2, 1.6])
+    n, d_model = p.x_query.shape
+    fig = figure((16.0, 12.0))
+    grid = fig.add_gridspec(3, 7, width_ratios=[3.2, 0.35, 1.3, 0.35, 1.3, 0.35, 1.6])
+    weights = [(name, w[:, cols], b[cols], out[h]) for name, w, b, out in
+               (("Q", p.w_q, p.b_q, p.q), ("K", p.w_k, p.b_k, p.k), ("V", p.w_v, p.b_v, p.v))]
+    w_bound = max(max(np.abs(w).max(), np.abs(b).max()) for _, w, b, _ in weights)
+    out_bound = max(np.abs(o).max() for *_, o in weights)
     x_ax = fig.add_subplot(grid[:, 0])
-    heatmap(x_ax, p.x_query, f"X: the layer's input {p.x_query.shape}\n(one row per token)", rows=data.queries)
-    x_ax.set_xlabel("d_model", fontsize=8)
-    for r, (name, w, out) in enumerate((("Q", p.w_q, p.q), ("K", p.w_k, p.k), ("V", p.w_v, p.v))):
-        sign = fig.add_subplot(grid[r, 1])
-        sign.axis("off")
-        sign.text(0.5, 0.5, "×", fontsize=20, ha="center", va="center")
+    x_image = heatmap(x_ax, p.x_query, f"X: the layer's input {p.x_query.shape}, one row per token", rows=data.queries,
+                      fontsize=9)
+    x_ax.set_xlabel(f"d_model = {d_model}", fontsize=9)
+    fig.colorbar(x_image, ax=x_ax, location="bottom", shrink=0.6, label="X")
+    w_axes, out_axes = [], []
+    for r, (name, w, b, out) in enumerate(weights):
+        for column, sign in ((1, "·"), (3, "+"), (5, "=")):
+            ax = fig.add_subplot(grid[r, column])
+            ax.axis("off")
+            ax.text(0.5, 0.5, ("X " if column == 1 else "") + sign, fontsize=18, ha="center", va="center")
         w_ax = fig.add_subplot(grid[r, 2])
-        heatmap(w_ax, w[:, cols].T, f"W_{name}, head {h}'s columns: ({w.shape[0]}, {d_k}) shown transposed")
-        w_ax.set_ylabel(f"{d_k} outputs", fontsize=7)
-        o_ax = fig.add_subplot(grid[r, 3])
-        heatmap(o_ax, out[h], f"= {name.lower()} per token {out[h].shape}", rows=data.queries, annotate=d_k <= SMALL,
-                fmt="{:.1f}", fontsize=7)
-    _title(fig, f"Queries, keys and values ({_where(data)}): q = x·W_Q + b, k = x·W_K + b, v = x·W_V + b", note)
+        w_image = heatmap(w_ax, w, f"W_{name}, head {h}'s columns\n({d_model}, {d_k})", vmin=-w_bound, vmax=w_bound,
+                          fontsize=9)
+        w_ax.set_ylabel(f"{d_model} inputs", fontsize=9)
+        b_ax = fig.add_subplot(grid[r, 4])
+        heatmap(b_ax, b[None], f"b_{name} (1, {d_k})\nadded to every row", vmin=-w_bound, vmax=w_bound, fontsize=9)
+        b_ax.set_box_aspect(0.12)
+        o_ax = fig.add_subplot(grid[r, 6])
+        out_image = heatmap(o_ax, out, f"{name} = X·W_{name} + b_{name}\nhead {h} {out.shape}", rows=data.queries,
+                            vmin=-out_bound, vmax=out_bound, annotate=d_k <= SMALL, fmt="{:.1f}", fontsize=9)
+        w_axes += [w_ax, b_ax]
+        out_axes.append(o_ax)
+    fig.colorbar(w_image, ax=w_axes, shrink=0.5, label="weights and biases (one scale)")
+    fig.colorbar(out_image, ax=out_axes, shrink=0.5, label="Q, K, V (one scale)")
+    _title(fig, f"Queries, keys and values ({_where(data)}): each token's row of X times W plus b gives its "
+                "query, key and value", note)
     return fig
 
 
