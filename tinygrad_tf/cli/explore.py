@@ -12,6 +12,7 @@ from .common import (
 
 DEFAULTS = dict(d_model=16, heads=2, layers=2)
 LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
+LARGE_MODEL, LARGE_MODEL_COLLAPSE = "transformer", 2  # opened with its layers as boxes (click one to see inside)
 
 
 @click.command()
@@ -29,7 +30,8 @@ LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
 @click.option("--sentence", default=None, help="With --checkpoint: the sentence the model reads (tokens label the axes).")
 @click.option("--composed", is_flag=True, help="Show Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--collapse", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Draw modules deeper than N path components as one box each (2 suits a Transformer).")
+              help="Draw modules deeper than N path components as one box each [default: 2 for transformer, "
+                   "whose every op does not fit a page (--collapse 9 draws them all); none otherwise].")
 @click.option("--value-limit", type=click.IntRange(0, 1_000_000), default=VALUE_LIMIT, show_default=True,
               help="Embed the values of tensors with at most this many elements (larger ones: summaries only).")
 @click.option("--check/--no-check", default=True, show_default=True,
@@ -52,6 +54,8 @@ def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, s
     refuse_sizes_the_model_lacks(model)
     if not graph.dot_available():
         raise click.ClickException(graph.DOT_MISSING)
+    if collapse is None and model == LARGE_MODEL:
+        collapse = LARGE_MODEL_COLLAPSE
     specimen = _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed)
     for line in specimen.warnings:
         click.echo(click.style("warning: ", fg="red", bold=True) + line, err=True)

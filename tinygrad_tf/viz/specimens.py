@@ -308,6 +308,8 @@ def loss_of(specimen, seed=0):
             rng = np.random.default_rng(seed + 1)
             specimen.target = Tensor(rng.normal(size=out.shape), dtype=out.dtype)
         loss, role = ops.mse_loss(out, specimen.target), "loss: mean squared error"
-    specimen.target.name = specimen.target.name or "target"
+    for tensor in (specimen.target, *loss._ctx.inputs):  # the target as the loss op holds it (it may copy it)
+        if isinstance(tensor, Tensor) and not tensor.requires_grad and not tensor.name:
+            tensor.name = "target"
     specimen.loss = loss_statement(specimen)
     return mark(loss, role)

@@ -93,3 +93,16 @@ def test_missing_dot_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(empty))
     assert_clean_error(_run("attention", "--out", tmp_path / "x.html"), "apt-get install graphviz")
     assert not (tmp_path / "x.html").exists()
+
+
+def test_the_transformer_opens_with_its_layers_as_boxes(tmp_path):
+    out = tmp_path / "t.html"
+    result = _run("transformer", "--d-model", 8, "--layers", 1, "--no-check", "--out", out)
+    assert result.exit_code == 0, result.output
+    data = _data(out)
+    assert data["collapse"] == 2
+    boxes = {e: info for e, info in data["drawing"]["nodes"].items() if e.startswith("box:")}
+    assert "box:encoder.layers.0" in boxes and all(len(info["nodes"]) > 1 for info in boxes.values())
+    whole = tmp_path / "whole.html"
+    assert _run("transformer", "--d-model", 8, "--layers", 1, "--no-check", "--collapse", 9, "--out", whole).exit_code == 0
+    assert not any(e.startswith("box:") for e in _data(whole)["drawing"]["nodes"])

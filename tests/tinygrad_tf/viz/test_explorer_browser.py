@@ -238,3 +238,22 @@ def test_the_forward_pass_steps_first_and_its_values_appear(browser, pages):
     assert browser.execute_script("return explorer.current()") is None and "unborn" not in element.get_attribute("class")
     body.send_keys(Keys.ARROW_RIGHT)
     assert browser.execute_script("return explorer.current()") == data["steps"][0]["node"]
+
+
+def test_a_folded_module_is_a_box_its_label_fits_and_steps_zoom_to_a_readable_node(browser, pages):
+    path, data = pages["attention"]
+    open_page(browser, path)
+    browser.execute_script("explorer.toggleCluster('self_attn.q_proj')")
+    sizes = browser.execute_script(
+        "const g = document.querySelector('g.collapsed-box'); const label = g.querySelector('rect.label').getBBox();"
+        "const area = g.querySelector('rect.fold-area').getBBox();"
+        "const text = Math.max(...[...g.querySelectorAll('text')].map(t => t.getComputedTextLength()));"
+        "return [label.width, label.height, area.width, area.height, text]")
+    label_w, label_h, area_w, area_h, text_w = sizes
+    assert text_w < label_w <= text_w + 24 and label_h < area_h  # sized to its label, not to the module's area
+    browser.execute_script("explorer.toggleCluster('self_attn.q_proj'); explorer.zoom(0.2)")
+    browser.execute_script("explorer.step(3)")
+    node = data["drawn_as"][data["steps"][3]["node"]]
+    height = browser.execute_script(
+        f"return document.querySelector('g.node[data-node-id=\"{node}\"]').getBoundingClientRect().height")
+    assert height >= 35  # zoomed in so the current node can be read

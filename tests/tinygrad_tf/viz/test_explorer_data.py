@@ -232,6 +232,9 @@ def test_a_checkpoint_sentences_loss_is_against_its_own_translation(copy_run):
     page = explorer.build(s, specimens.loss_of(s), collapse=2, check=False)
     loss = page.data["loss"]
     assert "own greedy translation" in loss["words"] and loss["formula"] == specimens.CROSS_ENTROPY
+    nodes = {n["id"]: n for n in page.data["nodes"]}
+    targets = [e["source"] for e in page.data["edges"] if e["target"] == loss["node"] and e["input_index"] == 1]
+    assert [nodes[t]["title"] for t in targets] == ["target"]  # the node the words point at
     itos = load_translator(copy_run, "cpu").tgt_vocab.itos
     assert [itos[i] for i in s.target.numpy()[0]] == [step["token"] for step in page.data["decoding"]]
     logits = s.output.numpy()[0].astype(np.float64)
