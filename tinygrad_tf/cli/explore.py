@@ -4,6 +4,7 @@ import webbrowser
 
 import click
 
+from ..tour.concepts import concept_finder
 from ..viz import explorer, graph, specimens
 from ..viz.description import VALUE_LIMIT
 from .common import (
@@ -36,10 +37,13 @@ LARGE_MODEL, LARGE_MODEL_COLLAPSE = "transformer", 2  # opened with its layers a
               help="Embed the values of tensors with at most this many elements (larger ones: summaries only).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Check every backward step against central differences of its op.")
+@click.option("--tour", "tour_dir", type=click.Path(file_okay=False, exists=True), default=None, metavar="DIR",
+              help="A tour written by `tinygrad-tf tour --out DIR`: the side panel shows its picture of each "
+                   "concept (Q, K, V, scores, the mask, ...) beside the node (linked, so keep both folders).")
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the default browser.")
 @fail_cleanly
 def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed, collapse,
-            value_limit, check, open_page):
+            value_limit, check, tour_dir, open_page):
     """Write an interactive page that steps through the backward pass of MODEL, node by node.
 
     MODEL is attention, encoder-layer, decoder-layer, transformer or mlp. The
@@ -60,7 +64,7 @@ def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, s
     for line in specimen.warnings:
         click.echo(click.style("warning: ", fg="red", bold=True) + line, err=True)
     page = explorer.build(specimen, specimens.loss_of(specimen, seed), collapse=collapse, value_limit=value_limit,
-                          check=check)
+                          check=check, concept=concept_finder(tour_dir, out))
     path = page.write(out)
     size = os.path.getsize(path)
     click.echo(f"wrote {path} ({len(page.data['nodes'])} nodes, {len(page.data['steps'])} backward steps, "

@@ -22,6 +22,7 @@ SVG, each drawn node carrying `data-node-id`), the style, one script
     tokens, decoding, title, model: what the page says about the model
     loss        {op, value, words, formula, node}: the loss walked from, stated in words and as a formula
     warnings    sentences the page shows first (a sentence the model cannot read)
+    concept     on a node playing one of the tour's concepts: {title, caption, file, href} of its picture
     forward     the op nodes in the order the forward pass computed them (the page steps through
                 them before the backward pass: step -1 is "forward done", steps below it the forward)
 The page exposes `window.explorer` (step(n), next(), prev(), current(), ...).
@@ -61,7 +62,8 @@ class Page:
         return path
 
 
-def build(specimen, loss, collapse=None, value_limit=VALUE_LIMIT, check=True, check_elements=200, title=None):
+def build(specimen, loss, collapse=None, value_limit=VALUE_LIMIT, check=True, check_elements=200, title=None,
+          concept=None):
     """Walk backward from `loss` through `specimen`'s graph and build the explorer page.
 
     Args:
@@ -72,6 +74,8 @@ def build(specimen, loss, collapse=None, value_limit=VALUE_LIMIT, check=True, ch
         check: compare every op step with central differences of its op alone.
         check_elements: at most this many elements per input in each check.
         title: the page's heading (default: the specimen's title).
+        concept: a function (role, module) -> {title, caption, file, href} or None: the tour picture the side
+            panel shows beside a node playing one of the tour's concepts (`tour.concepts.concept_finder`).
 
     Leaves every parameter's `.grad` as `loss.backward()` would.
     """
@@ -79,7 +83,7 @@ def build(specimen, loss, collapse=None, value_limit=VALUE_LIMIT, check=True, ch
     with _grads_hidden(description.leaves):  # the picture is the forward pass; the page adds the gradients
         picture = graph.drawing(description, collapse=collapse, show_backward=description.steps, show_values=False,
                                 legend=True, ids=True)
-    data = page_data(description, picture, specimen, value_limit)
+    data = page_data(description, picture, specimen, value_limit, concept)
     data["title"] = title or specimen.title
     data["collapse"] = collapse
     return Page(data, page_html(data, svg_of(picture, data)))
@@ -98,7 +102,7 @@ def _grads_hidden(tensors):
             t.grad = grad
 
 
-def page_data(description, picture, specimen, value_limit=VALUE_LIMIT):
+def page_data(description, picture, specimen, value_limit=VALUE_LIMIT, concept=None):
     """The embedded JSON (see the module docstring) as a dict."""
     data = description.to_dict(value_limit)
     data["steps"] = leaves_after_their_last_sender(data["steps"], data["edges"])
@@ -116,6 +120,7 @@ def page_data(description, picture, specimen, value_limit=VALUE_LIMIT):
     for node in data["nodes"]:
         node["step"] = step_of.get(node["id"])
         node["axes"] = _axes(specimen, node) if node["role"] == ATTENTION_ROLE else None
+        node["concept"] = concept(node["role"], node["module"]) if concept and node["role"] else None
     data["tokens"] = specimen.tokens or None
     data["decoding"] = specimen.decoding
     data["model"] = specimen.name

@@ -92,6 +92,7 @@ function showNode(id) {
     el("a", { class: "node-link", onclick: () => go(step) }, `step ${step + 1}`);
   panel.replaceChildren(
     el("h2", {}, n.title, " ", n.role ? el("span", { class: "role" }, n.role) : null), ...lossView(n),
+    ...conceptView(n),
     facts([["kind", n.kind], ["op", n.op], ["role", n.role], ["module", n.module || "(outside every module)"],
       ["name", n.name], ["shape", `${shapeText(n.shape)} ${n.dtype}`], ["backward", stepLink], ["id", n.id]]),
     el("h3", {}, "forward value"), ...(isComputed(id) ? tensorView(n.value, n.summary, n.shape, n.axes) :
@@ -99,6 +100,17 @@ function showNode(id) {
         `${forwardAt.get(id) + 1}`)]),
     el("h3", {}, "gradient (of the loss with respect to this tensor)"), ...gradientView(n, step, reached),
     ...ruleView(n), ...stepView(n, step, reached), ...inputsView(n));
+}
+
+function conceptView(n) {
+  // The tour's picture of the concept this node plays (Q, K, V, the scores, the mask, ...).
+  const c = n.concept;
+  if (!c) return [];
+  const picture = c.href ? el("a", { href: c.href, target: "_blank", title: "open at full size" },
+    el("img", { class: "concept", src: c.href, alt: c.title })) :
+    el("div", { class: "muted" }, `(tinygrad-tf tour --out DIR, then explore --tour DIR, shows ${c.file} here)`);
+  return [el("details", { class: "concept", open: "" }, el("summary", {}, `In the tour: ${c.title}`),
+    el("div", { class: "explain" }, c.caption), picture)];
 }
 
 function gradientView(n, step, reached) {
