@@ -7,7 +7,7 @@ import numpy as np
 from ..plots import require_matplotlib
 
 DPI = 100
-MAX_LABEL = 16
+MAX_LABEL = 20
 CELL_GID = "cell-number"  # the gid of a number written inside a heatmap cell (hidden where it does not fit)
 
 
