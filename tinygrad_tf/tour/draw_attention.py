@@ -164,7 +164,7 @@ def draw_word_attention(data, note="", search=None):
            "every head of this layer (one colour each)", label_weights=False)
     for k in range(p.num_heads):
         axes[2].plot([], [], color=palette(k), linewidth=3, label=f"head {k}")
-    axes[2].legend(fontsize=8, loc="lower right")
+    axes[2].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(p.num_heads, 4), frameon=False)
     if search is not None:
         _search_grid(axes[3], search, data.layer, h)
     top = p.weights[h, i].argsort()[::-1][:3]

@@ -12,7 +12,7 @@ def draw_cross_attention(data, note=""):
     p, h = data.parts, data.head
     n, m = len(data.queries), len(data.keys)
     fig = figure((19.0, 4.0 + 0.38 * max(n, m)))
-    axes = fig.subplots(1, 5, gridspec_kw=dict(width_ratios=[2.2, 1, 1, 1, 1.8]))
+    axes = fig.subplots(1, 5, gridspec_kw=dict(width_ratios=[1.5, 0.8, 0.8, 0.8, 3.2]))  # room for the weights
     heatmap(axes[0], p.x_key, f"encoder output (memory) {p.x_key.shape}", rows=data.keys)
     heatmap(axes[1], p.k[h], f"K = memory·W_K\nhead {h} {p.k[h].shape}", rows=data.keys)
     heatmap(axes[2], p.v[h], f"V = memory·W_V\nhead {h} {p.v[h].shape}", rows=data.keys)
