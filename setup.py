@@ -25,7 +25,8 @@ setup(
         "fast": ["numba>=0.59"],  # compiled CPU loops for layer norm, the loss, dropout, ReLU (ops.fast.compiled)
         "interop": ["torch>=2.0"],
         "plot": ["matplotlib>=3.6", "Pillow>=9"],
-        "notebooks": ["matplotlib>=3.6", "Pillow>=9", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6", "jupytext>=1.14"],
+        "notebooks": ["matplotlib>=3.6", "Pillow>=9", "nbclient>=0.7", "nbformat>=5", "nbconvert>=7", "ipykernel>=6",
+                      "jupytext>=1.14"],
     },
     entry_points={"console_scripts": ["tinygrad-tf=tinygrad_tf.cli:main"]},
     license="MIT",

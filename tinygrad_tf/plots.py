@@ -88,6 +88,8 @@ class AttentionMaps:
         encoder: per layer (heads, src_len, src_len), encoder self-attention.
         decoder: per layer (heads, tgt_len, tgt_len), masked decoder self-attention.
         cross: per layer (heads, tgt_len, src_len), decoder attention over the encoder output.
+        output_words: the translation's words, one per output token before <eos> (an <unk> replaced
+            by the source word it was aligned with).
     """
 
     sentence: str
@@ -100,6 +102,7 @@ class AttentionMaps:
     encoder: list
     decoder: list
     cross: list
+    output_words: list = None
 
     @property
     def num_layers(self):
@@ -153,7 +156,7 @@ def attention_maps(translator, sentence, beam=1, max_len=None):
     itos = translator.tgt_vocab.itos
     tgt_tokens, output_tokens = [itos[i] for i in tgt_ids[0]], [itos[i] for i in out]
     return AttentionMaps(sentence, translator.tgt_tokenizer.join(words), src_tokens + [EOS], tgt_tokens, output_tokens,
-                         src_ids[0], tgt_ids[0], encoder, decoder, cross)
+                         src_ids[0], tgt_ids[0], encoder, decoder, cross, words)
 
 
 MAX_LABEL = 12  # longer tokens are cut on the axes

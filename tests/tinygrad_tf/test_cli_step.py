@@ -155,11 +155,13 @@ def test_interactive_graph_draws_the_backward_in_progress(tmp_path):
 
 
 @needs_dot
-def test_interactive_graph_files_are_temporary():
+def test_interactive_graph_files_stay_where_the_learner_finds_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     result = _run("mlp", "-i", input="g\nq\n")
     assert result.exit_code == 0, result.output
     (path,) = _written(result.output)
-    assert "tinygrad-tf-step-" in path and not os.path.exists(os.path.dirname(path))
+    assert os.path.abspath(path) == str(tmp_path / "step-graphs" / "backward-step-000.svg")
+    assert os.path.exists(path) and "stays there after you quit" in result.output  # kept after the session
 
 
 @needs_dot

@@ -10,7 +10,7 @@ from autograd import Tensor
 from tinygrad_tf import nn
 from tinygrad_tf.notebook import register_views
 from tinygrad_tf.viz import trace
-from tinygrad_tf.viz.display import register_notebook_views, tensor_html, values_html
+from tinygrad_tf.viz.display import register_notebook_views, step_html, tensor_html, values_html
 
 
 def _cells(page):
@@ -62,19 +62,20 @@ class _Shell:  # what IPython's shell offers: display_formatter.formatters[mime 
 def test_jupyter_draws_tensors_with_the_tensor_view():
     shell = _Shell()
     assert register_notebook_views(shell)
-    assert shell.display_formatter.formatters["text/html"].types == {Tensor: tensor_html}
+    assert shell.display_formatter.formatters["text/html"].types == {Tensor: tensor_html, trace.BackwardStep: step_html}
     assert not hasattr(Tensor, "_repr_html_")  # the engine knows nothing of notebooks
+    assert not hasattr(trace.BackwardStep, "_repr_html_")  # nor do the records: the view is registered from viz
 
 
 def test_backward_step_view():
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     steps = list(trace.backward_steps((x * x).sum()))
     mul = next(s for s in steps if s.op == "mul")
-    cells = _cells(mul._repr_html_())
+    cells = _cells(step_html(mul))
     assert "mul" in cells and "(2, 3)" in cells and str(mul.grad_output_summary) in cells
     assert str(mul.grad_input_summaries[0]) in cells
     leaf = next(s for s in steps if s.is_leaf)
-    assert "accumulated into .grad" in leaf._repr_html_()
+    assert "accumulated into .grad" in step_html(leaf)
 
 
 def test_module_view_is_registered_with_jupyter_and_the_module_knows_nothing_of_it():

@@ -72,6 +72,10 @@ def test_self_attention_parts_match_the_module(subject, layer):
     project = lambda lin: (x @ lin.weight.numpy().T + lin.bias.numpy()).reshape(len(x), 4, d_k).swapaxes(0, 1)  # noqa: E731
     q, k, v = project(attn.q_proj), project(attn.k_proj), project(attn.v_proj)
     np.testing.assert_allclose(p.q, q, rtol=1e-4, atol=1e-5)
+    for name, b, projected in (("q", p.b_q, q), ("k", p.b_k, k), ("v", p.b_v, v)):  # picture 03's X·W + b
+        np.testing.assert_array_equal(b, getattr(attn, f"{name}_proj").bias.numpy())
+        w = getattr(p, f"w_{name}")
+        np.testing.assert_allclose((x @ w + b)[:, d_k:2 * d_k], projected[1], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(p.scores, q @ k.swapaxes(1, 2), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(p.scaled, p.scores / math.sqrt(d_k), rtol=1e-5, atol=1e-6)
     weights = _softmax(q @ k.swapaxes(1, 2) / math.sqrt(d_k))
@@ -94,7 +98,7 @@ def test_residual_norm_steps(subject):
 
 def test_cross_attention_matches_the_module(subject):
     data = tour.cross_attention_data(subject, layer=1, head=2)
-    _forward(subject)
+    logits = _forward(subject)
     block = subject.model.decoder.layers[1]
     np.testing.assert_allclose(data.parts.weights, block.cross_attn.attention_weights.numpy()[0], atol=1e-6)
     with no_grad():
@@ -102,7 +106,10 @@ def test_cross_attention_matches_the_module(subject):
     np.testing.assert_allclose(data.parts.x_key, memory, rtol=1e-5, atol=1e-6)
     k = memory @ block.cross_attn.k_proj.weight.numpy().T + block.cross_attn.k_proj.bias.numpy()
     np.testing.assert_allclose(data.parts.k[2], k[:, 16:24], rtol=1e-4, atol=1e-5)
-    assert data.queries == subject.tgt_tokens and data.keys == subject.src_tokens
+    logits[:, [Vocab.pad_id, Vocab.bos_id]] = -np.inf  # never chosen, as in greedy decoding
+    predicted = [subject.tgt_vocab.itos[i] for i in logits.argmax(-1)]  # what each decoder row writes
+    assert data.queries == [f"{read} → {wrote}" for read, wrote in zip(subject.tgt_tokens, predicted)]
+    assert data.keys == subject.src_tokens
 
 
 def test_causal_mask_data(subject):
@@ -126,6 +133,13 @@ def test_decoding_steps_follow_the_model(subject):
         assert step.prefix == subject.tgt_tokens[: i + 1]
         np.testing.assert_allclose(step.top_probs, probs[i, [itos.index(t) for t in step.top_tokens]], rtol=1e-4)
         assert (np.diff(step.top_probs) <= 0).all() and len(step.top_tokens) == 4
+        np.testing.assert_allclose(step.probs, probs[i], rtol=1e-4, atol=1e-7)  # the whole vocabulary
+        np.testing.assert_allclose(_softmax(step.logits[None])[0], probs[i], rtol=1e-4, atol=1e-7)
+        gen = subject.model.generator
+        np.testing.assert_allclose(step.hidden @ gen.weight.numpy().T + gen.bias.numpy(), step.logits, rtol=1e-4,
+                                   atol=1e-4)
+        if step.chosen != "<eos>":
+            assert step.became == subject.output_words[i]
 
 
 def test_pre_norm_model(tmp_path):
@@ -232,9 +246,11 @@ def test_cli_tour_of_a_trained_run(eng_spa_run, tmp_path):
     result = CliRunner().invoke(main, ["tour", "--out", str(out), "--checkpoint", eng_spa_run,
                                        "--sentence", "Is it your dog?", "--layer", "0", "--head", "1", "--word", "it"])
     assert result.exit_code == 0, result.output
-    assert sorted(os.listdir(out)) == sorted(tour.FILES + ("index.html",))
+    numbers = {f.replace(".png", ".html") for f in tour.FILES} - {"02-stacks.html"}  # every picture with a heatmap
+    assert sorted(os.listdir(out)) == sorted(tour.FILES + ("index.html",) + tuple(numbers))
     page = (out / "index.html").read_text(encoding="utf-8")
     assert re.findall(r'<img src="([^"]+)"', page) == list(tour.FILES)
+    assert re.findall(r'<a href="([^"]+)"[^>]*><img', page) == list(tour.FILES)  # each opens at full size
     assert "http" not in page and "Is it your dog?" in page
     with Image.open(out / "07-attention.png") as image:
         assert image.size[0] > 1000
@@ -257,3 +273,70 @@ def test_cli_without_matplotlib_says_how_to_install(monkeypatch, tmp_path):
     result = CliRunner().invoke(main, ["tour", "--out", str(tmp_path / "t")])
     assert_clean_error(result, "pip install -e .[plot]")
     assert not (tmp_path / "t").exists()
+
+
+# ---- a sentence the model cannot read ---------------------------------------------------------
+def test_unknown_words_are_labelled_and_warned_on_the_page(tmp_path):
+    known = ["the", "animal", "."]
+    manual_seed(0)
+    model = nn.Transformer(len(Vocab(known)), 12, d_model=16, num_heads=2, num_encoder_layers=1, num_decoder_layers=1,
+                           d_ff=32, dropout=0.0, max_len=32, pad_id=Vocab.pad_id)
+    subject = tour.make_subject(model, Vocab(known), Vocab([f"t{i}" for i in range(8)]), max_len=4)
+    words = tokenize(tour.DEFAULT_SENTENCE)
+    assert subject.src_words == words + ["<eos>"]
+    assert subject.src_tokens == [w if w in known else f"<unk> ({w})" for w in words] + ["<eos>"]
+    assert subject.reading.unknown == sum(w not in known for w in words) and subject.reading.warnings
+    assert tour.self_attention_data(subject, 0, 0, "it").queries == subject.src_tokens  # "it" is found by its word
+    tour.write_tour(str(tmp_path), subject)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert 'class="warning"' in page and "&lt;unk&gt; (didn&#x27;t)" in page
+
+
+def test_cli_warns_when_the_checkpoint_reads_the_other_language(eng_spa_run, tmp_path):
+    result = CliRunner().invoke(main, ["tour", "--out", str(tmp_path / "t"), "--checkpoint", eng_spa_run,
+                                       "--sentence", "El perro es mío y el gato es tuyo."])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert any("reads English" in line and "--task spa-eng" in line for line in warned), result.output
+    assert 'class="warning"' in (tmp_path / "t" / "index.html").read_text(encoding="utf-8")
+
+
+# ---- the head search ----------------------------------------------------------------------------
+def _module_rows(subject, i):
+    """{(layer, head): word i's attention row} from the modules' own `.attention_weights` after a forward."""
+    _forward(subject)
+    return {(l, h): layer.self_attn.attention_weights.numpy()[0, h, i]
+            for l, layer in enumerate(subject.model.encoder.layers) for h in range(layer.self_attn.num_heads)}
+
+
+@pytest.mark.parametrize("target", ["animal", "street", None])
+def test_head_search_ranks_every_head_by_the_modules_own_weights(subject, target):
+    search = tour.head_search(subject, "it", target=target)
+    i = subject.src_words.index("it")
+    rows = _module_rows(subject, i)
+    if target is None:
+        others = {k: np.where(np.arange(len(r)) == i, -1.0, r) for k, r in rows.items()}
+        expected = {k: float(r.max()) for k, r in others.items()}
+        keys = {k: subject.src_tokens[int(r.argmax())] for k, r in others.items()}
+    else:
+        j = subject.src_words.index(target)
+        expected = {k: float(r[j]) for k, r in rows.items()}
+        keys = {k: target for k in rows}
+    order = sorted(expected, key=lambda k: (-expected[k], k))
+    assert [(m.layer, m.head) for m in search.ranking] == order and len(order) == search.grid.size
+    np.testing.assert_allclose([m.weight for m in search.ranking], [expected[k] for k in order], atol=1e-6)
+    assert [m.key_token for m in search.ranking] == [keys[k] for k in order]
+    best = order[0]
+    layer, head = tour.pictures.followed_head(subject, tour.Choice(word="it", target=target), search)
+    assert (layer, head) == best  # picture 07 follows the strongest head
+    if target is not None:
+        row = np.where(np.arange(len(rows[best])) == i, -1.0, rows[best])
+        learned = subject.src_tokens[int(row.argmax())] == target
+        assert ("learned to link" in search.statement()) == learned
+        assert ("did not learn" in search.statement()) == (not learned)
+    assert "random" in search.statement()  # the random model's links mean nothing, and the page says so
+
+
+def test_head_search_names_a_bad_target(subject):
+    with pytest.raises(ValueError, match="--target 'zebra' is not a token"):
+        tour.head_search(subject, "it", target="zebra")

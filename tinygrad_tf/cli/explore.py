@@ -6,6 +6,7 @@ import webbrowser
 import click
 
 from .. import outputs
+from ..tour.concepts import concept_finder
 from ..viz import explorer, graph, specimens
 from ..viz.description import VALUE_LIMIT, GraphDescription
 from .common import (
@@ -16,6 +17,7 @@ DEFAULTS = dict(d_model=16, heads=2, layers=2)
 LARGE_PAGE = 3_000_000  # bytes: above this, say how to make the page smaller
 MAX_PAGE = 100_000_000  # bytes: a browser struggles with a bigger page, and building it takes many minutes
 BYTES_PER_VALUE = 11  # an embedded number as the page's JSON writes it: "-0.1234568," (values and gradients)
+LARGE_MODEL, LARGE_MODEL_COLLAPSE = "transformer", 2  # opened with its layers as boxes (click one to see inside)
 
 
 @click.command()
@@ -33,32 +35,42 @@ BYTES_PER_VALUE = 11  # an embedded number as the page's JSON writes it: "-0.123
 @click.option("--sentence", type=TEXT, default=None, help="With --checkpoint: the sentence the model reads (tokens label the axes).")
 @click.option("--composed", is_flag=True, help="Show Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
 @click.option("--collapse", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Draw modules deeper than N path components as one box each (2 suits a Transformer).")
+              help="Draw modules deeper than N path components as one box each [default: 2 for transformer, "
+                   "whose every op does not fit a page (--collapse 9 draws them all); none otherwise].")
 @click.option("--value-limit", type=click.IntRange(0, 1_000_000), default=VALUE_LIMIT, show_default=True,
               help="Embed the values of tensors with at most this many elements (larger ones: summaries only).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Check every backward step against central differences of its op.")
+@click.option("--tour", "tour_dir", type=click.Path(file_okay=False, exists=True), default=None, metavar="DIR",
+              help="A tour written by `tinygrad-tf tour --out DIR`: the side panel shows its picture of each "
+                   "concept (Q, K, V, scores, the mask, ...) beside the node (linked, so keep both folders).")
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the default browser.")
 @fail_cleanly
 def explore(model, out, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed, collapse,
-            value_limit, check, open_page):
+            value_limit, check, tour_dir, open_page):
     """Write an interactive page that steps through the backward pass of MODEL, node by node.
 
     MODEL is attention, encoder-layer, decoder-layer, transformer or mlp. The
     page shows the computation graph (module clusters, as `tinygrad-tf graph`
     draws it), every tensor's value and gradient as heatmaps, and steps through
     backward from the loss (MSE against a fixed random target; cross-entropy for
-    the transformer) with next/previous/play and the arrow keys. It is one file
+    the transformer, against the model's own greedy translation with --sentence;
+    the page states it at the top) with next/previous/play and the arrow keys. It is one file
     with everything inline: it opens from disk, offline, in any current browser.
     """
     model = model.lower()
     refuse_sizes_the_model_lacks(model)
     if not graph.dot_available():
         raise click.ClickException(graph.DOT_MISSING)
+    if collapse is None and model == LARGE_MODEL:
+        collapse = LARGE_MODEL_COLLAPSE
     specimen = _specimen(model, d_model, heads, layers, seq_len, seed, checkpoint_dir, sentence, composed)
+    for line in specimen.warnings:
+        click.echo(click.style("warning: ", fg="red", bold=True) + line, err=True)
     loss = specimens.loss_of(specimen, seed)
     _announce_size(GraphDescription(loss), value_limit, check)
-    page = explorer.build(specimen, loss, collapse=collapse, value_limit=value_limit, check=check)
+    page = explorer.build(specimen, loss, collapse=collapse, value_limit=value_limit, check=check,
+                          concept=concept_finder(tour_dir, out))
     with outputs.writing(out) as tmp:  # an older page stays whole until the new one is
         page.write(tmp)
     path = out

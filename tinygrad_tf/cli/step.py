@@ -21,6 +21,7 @@ from .common import GIF, Path, fail_cleanly, refuse_sizes_the_model_lacks, requi
 MODELS = ("attention", "mlp", "encoder-layer")
 LOSSES = ("mse", "cross-entropy")
 _HELP_KEYS = "[Enter] next  p: print arrays  g: draw the backward so far  q: quit"
+GRAPHS_DIR = "step-graphs"  # where `g` keeps its pictures without --frames (in the current directory)
 
 
 @dataclass
@@ -187,7 +188,7 @@ def _render_graph(picture, directory, index):
     except (RuntimeError, ImportError, OSError) as e:  # the renderer's own errors (e.g. dot missing) as one line
         click.echo(f"  g: could not draw the graph: {e}")
         return
-    click.echo(f"  g: the backward pass so far is drawn in {path} (kept until this session ends)")
+    click.echo(f"  g: the backward pass so far is drawn in {path} (it stays there after you quit)")
 
 
 def _check_sample(step):
@@ -214,7 +215,9 @@ def _check_sample(step):
 @click.option("--loss", "loss_kind", type=click.Choice(LOSSES), default="mse", show_default=True,
               help="Loss against a random target.")
 @click.option("--composed", is_flag=True, help="Walk Linear and LayerNorm as their primitive ops (matmul, add, mean, ...).")
-@click.option("--interactive", "-i", is_flag=True, help="Wait at each step: Enter next, p print arrays, g graph, q quit.")
+@click.option("--interactive", "-i", is_flag=True,
+              help="Wait at each step: Enter next, p print arrays, g graph (kept in --frames, else ./step-graphs), "
+                   "q quit.")
 @click.option("--check", is_flag=True, help="Relative error of each step against central differences of its op "
                                             "(over a sample of the elements of a large op).")
 @click.option("--frames", type=Path(file_okay=False), default=None, help="Write one PNG per step into DIR.")
@@ -260,11 +263,18 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
     scratch = {}
 
     def scratch_dir():
+        """Where a --gif's frames go without --frames: a folder removed when the walk ends."""
         if frames:
             return frames
         if "dir" not in scratch:
             scratch["dir"] = tempfile.mkdtemp(prefix="tinygrad-tf-step-")
         return scratch["dir"]
+
+    def graphs_dir():
+        """Where `g` keeps its pictures: --frames, else ./step-graphs (made on the first `g`)."""
+        directory = frames or GRAPHS_DIR
+        os.makedirs(directory, exist_ok=True)
+        return directory
 
     picture = backward_frames.BackwardFrames(loss, title=f"backward through {model}")
     frame_paths = []
@@ -287,13 +297,13 @@ def step(model, d_model, heads, seq_len, seed, dtype, loss_kind, composed, inter
             picture.visit(s)
             if frames or gif:
                 frame_paths.append(_write_frame(picture, os.path.join(scratch_dir(), f"step-{s.index:03d}.png")))
-            if interactive and not _wait(s, picture, scratch_dir):
+            if interactive and not _wait(s, picture, graphs_dir):
                 stopped = s.index
                 break
         _report(setup, count, stopped, frames, frame_paths, gif)
     finally:
         steps.close()
-        if "dir" in scratch:  # pictures of `g` and the GIF's frames were only for this session
+        if "dir" in scratch:  # the GIF's frames were only for this session
             shutil.rmtree(scratch["dir"], ignore_errors=True)
 
 

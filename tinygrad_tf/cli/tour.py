@@ -15,13 +15,17 @@ from .common import TEXT, fail_cleanly, refuse_options
 @click.option("--checkpoint", "run_dir", type=click.Path(file_okay=False),
               help="A training run to draw (its vocabulary and weights); default: a small random model.")
 @click.option("--sentence", type=TEXT, help="Source sentence (default: \"The animal didn't cross the street because it was too tired.\").")
-@click.option("--layer", type=click.IntRange(0), help="Encoder layer of picture 07 [default: the last].")
-@click.option("--head", type=click.IntRange(0), default=0, show_default=True, help="Attention head the pictures follow.")
+@click.option("--layer", type=click.IntRange(0),
+              help="Encoder layer of picture 07 [default: the head search's strongest, else the last].")
+@click.option("--head", type=click.IntRange(0),
+              help="Attention head the pictures follow [default: 0; picture 07: the head search's strongest].")
 @click.option("--word", type=TEXT, help="Source word (or its position) whose attention pictures 04 and 07 follow [default: 'it' if present].")
+@click.option("--target", type=TEXT, help="Source word (or its position) the head search ranks every layer and head by: "
+                                          "the weight from --word to it [default: the word each head looks at most].")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Device to run a checkpoint on [default: the run's].")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier tour in --out.")
 @fail_cleanly
-def tour(out, run_dir, sentence, layer, head, word, device, overwrite):
+def tour(out, run_dir, sentence, layer, head, word, target, device, overwrite):
     """Draw the Transformer concept by concept, as PNGs with an index.html.
 
     Every picture is computed from the model's own tensors for one sentence:
@@ -32,7 +36,7 @@ def tour(out, run_dir, sentence, layer, head, word, device, overwrite):
     \b
       tinygrad-tf tour --out tour
       tinygrad-tf train --task eng-spa --out runs/eng-spa
-      tinygrad-tf tour --out tour-trained --checkpoint runs/eng-spa --layer 1 --head 2 --word it
+      tinygrad-tf tour --out tour-trained --checkpoint runs/eng-spa --word it --target animal
     """
     from ..plots import require_matplotlib
     from .. import tour as tour_pictures
@@ -53,21 +57,34 @@ def tour(out, run_dir, sentence, layer, head, word, device, overwrite):
     if layer is not None and layer >= layers:
         raise click.ClickException(f"--layer {layer}: the model has {layers} encoder layers (0 to {layers - 1})")
     heads = subject.model.encoder.layers[0].self_attn.num_heads
-    if head >= heads:
+    if head is not None and head >= heads:
         raise click.ClickException(f"--head {head}: the model has {heads} heads (0 to {heads - 1})")
-    choice = tour_pictures.Choice(layer, head, word)
-    tour_pictures.data.find_word(subject, word)  # a bad --word fails before any picture is drawn
+    for line in subject.reading.warnings:
+        click.echo(click.style("warning: ", fg="red", bold=True) + line, err=True)
+    choice = tour_pictures.Choice(layer, head, word, target)
+    search = tour_pictures.head_search(subject, word, target)  # a bad --word or --target fails before any picture
+    _say_search(search)
     paths = _write_whole(out, overwrite, lambda folder: tour_pictures.write_tour(
         folder, subject, choice, source, progress=lambda name: click.echo(f"  {name}")))
     click.echo(f"wrote {len(paths) - 1} pictures and {paths[-1]}")
 
 
+def _say_search(search, shown=5):
+    """The head search's best heads and its finding, in the terminal."""
+    word = search.tokens[search.word]
+    click.echo(f"head search for '{word}'" + (f" → '{search.tokens[search.target]}'" if search.target is not None else "")
+               + f" (all {search.grid.size} encoder heads, strongest first):")
+    for match in search.ranking[:shown]:
+        click.echo(f"  layer {match.layer} head {match.head}: {match.weight:.3f} on '{match.key_token}'")
+    click.echo(f"  {search.statement()}")
+
+
 def _write_whole(out, overwrite, write):
-    """Run `write(folder)` into a new folder beside `out`, then move each file it wrote into `out`.
+    """Run `write(folder)` into a new folder beside `out`, then move every file it wrote into `out`.
 
     A tour that fails halfway (a bad sentence, a full disk, Ctrl-C) leaves
     `out` as it was: an older tour there is replaced only by a complete one.
-    Returns the paths in `out`, in the order `write` returned them.
+    Returns the paths in `out` of what `write` returned, in its order.
     """
     from ..tour.write import INDEX
 
@@ -80,13 +97,12 @@ def _write_whole(out, overwrite, write):
     scratch = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out))}.tmp-", dir=parent)
     try:
         written = write(scratch)
+        names = sorted(os.listdir(scratch))  # the pictures, their numbers pages and index.html
         os.makedirs(out, exist_ok=True)
-        paths = []
-        for path in written:
-            target = os.path.join(out, os.path.basename(path))
-            outputs.check(target)
-            os.replace(path, target)
-            paths.append(target)
-        return paths
+        for name in names:  # every target checked before any is replaced
+            outputs.check(os.path.join(out, name))
+        for name in names:
+            os.replace(os.path.join(scratch, name), os.path.join(out, name))
+        return [os.path.join(out, os.path.basename(path)) for path in written]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

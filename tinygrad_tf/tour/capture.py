@@ -29,6 +29,7 @@ class AttentionParts:
         z: (heads, q_len, d_k) weights @ V; concat: (q_len, d_model) the heads side by side.
         w_o: (d_model, d_model) the output projection as `concat @ w_o` uses it; output: (q_len, d_model).
         w_q, w_k, w_v: (d_model, d_model) the projections as `x @ w` uses them (Linear's weight transposed).
+        b_q, b_k, b_v: (d_model,) their biases (zeros for a Linear without one).
     """
 
     x_query: np.ndarray
@@ -48,6 +49,9 @@ class AttentionParts:
     w_k: np.ndarray
     w_v: np.ndarray
     w_o: np.ndarray
+    b_q: np.ndarray = None
+    b_k: np.ndarray = None
+    b_v: np.ndarray = None
 
     @property
     def d_k(self):
@@ -77,7 +81,13 @@ def attention_parts(attn, x_query, x_key, mask=None):
         x_query.numpy()[0], x_key.numpy()[0], q.numpy()[0], k.numpy()[0], v.numpy()[0], scores.numpy()[0],
         scaled.numpy()[0], full_mask, masked.numpy()[0], weights.numpy()[0], z.numpy()[0], concat.numpy()[0],
         output.numpy()[0], attn.q_proj.weight.numpy().T, attn.k_proj.weight.numpy().T,
-        attn.v_proj.weight.numpy().T, attn.out_proj.weight.numpy().T)
+        attn.v_proj.weight.numpy().T, attn.out_proj.weight.numpy().T,
+        *(_bias(proj) for proj in (attn.q_proj, attn.k_proj, attn.v_proj)))
+
+
+def _bias(linear):
+    """A Linear's bias as an array (zeros when it has none)."""
+    return np.zeros(linear.out_features) if linear.bias is None else linear.bias.numpy()
 
 
 @no_grad()

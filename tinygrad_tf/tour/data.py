@@ -22,19 +22,20 @@ def _check_index(what, value, count):
     return int(value)
 
 
-def find_word(subject, word):
+def find_word(subject, word, what="--word"):
     """The source position of `word`: an index, a token ("it"; its first occurrence) or None for a default.
 
     The default is the first pronoun-like token ("it", "he", "she", "they") or else the first token.
+    A word is looked for as written in the sentence (`subject.src_words`), known to the model or not.
     """
-    tokens = subject.src_tokens
+    tokens = subject.src_words
     if word is None:
         return next((i for i, t in enumerate(tokens) if t in ("it", "he", "she", "they", "él", "ella")), 0)
     if isinstance(word, str) and not word.lstrip("-").isdigit():
         if word.lower() not in tokens:
-            raise ValueError(f"tour: --word {word!r} is not a token of the sentence; its tokens are {' '.join(tokens)}")
+            raise ValueError(f"tour: {what} {word!r} is not a token of the sentence; its tokens are {' '.join(tokens)}")
         return tokens.index(word.lower())
-    return _check_index("--word", int(word), len(tokens))
+    return _check_index(what, int(word), len(tokens))
 
 
 @dataclasses.dataclass
@@ -118,7 +119,7 @@ def cross_attention_data(subject, layer=0, head=0):
     layer = _check_index("--layer", layer, len(subject.model.decoder.layers))
     head = _check_index("--head", head, subject.model.decoder.layers[layer].cross_attn.num_heads)
     parts = capture.cross_attention(subject, layer)
-    return AttentionData("cross-attention", layer, head, 0, subject.tgt_tokens, subject.src_tokens, parts)
+    return AttentionData("cross-attention", layer, head, 0, decoder_rows(subject), subject.src_tokens, parts)
 
 
 def causal_data(subject, layer=0, head=0):
@@ -126,7 +127,17 @@ def causal_data(subject, layer=0, head=0):
     layer = _check_index("--layer", layer, len(subject.model.decoder.layers))
     head = _check_index("--head", head, subject.model.decoder.layers[layer].self_attn.num_heads)
     parts = capture.decoder_self_attention(subject, layer)
-    return AttentionData("decoder masked self-attention", layer, head, 0, subject.tgt_tokens, subject.tgt_tokens, parts)
+    return AttentionData("decoder masked self-attention", layer, head, 0, decoder_rows(subject), subject.tgt_tokens,
+                         parts)
+
+
+def decoder_rows(subject):
+    """A label per decoder position: 'input → predicted' (the token it reads → the token it wrote there).
+
+    Row i reads the decoder's input token i and predicts output token i, so a
+    row is about the word being written, not the word read.
+    """
+    return [f"{read} → {wrote}" for read, wrote in zip(subject.tgt_tokens, subject.output_tokens)]
 
 
 @dataclasses.dataclass
@@ -186,12 +197,25 @@ def residual_norm_data(subject, layer=0):
 
 @dataclasses.dataclass
 class DecodingStep:
-    """One greedy step: the prefix it read, the top-k next tokens and their probabilities, the chosen token."""
+    """One greedy step, as the generator computes it.
+
+    Attributes:
+        prefix: the tokens the decoder read; hidden: (d_model,) its output at the last position.
+        logits: (vocab,) generator(hidden) = hidden · Wᵀ + b; probs: (vocab,) their softmax.
+        top_tokens, top_probs: the k likeliest tokens (never <pad> or <bos>) and their probabilities.
+        chosen: the token appended (the likeliest); became: the word the translation shows for it
+            (a chosen <unk> becomes the source word it was aligned with), None after the end.
+    """
 
     prefix: list
     top_tokens: list
     top_probs: np.ndarray
     chosen: str
+    hidden: np.ndarray = None
+    logits: np.ndarray = None
+    probs: np.ndarray = None
+    top_ids: list = None
+    became: str = None
 
 
 def decoding_data(subject, k=5):
@@ -204,12 +228,16 @@ def decoding_data(subject, k=5):
     mem, src_mask = capture.memory(subject)
     ys, steps = [Vocab.bos_id], []
     with no_grad():
-        for _ in subject.out_ids:
-            hidden = model.decode(mem, src_mask, subject.tensor(np.array([ys], dtype=np.int64)))  # (1, t, d_model)
-            probs = ops.softmax(model.generator(hidden[:, -1]), axis=-1).numpy()[0]  # (vocab,)
+        for position, _ in enumerate(subject.out_ids):
+            hidden = model.decode(mem, src_mask, subject.tensor(np.array([ys], dtype=np.int64)))[:, -1]  # (1, d_model)
+            logits = model.generator(hidden)
+            probs = ops.softmax(logits, axis=-1).numpy()[0]  # (vocab,)
             probs_allowed = probs.copy()
             probs_allowed[[Vocab.pad_id, Vocab.bos_id]] = -1.0
             top = np.argsort(-probs_allowed, kind="stable")[:k]
-            steps.append(DecodingStep([itos[i] for i in ys], [itos[i] for i in top], probs[top], itos[top[0]]))
+            words = subject.output_words
+            steps.append(DecodingStep([itos[i] for i in ys], [itos[i] for i in top], probs[top], itos[top[0]],
+                                      hidden.numpy()[0], logits.numpy()[0], probs, [int(i) for i in top],
+                                      words[position] if position < len(words) else None))
             ys.append(int(top[0]))
     return steps

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .draw_basics import _title
-from .draw_common import bars, cut, figure, heatmap
+from .draw_common import CELL_GID, bars, cut, figure, heatmap
 
 SMALL = 8  # annotate a per-head strip with its numbers when d_k is at most this
 
@@ -14,26 +14,43 @@ def _where(data):
 
 
 def draw_qkv(data, note=""):
-    """03: X times W_Q, W_K, W_V (this head's columns) gives a query, key and value row per token."""
+    """03: X · W + b = Q, K, V for one head, drawn in the formula's orientation, on shared colour scales."""
     p, h = data.parts, data.head
     d_k, cols = p.d_k, slice(data.head * p.d_k, (data.head + 1) * p.d_k)
-    n = len(data.queries)
-    fig = figure((15.0, 2.5 + 3 * (0.9 + 0.22 * n)))
-    grid = fig.add_gridspec(3, 4, width_ratios=[4, 0.3, 2.2, 1.6])
+    n, d_model = p.x_query.shape
+    fig = figure((16.0, 12.0))
+    grid = fig.add_gridspec(3, 7, width_ratios=[3.2, 0.35, 1.3, 0.35, 1.3, 0.35, 1.6])
+    weights = [(name, w[:, cols], b[cols], out[h]) for name, w, b, out in
+               (("Q", p.w_q, p.b_q, p.q), ("K", p.w_k, p.b_k, p.k), ("V", p.w_v, p.b_v, p.v))]
+    w_bound = max(max(np.abs(w).max(), np.abs(b).max()) for _, w, b, _ in weights)
+    out_bound = max(np.abs(o).max() for *_, o in weights)
     x_ax = fig.add_subplot(grid[:, 0])
-    heatmap(x_ax, p.x_query, f"X: the layer's input {p.x_query.shape}\n(one row per token)", rows=data.queries)
-    x_ax.set_xlabel("d_model", fontsize=8)
-    for r, (name, w, out) in enumerate((("Q", p.w_q, p.q), ("K", p.w_k, p.k), ("V", p.w_v, p.v))):
-        sign = fig.add_subplot(grid[r, 1])
-        sign.axis("off")
-        sign.text(0.5, 0.5, "×", fontsize=20, ha="center", va="center")
+    x_image = heatmap(x_ax, p.x_query, f"X: the layer's input {p.x_query.shape}, one row per token", rows=data.queries,
+                      fontsize=9)
+    x_ax.set_xlabel(f"d_model = {d_model}", fontsize=9)
+    fig.colorbar(x_image, ax=x_ax, location="bottom", shrink=0.6, label="X")
+    w_axes, out_axes = [], []
+    for r, (name, w, b, out) in enumerate(weights):
+        for column, sign in ((1, "·"), (3, "+"), (5, "=")):
+            ax = fig.add_subplot(grid[r, column])
+            ax.axis("off")
+            ax.text(0.5, 0.5, ("X " if column == 1 else "") + sign, fontsize=18, ha="center", va="center")
         w_ax = fig.add_subplot(grid[r, 2])
-        heatmap(w_ax, w[:, cols].T, f"W_{name}, head {h}'s columns: ({w.shape[0]}, {d_k}) shown transposed")
-        w_ax.set_ylabel(f"{d_k} outputs", fontsize=7)
-        o_ax = fig.add_subplot(grid[r, 3])
-        heatmap(o_ax, out[h], f"= {name.lower()} per token {out[h].shape}", rows=data.queries, annotate=d_k <= SMALL,
-                fmt="{:.1f}", fontsize=7)
-    _title(fig, f"Queries, keys and values ({_where(data)}): q = x·W_Q + b, k = x·W_K + b, v = x·W_V + b", note)
+        w_image = heatmap(w_ax, w, f"W_{name}, head {h}'s columns\n({d_model}, {d_k})", vmin=-w_bound, vmax=w_bound,
+                          fontsize=9)
+        w_ax.set_ylabel(f"{d_model} inputs", fontsize=9)
+        b_ax = fig.add_subplot(grid[r, 4])
+        heatmap(b_ax, b[None], f"b_{name} (1, {d_k})\nadded to every row", vmin=-w_bound, vmax=w_bound, fontsize=9)
+        b_ax.set_box_aspect(0.12)
+        o_ax = fig.add_subplot(grid[r, 6])
+        out_image = heatmap(o_ax, out, f"{name} = X·W_{name} + b_{name}\nhead {h} {out.shape}", rows=data.queries,
+                            vmin=-out_bound, vmax=out_bound, annotate=d_k <= SMALL, fmt="{:.1f}", fontsize=9)
+        w_axes += [w_ax, b_ax]
+        out_axes.append(o_ax)
+    fig.colorbar(w_image, ax=w_axes, shrink=0.5, label="weights and biases (one scale)")
+    fig.colorbar(out_image, ax=out_axes, shrink=0.5, label="Q, K, V (one scale)")
+    _title(fig, f"Queries, keys and values ({_where(data)}): each token's row of X times W plus b gives its "
+                "query, key and value", note)
     return fig
 
 
@@ -70,7 +87,7 @@ def draw_matrix_form(data, note=""):
     heatmap(top[0, 2], p.scores[h], f"Q Kᵀ {p.scores[h].shape}", rows=q_tokens, cols=k_tokens, annotate=annotate, fmt="{:.1f}")
     heatmap(top[0, 3], p.scaled[h], f"÷ √d_k = ÷ {math.sqrt(p.d_k):.2f}", rows=q_tokens, cols=k_tokens,
             annotate=annotate, fmt="{:.1f}")
-    heatmap(top[0, 4], p.mask.astype(float), f"mask {p.mask.shape}: True (dark) = may attend" + ("\n(no padding here: all True)" if p.mask.all() else ""), cmap="Greys",
+    heatmap(top[0, 4], p.mask.astype(float), f"mask {p.mask.shape}:\nTrue (dark) = may attend" + ("\n(no padding: all True)" if p.mask.all() else ""), cmap="Greys",
             vmin=0, vmax=1.4, rows=q_tokens, cols=k_tokens)
     heatmap(top[1, 0], p.v[h], f"V {p.v[h].shape}", rows=k_tokens)
     heatmap(top[1, 1], p.masked[h], "masked: −∞ where the mask is False", rows=q_tokens, cols=k_tokens,
@@ -125,27 +142,57 @@ def _lines(ax, tokens, weights, word, colors, title, label_weights=True):
     ax.set_title(title, fontsize=10)
 
 
-def draw_word_attention(data, note=""):
-    """07: where one word looks: the chosen head's heatmap, its lines, and every head's lines in colour."""
-    p, h, i = data.parts, data.head, data.word
-    n, word = len(data.keys), data.queries[data.word]
-    fig = figure((18.0, 3.0 + 0.42 * n))
-    axes = fig.subplots(1, 3, gridspec_kw=dict(width_ratios=[1.2, 1, 1]))
-    heatmap(axes[0], p.weights[h], f"head {h}: every word's weights", rows=data.queries, cols=data.keys,
-            cmap="viridis", vmin=0, vmax=float(p.weights.max()), colorbar=True)
+def draw_word_attention(data, note="", search=None):
+    """07: where one word looks: the chosen head's heatmap, its lines, every head's lines in colour, and
+    (given a `tour.search.HeadSearch`) the head search's grid of every layer and head."""
     from matplotlib.patches import Rectangle
-
-    axes[0].add_patch(Rectangle((-0.5, i - 0.5), n, 1, fill=False, edgecolor="tab:red", linewidth=2))
     import matplotlib
 
+    p, h, i = data.parts, data.head, data.word
+    n, word = len(data.keys), data.queries[data.word]
+    fig = figure((18.0, 3.4 + 0.42 * n))
+    ratios = [1.2, 1, 1] + ([0.9] if search is not None else [])
+    axes = fig.subplots(1, len(ratios), gridspec_kw=dict(width_ratios=ratios))
+    heatmap(axes[0], p.weights[h], f"head {h}: every word's weights", rows=data.queries, cols=data.keys,
+            cmap="viridis", vmin=0, vmax=float(p.weights.max()), colorbar=True, fontsize=9)
+    axes[0].set_ylabel("query", fontsize=9)
+    axes[0].set_xlabel("key", fontsize=9)
+    axes[0].add_patch(Rectangle((-0.5, i - 0.5), n, 1, fill=False, edgecolor="tab:red", linewidth=2))
     palette = matplotlib.colormaps["tab10"]  # head k has the same colour in both line panels
     _lines(axes[1], data.keys, p.weights[h, i][None], i, [palette(h)], f"head {h}: '{word}' attends to")
     _lines(axes[2], data.keys, p.weights[:, i], i, [palette(k) for k in range(p.num_heads)],
-           "every head (one colour each)", label_weights=False)
+           "every head of this layer (one colour each)", label_weights=False)
     for k in range(p.num_heads):
         axes[2].plot([], [], color=palette(k), linewidth=3, label=f"head {k}")
-    axes[2].legend(fontsize=7, loc="lower right")
+    axes[2].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(p.num_heads, 4), frameon=False)
+    if search is not None:
+        _search_grid(axes[3], search, data.layer, h)
     top = p.weights[h, i].argsort()[::-1][:3]
     best = ", ".join(f"'{data.keys[j]}' {p.weights[h, i, j]:.2f}" for j in top)
-    _title(fig, f"Where '{word}' looks ({_where(data)}): most weight on {best}", note)
+    finding = "" if search is None else "\n" + _wrap(search.statement(), 150)
+    _title(fig, f"Where '{word}' looks ({_where(data)}): most weight on {best}{finding}", note)
     return fig
+
+
+def _search_grid(ax, search, layer, head):
+    """The head search: a (layers, heads) grid of weights, each cell with its number and word; the drawn head boxed."""
+    from matplotlib.patches import Rectangle
+
+    word = search.tokens[search.word]
+    what = f"on '{search.tokens[search.target]}'" if search.target is not None else "on the word it looks at most"
+    layers, heads = search.grid.shape
+    heatmap(ax, search.grid, f"head search: weight of '{word}'\n{what}", rows=[f"layer {l}" for l in range(layers)],
+            cols=[f"head {k}" for k in range(heads)], cmap="viridis", vmin=0, vmax=1, fontsize=9)
+    for match in search.ranking:
+        light = match.weight > 0.6
+        label = f"{match.weight:.2f}" + ("" if search.target is not None else f"\n{cut([match.key_token])[0]}")
+        ax.text(match.head, match.layer, label, ha="center", va="center", fontsize=8,
+                color="black" if light else "white", gid=CELL_GID)
+    ax.add_patch(Rectangle((head - 0.5, layer - 0.5), 1, 1, fill=False, edgecolor="tab:red", linewidth=2.5))
+    ax.set_xticks(range(heads), [f"head {k}" for k in range(heads)], rotation=0, fontsize=8)
+
+
+def _wrap(text, width):
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))

@@ -7,7 +7,8 @@ import numpy as np
 from ..plots import require_matplotlib
 
 DPI = 100
-MAX_LABEL = 12
+MAX_LABEL = 20
+CELL_GID = "cell-number"  # the gid of a number written inside a heatmap cell (hidden where it does not fit)
 
 
 @functools.cache
@@ -52,7 +53,8 @@ def annotate_cells(ax, values, fmt="{:.2f}", fontsize=7, skip=None):
         rgba = image.cmap(image.norm(value)) if np.isfinite(value) else (1, 1, 1, 1)
         light = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] > 0.55
         text = fmt.format(value) if np.isfinite(value) else ("−∞" if value < 0 else "∞")
-        ax.text(c, r, text, ha="center", va="center", fontsize=fontsize, color="black" if light else "white")
+        ax.text(c, r, text, ha="center", va="center", fontsize=fontsize, color="black" if light else "white",
+                gid=CELL_GID)
 
 
 def heatmap(ax, values, title=None, rows=None, cols=None, cmap="RdBu_r", vmin=None, vmax=None,
@@ -105,5 +107,10 @@ def bars(ax, labels, values, title, fmt="{:.2f}", highlight=None, color="tab:blu
 
 
 def subtitle(subject):
-    """What the numbers come from, for every picture's title."""
-    return "trained model" if subject.trained else "small model with fixed random weights (mechanics, not meaning)"
+    """What the numbers come from, for every picture's title (and how much of the sentence the model knows)."""
+    source = "trained model" if subject.trained else "small model with fixed random weights (mechanics, not meaning)"
+    reading = subject.reading
+    if reading.warnings:
+        source += (f"; WARNING: {reading.unknown} of the sentence's {len(reading.tokens)} tokens are <unk> to this model"
+                   " (see the page)")
+    return source

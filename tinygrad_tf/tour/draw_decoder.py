@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .draw_basics import _title
-from .draw_common import cut, figure, heatmap
+from .draw_common import CELL_GID, cut, figure, heatmap
 
 
 def draw_cross_attention(data, note=""):
@@ -12,15 +12,16 @@ def draw_cross_attention(data, note=""):
     p, h = data.parts, data.head
     n, m = len(data.queries), len(data.keys)
     fig = figure((19.0, 4.0 + 0.38 * max(n, m)))
-    axes = fig.subplots(1, 5, gridspec_kw=dict(width_ratios=[2.2, 1, 1, 1, 1.8]))
+    axes = fig.subplots(1, 5, gridspec_kw=dict(width_ratios=[1.5, 0.8, 0.8, 0.8, 3.2]))  # room for the weights
     heatmap(axes[0], p.x_key, f"encoder output (memory) {p.x_key.shape}", rows=data.keys)
     heatmap(axes[1], p.k[h], f"K = memory·W_K\nhead {h} {p.k[h].shape}", rows=data.keys)
     heatmap(axes[2], p.v[h], f"V = memory·W_V\nhead {h} {p.v[h].shape}", rows=data.keys)
     heatmap(axes[3], p.q[h], f"Q from the decoder\n{p.q[h].shape}", rows=data.queries)
     heatmap(axes[4], p.weights[h], f"weights softmax(Q Kᵀ/√{p.d_k})\n{p.weights[h].shape}: rows decoder, columns source",
             rows=data.queries, cols=data.keys, cmap="viridis", vmin=0, vmax=float(p.weights.max()), annotate=max(n, m) <= 16, fmt="{:.2f}")
-    axes[4].set_xlabel("source token (key)", fontsize=8)
-    axes[4].set_ylabel("decoder input (query)", fontsize=8)
+    axes[4].set_xlabel("key: source token", fontsize=9)
+    axes[4].set_ylabel("query: decoder input → predicted word", fontsize=9)
+    axes[3].set_ylabel("query: decoder input → predicted word", fontsize=9)
     _title(fig, f"Cross-attention (decoder layer {data.layer}, head {h}): each decoder position reads the source "
                 "through K and V made from the encoder output", note)
     return fig
@@ -29,56 +30,79 @@ def draw_cross_attention(data, note=""):
 def draw_causal_mask(data, note=""):
     """11: the causal mask, scores before and after −inf, and the weights (each row sums to 1 over the past)."""
     p, h = data.parts, data.head
-    tokens, n = data.queries, len(data.queries)
+    tokens, keys, n = data.queries, data.keys, len(data.queries)
     annotate = n <= 16
     fig = figure((20.0, 3.0 + 0.42 * n))
     axes = fig.subplots(1, 4)
     heatmap(axes[0], p.mask.astype(float), "mask: True (dark) = may attend\n(itself and earlier positions)",
-            rows=tokens, cols=tokens, cmap="Greys", vmin=0, vmax=1.4)
+            rows=tokens, cols=keys, cmap="Greys", vmin=0, vmax=1.4)
     for (r, c), allowed in np.ndenumerate(p.mask):
         axes[0].text(c, r, "T" if allowed else "F", ha="center", va="center", fontsize=7,
-                     color="white" if allowed else "black")
-    heatmap(axes[1], p.scaled[h], f"scores Q Kᵀ / √{p.d_k} before masking", rows=tokens, cols=tokens,
+                     color="white" if allowed else "black", gid=CELL_GID)
+    heatmap(axes[1], p.scaled[h], f"scores Q Kᵀ / √{p.d_k} before masking", rows=tokens, cols=keys,
             annotate=annotate, fmt="{:.1f}")
     masked = p.masked[h]
-    heatmap(axes[2], masked, "after masking: −∞ above the diagonal", rows=tokens, cols=tokens, annotate=annotate,
+    heatmap(axes[2], masked, "after masking: −∞ above the diagonal", rows=tokens, cols=keys, annotate=annotate,
             fmt="{:.1f}")
     axes[2].imshow(np.where(np.isfinite(masked), np.nan, 1.0), cmap="Greys", vmin=0, vmax=4, aspect="auto",
                    interpolation="nearest")
     if annotate:
         for r, c in zip(*np.nonzero(~np.isfinite(masked))):
-            axes[2].text(c, r, "−∞", ha="center", va="center", fontsize=6)
-    heatmap(axes[3], p.weights[h], "softmax: weights (0 on the future)", rows=tokens, cols=tokens, cmap="viridis",
+            axes[2].text(c, r, "−∞", ha="center", va="center", fontsize=6, gid=CELL_GID)
+    heatmap(axes[3], p.weights[h], "softmax: weights (0 on the future)", rows=tokens, cols=keys, cmap="viridis",
             vmin=0, vmax=1, annotate=annotate, fmt="{:.2f}")
     for ax in axes:
-        ax.set_xlabel("key: decoder input", fontsize=8)
+        ax.set_xlabel("key: decoder input", fontsize=9)
+    axes[0].set_ylabel("query: decoder input → predicted word", fontsize=9)
     _title(fig, f"The causal mask (decoder self-attention, layer {data.layer}, head {h}): "
                 "a position may not look at the words after it", note)
     return fig
 
 
+def _vocabulary_plot(ax, values, step, title, fmt):
+    """Every word of the vocabulary as one point (x: its id); the top words marked by rank and listed."""
+    ax.plot(np.arange(len(values)), values, color="tab:blue", linewidth=0.6)
+    lines = []
+    for rank, (token_id, token) in enumerate(zip(step.top_ids, step.top_tokens), 1):
+        colour = "tab:orange" if rank == 1 else "tab:red"
+        ax.plot(token_id, values[token_id], "o", color=colour, markersize=5)
+        ax.annotate(str(rank), (token_id, values[token_id]), xytext=(4, 2), textcoords="offset points",
+                    fontsize=8, color=colour)
+        lines.append(f"{rank} {cut([token])[0]} {fmt.format(values[token_id])}")
+    ax.text(0.99, 0.95, "\n".join(lines), transform=ax.transAxes, ha="right", va="top", fontsize=9,
+            family="monospace", bbox=dict(facecolor="white", edgecolor="#bbbbbb", alpha=0.9))
+    ax.set_xlim(-0.5, len(values) - 0.5)
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_xlabel("word id in the target vocabulary", fontsize=8)
+    ax.tick_params(labelsize=8)
+
+
 def draw_decoding(steps, note=""):
-    """12: greedy decoding: at each step the top-k next tokens with their probabilities; the chosen one orange."""
-    columns = 3
-    rows = max(1, math.ceil(len(steps) / columns))
-    k = max((len(s.top_tokens) for s in steps), default=1)
-    fig = figure((17.0, 1.2 + rows * (0.6 + 0.3 * k)))
-    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
-    for index, (ax, step) in enumerate(zip(axes, steps)):
-        ax.barh(range(len(step.top_probs)), step.top_probs,
-                color=["tab:orange" if t == step.chosen else "tab:blue" for t in step.top_tokens])
-        ax.set_yticks(range(len(step.top_tokens)), cut(step.top_tokens), fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 1.15)
-        for j, prob in enumerate(step.top_probs):
-            ax.text(prob + 0.01, j, f"{prob:.3f}", va="center", fontsize=7)
-        prefix = " ".join(step.prefix)
-        prefix = prefix if len(prefix) <= 48 else "…" + prefix[-47:]
-        ax.set_title(f"step {index + 1}, reads: {prefix}", fontsize=8, loc="left")
-        ax.tick_params(axis="x", labelsize=7)
-    for ax in axes[len(steps):]:
-        ax.axis("off")
+    """12: each greedy step as the generator computes it: the decoder's output vector, × W + b = a logit for
+    every word of the vocabulary, softmax = probabilities, the likeliest word appended (<unk>: what it became)."""
+    rows = max(1, len(steps))
+    fig = figure((16.0, 1.4 + 2.3 * rows))
+    grid = fig.add_gridspec(rows, 4, width_ratios=[1.6, 2.4, 2.4, 1.2])
+    vocab = len(steps[0].logits) if steps else 0
+    for r, step in enumerate(steps):
+        first = r == 0
+        hidden_ax = fig.add_subplot(grid[r, 0])
+        heatmap(hidden_ax, step.hidden[None], ("decoder output at the last position\n" if first else "")
+                + f"step {r + 1} reads: " + " ".join(cut(step.prefix))[-34:], fontsize=8)
+        hidden_ax.set_xlabel(f"d_model = {len(step.hidden)}", fontsize=8)
+        _vocabulary_plot(fig.add_subplot(grid[r, 1]), step.logits, step,
+                         ("× W + b (the generator) = a logit for each of the " if first else "logits, ")
+                         + f"{vocab} words", "{:.1f}")
+        _vocabulary_plot(fig.add_subplot(grid[r, 2]), step.probs, step,
+                         "softmax = probabilities (they sum to 1)" if first else "probabilities", "{:.2f}")
+        word_ax = fig.add_subplot(grid[r, 3])
+        word_ax.axis("off")
+        became = ""
+        if step.chosen == "<unk>":
+            became = f"\n<unk>: the translation puts\nthe source word '{step.became}' here" if step.became else ""
+        word_ax.text(0.0, 0.5, f"→ '{step.chosen}' ({step.top_probs[0]:.2f}){became}", fontsize=11,
+                     va="center", color="tab:orange", fontweight="bold")
     words = " ".join(s.chosen for s in steps)
-    _title(fig, f"Greedy decoding: at each step the {k} most likely next tokens; the most likely (orange) is "
-                f"appended.\nOutput: {words}", note)
+    _title(fig, f"Greedy decoding: at each step the generator scores every word of the vocabulary; the likeliest "
+                f"(orange) is appended until <eos>.\nOutput: {words}", note)
     return fig

@@ -6,15 +6,27 @@ from .draw_attention import draw_heads, draw_matrix_form, draw_qkv, draw_scores,
 from .draw_basics import draw_embeddings, draw_positional, draw_residual_norm, draw_stacks
 from .draw_common import subtitle
 from .draw_decoder import draw_causal_mask, draw_cross_attention, draw_decoding
+from .search import head_search
 
 
 @dataclasses.dataclass(frozen=True)
 class Choice:
-    """What the attention pictures follow: `layer` (07 only; None = the last encoder layer), `head`, `word`."""
+    """What the attention pictures follow.
+
+    Attributes:
+        layer, head: the encoder layer (07 only) and the head; when both are None, 07 follows the head
+            that the head search (`tour.head_search`) ranks first, and the other pictures head 0.
+        word: the query word; target: the word the head search ranks heads by (None: any other word).
+    """
 
     layer: int = None
-    head: int = 0
+    head: int = None
     word: object = None
+    target: object = None
+
+    @property
+    def head_or_first(self):
+        return 0 if self.head is None else self.head
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,19 +35,33 @@ class Picture:
     title: str
     caption: str
     make: object  # (subject, Choice) -> matplotlib Figure
+    finding: object = None  # (subject, Choice) -> what this model's numbers show, said after the caption
 
 
 def _last(layers):
     return len(layers) - 1
 
 
+def followed_head(subject, choice, search):
+    """(layer, head) picture 07 draws: the search's strongest unless the learner chose."""
+    if choice.layer is None and choice.head is None:
+        return search.best.layer, search.best.head
+    return (_last(subject.model.encoder.layers) if choice.layer is None else choice.layer), choice.head_or_first
+
+
 def _word_attention(subject, choice):
-    layer = _last(subject.model.encoder.layers) if choice.layer is None else choice.layer
-    return draw_word_attention(figdata.self_attention_data(subject, layer, choice.head, choice.word), subtitle(subject))
+    search = head_search(subject, choice.word, choice.target)
+    layer, head = followed_head(subject, choice, search)
+    return draw_word_attention(figdata.self_attention_data(subject, layer, head, choice.word), subtitle(subject), search)
+
+
+def _word_attention_caption(subject, choice):
+    return head_search(subject, choice.word, choice.target).statement()
 
 
 def _first_layer(draw):
-    return lambda subject, choice: draw(figdata.self_attention_data(subject, 0, choice.head, choice.word), subtitle(subject))
+    return lambda subject, choice: draw(figdata.self_attention_data(subject, 0, choice.head_or_first, choice.word),
+                                        subtitle(subject))
 
 
 PICTURES = (
@@ -66,10 +92,11 @@ PICTURES = (
             "by side and W_O mixes them back into one d_model-wide row per token (bottom).",
             _first_layer(draw_heads)),
     Picture("07-attention.png", "Where one word looks",
-            "The chosen word's attention weights over the sentence in a deeper encoder layer, as a heatmap row (red "
-            "box) and as lines whose thickness is the weight. With a trained model this shows what the model "
-            "learned to connect; with random weights it shows only the mechanics.",
-            _word_attention),
+            "The chosen word's attention weights over the sentence, as a heatmap row (red box) and as lines whose "
+            "thickness is the weight. The grid (right) is the head search: every encoder layer and head, with the "
+            "weight from the word to the target word (or to the word it looks at most); the picture follows the "
+            "strongest head unless --layer/--head choose one.",
+            _word_attention, _word_attention_caption),
     Picture("08-positional.png", "Positional encoding",
             "The table added to the embeddings: one row per position, sines and cosines of decreasing frequency. The "
             "model interleaves them (left); the explainer draws the sin half and the cos half side by side (right).",
@@ -83,17 +110,19 @@ PICTURES = (
             "The last decoder layer's attention over the source: the encoder output is projected to K and V, the "
             "decoder's states to Q. Each row of the weights shows which source words the decoder read while "
             "writing the next word.",
-            lambda s, c: draw_cross_attention(figdata.cross_attention_data(s, _last(s.model.decoder.layers), c.head),
+            lambda s, c: draw_cross_attention(figdata.cross_attention_data(s, _last(s.model.decoder.layers), c.head_or_first),
                                               subtitle(s))),
     Picture("11-causal-mask.png", "The causal mask",
             "In the decoder's self-attention a position may see only itself and earlier positions. Scores above the "
             "diagonal become −∞, so after the softmax their weights are exactly 0 and every row sums to 1 over "
             "the past.",
-            lambda s, c: draw_causal_mask(figdata.causal_data(s, 0, c.head), subtitle(s))),
+            lambda s, c: draw_causal_mask(figdata.causal_data(s, 0, c.head_or_first), subtitle(s))),
     Picture("12-decoding.png", "Greedy decoding",
-            "The decoder writes one token per step. At each step it reads what it wrote so far, the generator gives "
-            "a probability to every word of the target vocabulary, and the most likely one (orange) is appended "
-            "until <eos>.",
+            "The decoder writes one token per step. Each row is one step: the decoder's output vector at the last "
+            "position (left) goes through the final linear layer, which gives a logit to every word of the target "
+            "vocabulary (all of them, the top five named); the softmax turns them into probabilities, and the most "
+            "likely word (orange) is appended and read at the next step, until <eos>. Where the model writes <unk>, "
+            "the translation puts the source word it was aligned with.",
             lambda s, c: draw_decoding(figdata.decoding_data(s), subtitle(s))),
 )
 

@@ -9,6 +9,7 @@ from ..data import Vocab, tokenize
 from ..decode import Translator
 from ..nn import Transformer
 from ..plots import attention_maps
+from ..viz.reading import read_with, run_task
 
 DEFAULT_SENTENCE = "The animal didn't cross the street because it was too tired."
 # The random model's target words: a translation of the default sentence, so decoding shows words.
@@ -24,13 +25,18 @@ class Subject:
         model: a `nn.Transformer` (eval mode).
         src_vocab, tgt_vocab: its vocabularies.
         sentence: the raw source sentence.
-        src_tokens: the encoder's tokens as words (the sentence's tokens, then <eos>).
+        src_tokens: the encoder's tokens as the model sees them, then <eos>: an unknown word
+            is labelled "<unk> (word)" (`viz.reading`).
+        src_words: the same tokens as written in the sentence, then <eos>.
         src_ids: (1, src_len) the ids the encoder reads (unknown words are <unk>).
         out_ids: the greedy output ids, up to and including <eos> when it ended.
         tgt_tokens: the decoder's input tokens: <bos> then the output but its last.
         tgt_ids: (1, tgt_len) their ids.
         trained: whether the weights come from a training run.
         translation: the greedy output as text (an <unk> replaced by the source word it attended to).
+        reading: how the model reads the sentence (`viz.reading.Reading`), with its warnings.
+        output_words: the translation's word for each output token before <eos> (an <unk> becomes
+            the source word it was aligned with).
     """
 
     model: Transformer
@@ -44,6 +50,9 @@ class Subject:
     tgt_ids: np.ndarray
     trained: bool
     translation: str
+    reading: object
+    src_words: list
+    output_words: list
 
     @property
     def device(self):
@@ -59,8 +68,13 @@ class Subject:
 
 
 
-def make_subject(model, src_vocab, tgt_vocab, sentence=DEFAULT_SENTENCE, trained=True, max_len=None):
+def make_subject(model, src_vocab, tgt_vocab, sentence=DEFAULT_SENTENCE, trained=True, max_len=None,
+                 tokenizers=None, task=None):
     """Put `model` in eval mode, read `sentence` and decode it greedily (as `plots.attention_maps` does).
+
+    `tokenizers` are the run's (source, target) tokenizers (default: word
+    tokenizers over the vocabularies); `task` its training task, which the
+    warnings of `subject.reading` name.
 
     Raises:
         ValueError: when the sentence has no tokens or is longer than the positional table.
@@ -71,11 +85,15 @@ def make_subject(model, src_vocab, tgt_vocab, sentence=DEFAULT_SENTENCE, trained
     limit = model.positional.max_len
     if len(tokens) + 1 > limit:
         raise ValueError(f"tour: the sentence has {len(tokens)} tokens; this model reads at most {limit - 1}")
-    translator = Translator(model, src_vocab, tgt_vocab, model.src_embed.weight.device)  # puts the model in eval mode
+    translator = Translator(model, src_vocab, tgt_vocab, model.src_embed.weight.device,  # puts the model in eval mode
+                            tokenizers=tokenizers)
     maps = attention_maps(translator, sentence, max_len=min(max_len or len(tokens) + 4, limit - 1))
     out_ids = [tgt_vocab.stoi[t] for t in maps.output_tokens]
-    return Subject(model, src_vocab, tgt_vocab, sentence, maps.src_tokens, maps.src_ids[None], out_ids,
-                   maps.tgt_tokens, maps.tgt_ids[None], trained, maps.translation)
+    reading = read_with(translator, sentence, task)
+    eos = maps.src_tokens[len(reading.labels):]
+    return Subject(model, src_vocab, tgt_vocab, sentence, reading.labels + eos, maps.src_ids[None], out_ids,
+                   maps.tgt_tokens, maps.tgt_ids[None], trained, maps.translation, reading, list(maps.src_tokens),
+                   list(maps.output_words))
 
 
 def random_subject(sentence=DEFAULT_SENTENCE, seed=0):
@@ -97,4 +115,5 @@ def load_subject(run_dir, sentence=DEFAULT_SENTENCE, device=None):
     from ..train import load_translator
 
     translator = load_translator(run_dir, device)
-    return make_subject(translator.model, translator.src_vocab, translator.tgt_vocab, sentence, trained=True)
+    return make_subject(translator.model, translator.src_vocab, translator.tgt_vocab, sentence, trained=True,
+                        tokenizers=(translator.src_tokenizer, translator.tgt_tokenizer), task=run_task(run_dir))

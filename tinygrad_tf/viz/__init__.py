@@ -6,8 +6,11 @@
     for step in trace.backward_steps(loss):  # backward one node at a time
         print(step)
 
-Modules:
+Modules (bottom first: the description and what it reads import no view):
+    records      the backward pass's records, one per node (`BackwardStep`, `summary`)
+    stepcheck    one backward step against central differences (`check_step`)
     description  the one description of a recorded graph that every view reads
+    reading      a sentence as a model reads it: `<unk>` labels and warnings
     labels       how shapes, op titles, values and gradient norms are written
     graph        Graphviz pictures (`to_dot`, `render`)
     trace        backward step records (`backward_steps`, `check_step`, `summary`)

@@ -20,14 +20,21 @@ Kinds of node:
 A node's role is the part it plays in the model ("Q", "scores QKᵀ",
 "mask (causal)"): the model names it where it calls the op
 (`autograd.scope.mark`), or the op's class says it (`Function.role`).
-The walk is iterative: a Transformer's graph is deep.
+The walk is the engine's own topological order (`autograd.topological_order`),
+iterative, as a Transformer's graph is deep. This module is the bottom of
+`viz`: it imports no view (not `trace`, `display`, `graph` or `layout`).
 """
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, topological_order
+from autograd import backward_steps as engine_backward_steps
+
+from .labels import op_title
+from .records import backward_steps, role_of, summary
+from .stepcheck import check_step
 
 INPUT, PARAMETER, CONSTANT, OP, OUTPUT = "input", "parameter", "constant", "op", "output"
 VALUE_LIMIT = 4096  # to_dict: tensors with more elements get a summary and no values
@@ -89,7 +96,7 @@ class GraphDescription:
         ops: the Context of every recorded op, each after the ops feeding it.
         output_of: id(ctx) -> the tensor that op made.
         consumers: id(tensor) -> [(ctx, input index), ...] that use it.
-        steps: the backward steps (`viz.trace.BackwardStep`) once `run_backward` ran, else None.
+        steps: the backward steps (`viz.records.BackwardStep`) once `run_backward` ran, else None.
     """
 
     def __init__(self, root):
@@ -107,29 +114,25 @@ class GraphDescription:
             self.edges.append(Edge(self.node_of(root).id, node.id, 0, root))
 
     def _walk(self, root):
+        """Every tensor reachable from `root`, each after its inputs: the engine's own topological order,
+        with each constant (a leaf needing no gradient, which the engine never visits) placed just before
+        the first op that reads it."""
         seen = set()
-        stack = [(root, False)]
-        while stack:  # iterative post-order DFS: deep graphs must not hit the recursion limit
-            tensor, inputs_done = stack.pop()
-            if inputs_done:
-                self.tensors.append(tensor)
-                if tensor._ctx is not None:
-                    self.ops.append(tensor._ctx)
-                    self.output_of[id(tensor._ctx)] = tensor
-                continue
-            if id(tensor) in seen:
-                continue
-            seen.add(id(tensor))
-            stack.append((tensor, True))
+        for tensor in topological_order(root):
             ctx = tensor._ctx
-            if ctx is None:
-                continue
-            for i, inp in enumerate(ctx.inputs):
-                if isinstance(inp, Tensor):
+            if ctx is not None:
+                for i, inp in enumerate(ctx.inputs):
+                    if not isinstance(inp, Tensor):
+                        continue
                     self.consumers.setdefault(id(inp), []).append((ctx, i))
-            for inp in reversed(ctx.inputs):  # reversed: the first input is visited (drawn) first
-                if isinstance(inp, Tensor) and id(inp) not in seen:
-                    stack.append((inp, False))
+                    if id(inp) not in seen:  # a constant: the only inputs the engine's order leaves out
+                        seen.add(id(inp))
+                        self.tensors.append(inp)
+                self.ops.append(ctx)
+                self.output_of[id(ctx)] = tensor
+            if id(tensor) not in seen:
+                seen.add(id(tensor))
+                self.tensors.append(tensor)
 
     def _new_node(self, kind, op, role, module, name, tensor, ctx):
         node = Node(f"n{len(self.nodes)}", kind, op, role, module, name, tensor, ctx)
@@ -204,20 +207,16 @@ class GraphDescription:
         central differences of its op alone (`viz.trace.check_step`), kept in
         `checks` (None where there is nothing to check).
         """
-        from . import trace
-
         if not self.root.requires_grad:
             raise ValueError("backward: the tensor does not require grad, so there is no backward pass to walk")
         if self.root.size != 1:
             raise ValueError(f"backward: walk it from a single value (a loss), not a tensor of shape {self.root.shape}")
-        self.steps = list(trace.backward_steps(self.root, retain_graph=True))
-        self.checks = [trace.check_step(s, max_elements=max_check_elements) if check else None for s in self.steps]
+        self.steps = list(backward_steps(self.root, retain_graph=True))
+        self.checks = [check_step(s, max_elements=max_check_elements) if check else None for s in self.steps]
         return self
 
     def node_title(self, node):
         """What a view calls a node: the op with its arguments ('div(2.828)'), else the leaf's name or kind."""
-        from .labels import op_title
-
         if node.ctx is not None:
             return op_title(node.ctx)
         return node.name or node.kind
@@ -241,8 +240,6 @@ class GraphDescription:
         role, rule, grad_output summary, grad_inputs (summaries, None where an
         input got none), paths, check (relative error or None).
         """
-        from . import trace
-
         grads = self._node_grads()
         nodes = []
         for node in self.nodes:
@@ -251,9 +248,9 @@ class GraphDescription:
                 id=node.id, op=node.op, title=self.node_title(node), role=node.role, module=node.module,
                 kind=node.kind, shape=list(node.shape), dtype=str(node.tensor.dtype), name=node.name,
                 rule=None if node.ctx is None else node.ctx.fn.rule,
-                value=_values(node.tensor.numpy(), value_limit), summary=_summary(trace.summary(node.tensor)),
+                value=_values(node.tensor.numpy(), value_limit), summary=_summary(summary(node.tensor)),
                 grad=None if grad is None else _values(grad, value_limit),
-                grad_summary=None if grad is None else _summary(trace.summary(grad)),
+                grad_summary=None if grad is None else _summary(summary(grad)),
             ))
         steps = []
         for step, check in zip(self.steps or (), self.checks or ()):
@@ -285,11 +282,6 @@ def describe(root, backward=False, check=False):
     """The `GraphDescription` of `root`'s graph; `backward` also walks the backward pass (see run_backward)."""
     description = GraphDescription(root)
     return description.run_backward(check=check) if backward else description
-
-
-def role_of(ctx):
-    """The role of a recorded op: given where the model called it, else the op's own."""
-    return getattr(ctx, "role", None) or getattr(ctx.fn, "role", None)
 
 
 def _values(array, limit):
@@ -347,16 +339,13 @@ def backward_gradients(walk):
     `.grad` the run touches is put back as it was, so drawing has no side
     effect on the tensors (hooks registered on them do run).
     """
-    from autograd import backend
-    from autograd import backward_steps
-
     root = walk.root
     if not root.requires_grad:
         raise ValueError("show_backward: the tensor does not require grad, so there is no backward pass to draw")
-    seed = Tensor._wrap(backend.xp_for(root.device).ones_like(root.data))
+    seed = Tensor(np.ones(root.shape), dtype=root.dtype, device=root.device)
     before = [(t, t.grad) for t in walk.tensors]
     try:
-        return sent_gradients(root, backward_steps(root, seed, retain_graph=True))
+        return sent_gradients(root, engine_backward_steps(root, seed, retain_graph=True))
     finally:
         for tensor, grad in before:
             tensor.grad = grad

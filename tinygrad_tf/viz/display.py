@@ -1,16 +1,23 @@
 """Compact HTML views for Jupyter: a Tensor, a backward step record and a Module.
 
-`BackwardStep._repr_html_` and `Module._repr_html_` delegate here, and
-`register_notebook_views` (called when `tinygrad_tf` is imported inside
-IPython) tells Jupyter to draw a `Tensor` with `tensor_html`: the engine itself
-knows nothing of notebooks. So a notebook cell that ends with one of them shows
+`Module._repr_html_` delegates here, and `register_notebook_views` (called
+when `tinygrad_tf` is imported inside IPython) tells Jupyter to draw a `Tensor`
+with `tensor_html` and a backward step record with `step_html`: neither the
+engine nor the records know anything of notebooks. So a notebook cell that ends with one of them shows
 its shape, dtype, the op that made it and a small table of values (or a summary
 when the tensor is large). Everything is escaped; nothing is loaded from the network.
 """
 import html
+import os
 import sys
+import tempfile
 
 import numpy as np
+
+from autograd import Tensor
+
+from . import graph
+from .records import BackwardStep
 
 MAX_ROWS, MAX_COLS = 8, 10  # a value table shows at most this corner of the last two axes
 
@@ -122,11 +129,6 @@ class GraphSVG:
 
     def svg(self):
         """The picture as SVG text."""
-        import os
-        import tempfile
-
-        from . import graph
-
         with tempfile.TemporaryDirectory() as directory:
             path = graph.render(self.tensor, os.path.join(directory, "graph.svg"), **self.options)
             with open(path, encoding="utf-8") as f:
@@ -142,7 +144,8 @@ def show_graph(tensor, **options):
 
 
 def register_notebook_views(shell=None):
-    """Have IPython/Jupyter show every `autograd.Tensor` as `tensor_html` (a no-op outside IPython).
+    """Have IPython/Jupyter show every `autograd.Tensor` as `tensor_html` and every `BackwardStep` as
+    `step_html` (a no-op outside IPython).
 
     Args:
         shell: the IPython shell; None asks IPython for the running one, if any.
@@ -155,7 +158,7 @@ def register_notebook_views(shell=None):
         shell = ipython.get_ipython() if ipython is not None else None
     if shell is None:
         return False
-    from autograd import Tensor
-
-    shell.display_formatter.formatters["text/html"].for_type(Tensor, tensor_html)
+    formatter = shell.display_formatter.formatters["text/html"]
+    formatter.for_type(Tensor, tensor_html)
+    formatter.for_type(BackwardStep, step_html)
     return True

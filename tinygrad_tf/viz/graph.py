@@ -36,6 +36,8 @@ import os
 import shutil
 from dataclasses import dataclass
 
+import numpy as np
+
 from .description import CONSTANT, INPUT, OUTPUT, PARAMETER, GraphDescription, backward_gradients, depth, sent_gradients, truncate
 from .labels import grad_text, label, leaf_label, norm, op_label, shape_text, value_limit
 from .layout import MODULE, Layout
@@ -267,8 +269,6 @@ def _draw_backward(dot, edges, sent, seed, in_progress, ident):
     Each drawn edge's id is its forward edge's with "g" for "e"; the forward
     edges drawn so are returned.
     """
-    import numpy as np
-
     drawn = []
     for e in edges:
         if e["dst"] == "output":

@@ -6,12 +6,12 @@ functions for that live here.
 """
 import numpy as np
 
+from autograd import Tensor
+
 DEFAULT_VALUE_LIMIT = 16  # show_values=None: values of tensors with at most this many elements
 
 
 def _is_tensor(x):
-    from autograd import Tensor
-
     return isinstance(x, Tensor)
 
 

@@ -19,9 +19,11 @@ from typing import Optional
 import numpy as np
 
 import ops
-from autograd import Tensor, manual_seed, no_grad
+from autograd import Tensor, manual_seed, mark, no_grad
 
 from .. import nn
+from ..data import Vocab
+from .reading import read_with, run_task
 
 MODELS = ("attention", "encoder-layer", "decoder-layer", "transformer", "mlp")
 RANDOM_VOCAB = 11  # the random Transformer's vocabulary (ids 0..10, 0 = padding)
@@ -43,6 +45,8 @@ class Specimen:
             tokens label the query and key axes of the attention under that path.
         decoding: greedy decoding of the sentence, one dict per output step with the
             top-k next tokens and their probabilities; None without a sentence.
+        warnings: what the learner should know first (a sentence the model cannot read, `viz.reading`).
+        loss: (words, formula) of the loss `loss_of` computes, once it ran.
     """
 
     name: str
@@ -53,6 +57,8 @@ class Specimen:
     tokens: dict = field(default_factory=dict)
     queries_keys: dict = field(default_factory=dict)
     decoding: Optional[list] = None
+    warnings: list = field(default_factory=list)
+    loss: Optional[tuple] = None
 
     def axis_tokens(self, module):
         """(query tokens, key tokens) for the attention run in `module`, or None where unknown."""
@@ -157,8 +163,7 @@ def checkpoint_specimen(name, directory, seq_len=4, seed=0, fused=True, sentence
     input. attention is the first encoder layer's self-attention on a sentence,
     the first decoder layer's masked self-attention on random vectors.
     """
-    from ..data import Vocab, tokenize
-    from ..train import load_translator
+    from ..train import load_translator  # the training application, loaded only for a checkpoint
 
     if name == "mlp":
         raise ValueError("mlp is not part of a Transformer checkpoint; choose attention, encoder-layer, decoder-layer or transformer")
@@ -171,20 +176,22 @@ def checkpoint_specimen(name, directory, seq_len=4, seed=0, fused=True, sentence
     where = f"trained model in {directory}"
     if sentence is None:
         return _checkpoint_random(name, model, where, seq_len, rng, batch)
-    words = tokenize(sentence)
+    words = translator.src_tokenizer.split(sentence)
     if not words:
         raise ValueError("--sentence is empty: give the words to feed the model")
     src_vocab, tgt_vocab = translator.src_vocab, translator.tgt_vocab
+    reading = read_with(translator, sentence, run_task(directory))
     src = Tensor(np.array([src_vocab.encode_source(words)]))  # (1, src_len)
     longest = model.positional.max_len
     if src.shape[1] > longest:
         raise ValueError(f"--sentence has {src.shape[1]} tokens; the model in {directory} reads at most {longest}")
     decoding, out_ids = greedy_top_k(model, src, tgt_vocab, top_k)
     tgt_in = Tensor(np.array([[Vocab.bos_id] + out_ids]))  # (1, tgt_len): what the decoder reads
-    tokens = dict(src=[src_vocab.itos[i] for i in src.numpy()[0]], tgt=[tgt_vocab.itos[i] for i in tgt_in.numpy()[0]])
+    src_labels = reading.labels + [src_vocab.itos[i] for i in src.numpy()[0][len(reading.labels):]]  # then <eos>
+    tokens = dict(src=src_labels, tgt=[tgt_vocab.itos[i] for i in tgt_in.numpy()[0]])
     src_mask = model.src_mask(src)
     title = f'{where}, reading "{sentence}"'
-    common = dict(tokens=tokens, decoding=decoding)
+    common = dict(tokens=tokens, decoding=decoding, warnings=reading.warnings)
     if name == "transformer":
         target = Tensor(np.array([out_ids + [Vocab.eos_id]]))  # (1, tgt_len): the next token at each position
         return Specimen(name, f"Transformer: {title}", model, model(src, tgt_in), target=target,
@@ -238,8 +245,6 @@ def greedy_top_k(model, src, tgt_vocab, k=5, max_len=None):
         (steps, ids): steps is a list of {"token": chosen, "top": [[token, probability], ...]};
         ids are the chosen token ids before <eos>.
     """
-    from ..data import Vocab
-
     max_len = max_len or src.shape[1] + 10
     src_mask = model.src_mask(src)
     memory = model.encode(src, src_mask)  # (1, src_len, d_model)
@@ -260,26 +265,51 @@ def greedy_top_k(model, src, tgt_vocab, k=5, max_len=None):
     return steps, ys[1:]
 
 
+CROSS_ENTROPY = "L = −(1/N) Σᵢ log softmax(logitsᵢ)[targetᵢ]   (N: the target tokens that are not padding)"
+MEAN_SQUARED = "L = (1/N) Σ (output − target)²   (N: the number of output values)"
+
+
+def loss_statement(specimen):
+    """(words, formula): what `loss_of` computes for `specimen`, for the pages and titles to state."""
+    if specimen.name != "transformer":
+        return ("mean squared error between the output and a fixed random target of the same shape (the node "
+                "'target'): a stand-in loss, so that every gradient is real", MEAN_SQUARED)
+    if specimen.decoding is not None:
+        return ("cross-entropy of the logits against the model's own greedy translation: at each position the "
+                "next word it wrote (so the loss is how sure it was of its own output)", CROSS_ENTROPY)
+    return "cross-entropy of the logits against fixed random target tokens (the node 'target')", CROSS_ENTROPY
+
+
 def loss_text(specimen):
-    """What `loss_of` computes for `specimen`, in words (for titles)."""
-    if specimen.name == "transformer":
-        return "cross_entropy(logits, fixed random target tokens)"
-    return "mse_loss(output, a fixed random target)"
+    """What `loss_of` computes for `specimen`, as a short call (for titles)."""
+    if specimen.name != "transformer":
+        return "mse_loss(output, a fixed random target)"
+    if specimen.decoding is not None:
+        return "cross_entropy(logits, the model's own greedy translation)"
+    return "cross_entropy(logits, fixed random target tokens)"
 
 
 def loss_of(specimen, seed=0):
     """The loss backward walks from: cross-entropy against target tokens for the Transformer
     (the specimen's own, else random ones), MSE against a fixed random target otherwise.
 
-    The target is kept in `specimen.target`.
+    The target is kept in `specimen.target` (named 'target', so the pictures label it),
+    what the loss is in `specimen.loss` (`loss_statement`), and the loss node's role
+    says it in short.
     """
     out = specimen.output
     if specimen.name == "transformer":
         if specimen.target is None:
             rng = np.random.default_rng(seed + 1)
             specimen.target = Tensor(rng.integers(1, out.shape[-1], size=out.shape[:-1]))
-        return ops.cross_entropy(out, specimen.target, ignore_index=0)
-    if specimen.target is None:
-        rng = np.random.default_rng(seed + 1)
-        specimen.target = Tensor(rng.normal(size=out.shape), dtype=out.dtype)
-    return ops.mse_loss(out, specimen.target)
+        loss, role = ops.cross_entropy(out, specimen.target, ignore_index=0), "loss: cross-entropy"
+    else:
+        if specimen.target is None:
+            rng = np.random.default_rng(seed + 1)
+            specimen.target = Tensor(rng.normal(size=out.shape), dtype=out.dtype)
+        loss, role = ops.mse_loss(out, specimen.target), "loss: mean squared error"
+    for tensor in (specimen.target, *loss._ctx.inputs):  # the target as the loss op holds it (it may copy it)
+        if isinstance(tensor, Tensor) and not tensor.requires_grad and not tensor.name:
+            tensor.name = "target"
+    specimen.loss = loss_statement(specimen)
+    return mark(loss, role)

@@ -93,3 +93,43 @@ def test_missing_dot_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(empty))
     assert_clean_error(_run("attention", "--out", tmp_path / "x.html"), "apt-get install graphviz")
     assert not (tmp_path / "x.html").exists()
+
+
+def test_the_transformer_opens_with_its_layers_as_boxes(tmp_path):
+    out = tmp_path / "t.html"
+    result = _run("transformer", "--d-model", 8, "--layers", 1, "--no-check", "--out", out)
+    assert result.exit_code == 0, result.output
+    data = _data(out)
+    assert data["collapse"] == 2
+    boxes = {e: info for e, info in data["drawing"]["nodes"].items() if e.startswith("box:")}
+    assert "box:encoder.layers.0" in boxes and all(len(info["nodes"]) > 1 for info in boxes.values())
+    whole = tmp_path / "whole.html"
+    assert _run("transformer", "--d-model", 8, "--layers", 1, "--no-check", "--collapse", 9, "--out", whole).exit_code == 0
+    assert not any(e.startswith("box:") for e in _data(whole)["drawing"]["nodes"])
+
+
+@needs_dot
+def test_the_side_panel_links_the_tours_picture_of_each_concept(tmp_path):
+    from tinygrad_tf import tour
+
+    pictures = tmp_path / "tour"
+    pictures.mkdir()
+    for file in tour.FILES:
+        (pictures / file).write_bytes(b"")  # the link needs only the file to exist
+    (tmp_path / "pages").mkdir()
+    out = tmp_path / "pages" / "t.html"
+    result = _run("decoder-layer", "--d-model", 8, "--heads", 2, "--seq-len", 3, "--no-check", "--tour", pictures,
+                  "--out", out)
+    assert result.exit_code == 0, result.output
+    concepts = {(n["role"], n["module"]): n["concept"] for n in _data(out)["nodes"] if n["role"]}
+    by_role = {role: c for (role, module), c in concepts.items() if "cross_attn" not in (module or "")}
+    assert by_role["Q"]["file"] == "03-qkv.png" and by_role["mask"]["file"] == "05-matrix-form.png"
+    cross = [c for (role, module), c in concepts.items() if role == "attention weights" and "cross_attn" in module]
+    assert cross and all(c["file"] == "10-cross-attention.png" for c in cross)
+    for c in (c for c in concepts.values() if c):  # each link leads from the page to the picture
+        assert (out.parent / c["href"]).resolve() == (pictures / c["file"]).resolve()
+    bare = tmp_path / "bare.html"
+    assert _run("attention", "--d-model", 8, "--out", bare).exit_code == 0
+    nodes = _data(bare)["nodes"]
+    assert all(n["concept"] is None or n["concept"]["href"] is None for n in nodes)  # no --tour: named, not linked
+    assert next(n for n in nodes if n["role"] == "mask (causal)")["concept"]["file"] == "11-causal-mask.png"

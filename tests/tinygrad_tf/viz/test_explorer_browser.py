@@ -173,3 +173,87 @@ def test_screenshot_is_not_blank(browser, pages):
     pixels = np.asarray(image).reshape(-1, 3).astype(int)
     coloured = np.count_nonzero(pixels.max(axis=1) - pixels.min(axis=1) > 40)  # not white, grey or black
     assert len(np.unique(pixels, axis=0)) > 50 and coloured > 0.005 * len(pixels)
+
+
+def test_the_loss_is_stated_at_the_top_and_on_the_loss_node(browser, pages):
+    for name in ("attention", "transformer"):
+        path, data = pages[name]
+        open_page(browser, path)
+        words, formula = (" ".join(data["loss"][k].split()) for k in ("words", "formula"))  # as the page lays it out
+        top = browser.find_element(By.ID, "loss-statement")
+        assert top.is_displayed() and words in top.text and formula in top.text
+        browser.execute_script(f"explorer.select({json.dumps(data['loss']['node'])})")
+        panel = browser.find_element(By.ID, "node-panel").text
+        assert "this is the loss" in panel and formula in panel
+
+
+def test_gradients_are_explained_where_they_are_met(browser, pages):
+    path, data = pages["attention"]
+    open_page(browser, path)
+    browser.execute_script(f"explorer.step({len(data['steps']) - 1})")
+    weights = next(n for n in data["nodes"] if n["role"] == "attention weights")
+    browser.execute_script(f"explorer.select({json.dumps(weights['id'])})")
+    panel = browser.find_element(By.ID, "node-panel")
+    masked = int(np.sum((np.array(weights["value"]) == 0) & (np.array(weights["grad"]) != 0)))
+    assert masked > 0 and f"{masked} weights are exactly 0 (masked positions)" in panel.text
+    assert "changes the loss L by about" in panel.text
+    canvas = panel.find_elements(By.TAG_NAME, "canvas")[-1]  # the gradient of the last head
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+    ActionChains(browser).move_to_element_with_offset(canvas, canvas.size["width"] // 2 - 3,
+                                                      canvas.size["height"] // 2 - 3).perform()
+    tip = browser.find_element(By.ID, "tooltip").text
+    g, v = weights["grad"][0][1][3][3], weights["value"][0][1][3][3]
+    assert tip.startswith("[0, 1, 3, 3] = ") and "raising the value by ε changes the loss by about" in tip
+    assert float(tip.split("value ")[1].split(",")[0]) == pytest.approx(v, rel=1e-3)
+    assert float(tip.split("gradient ")[1].split(":")[0]) == pytest.approx(g, rel=1e-3, abs=1e-9)
+    bias = next(n for n in data["nodes"] if (n["name"] or "").endswith("k_proj.bias"))
+    browser.execute_script(f"explorer.select({json.dumps(bias['id'])})")
+    tiny = 0 < bias["grad_summary"]["norm"] < 1e-6
+    assert ("softmax ignores a constant added to a whole row" in panel.text) == tiny
+
+
+def test_the_forward_pass_steps_first_and_its_values_appear(browser, pages):
+    path, data = pages["attention"]
+    open_page(browser, path)
+    forward = data["forward"]
+    browser.execute_script("explorer.forwardStart()")
+    info = browser.find_element(By.ID, "step-info").text
+    assert "Before the forward pass" in info and browser.execute_script("return explorer.current()") is None
+    weights = next(n for n in data["nodes"] if n["role"] == "attention weights")
+    browser.execute_script(f"explorer.select({json.dumps(weights['id'])})")
+    panel = browser.find_element(By.ID, "node-panel")
+    k = forward.index(weights["id"])
+    assert f"not computed yet: the forward pass reaches it at forward step {k + 1}" in panel.text
+    drawn = data["drawn_as"][weights["id"]]
+    element = browser.find_element(By.CSS_SELECTOR, f'g.node[data-node-id="{drawn}"]')
+    assert "unborn" in element.get_attribute("class")
+    body = browser.find_element(By.TAG_NAME, "body")
+    for _ in range(k + 1):
+        body.send_keys(Keys.ARROW_RIGHT)
+    assert browser.execute_script("return explorer.current()") == weights["id"]
+    assert "computing" in element.get_attribute("class")
+    assert f"forward {k + 1} / {len(forward)}" in browser.find_element(By.ID, "step-count").text
+    assert "not computed yet" not in panel.text and len(panel.find_elements(By.TAG_NAME, "canvas")) == 2
+    browser.execute_script(f"explorer.step({-1})")  # forward done; then backward as before
+    assert browser.execute_script("return explorer.current()") is None and "unborn" not in element.get_attribute("class")
+    body.send_keys(Keys.ARROW_RIGHT)
+    assert browser.execute_script("return explorer.current()") == data["steps"][0]["node"]
+
+
+def test_a_folded_module_is_a_box_its_label_fits_and_steps_zoom_to_a_readable_node(browser, pages):
+    path, data = pages["attention"]
+    open_page(browser, path)
+    browser.execute_script("explorer.toggleCluster('self_attn.q_proj')")
+    sizes = browser.execute_script(
+        "const g = document.querySelector('g.collapsed-box'); const label = g.querySelector('rect.label').getBBox();"
+        "const area = g.querySelector('rect.fold-area').getBBox();"
+        "const text = Math.max(...[...g.querySelectorAll('text')].map(t => t.getComputedTextLength()));"
+        "return [label.width, label.height, area.width, area.height, text]")
+    label_w, label_h, area_w, area_h, text_w = sizes
+    assert text_w < label_w <= text_w + 24 and label_h < area_h  # sized to its label, not to the module's area
+    browser.execute_script("explorer.toggleCluster('self_attn.q_proj'); explorer.zoom(0.2)")
+    browser.execute_script("explorer.step(3)")
+    node = data["drawn_as"][data["steps"][3]["node"]]
+    height = browser.execute_script(
+        f"return document.querySelector('g.node[data-node-id=\"{node}\"]').getBoundingClientRect().height")
+    assert height >= 35  # zoomed in so the current node can be read

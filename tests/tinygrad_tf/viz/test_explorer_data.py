@@ -63,10 +63,19 @@ def test_steps_are_backwards_order():
     fresh = specimens.random_specimen("encoder-layer", d_model=8, heads=2, seq_len=3, batch=1)
     loss = specimens.loss_of(fresh)
     description = GraphDescription(loss)
-    order = [description.node_of(s.ctx if s.ctx is not None else s.tensor).id
-             for s in autograd.backward_steps(loss, None)]
-    assert [s["node"] for s in page.data["steps"]] == order
-    assert [s["index"] for s in page.data["steps"]] == list(range(len(order)))
+    engine_order = [description.node_of(s.ctx if s.ctx is not None else s.tensor).id
+                    for s in autograd.backward_steps(loss, None)]
+    order = [s["node"] for s in page.data["steps"]]
+    assert sorted(order) == sorted(engine_order) and [s["index"] for s in page.data["steps"]] == list(range(len(order)))
+    kinds = {n["id"]: n["kind"] for n in page.data["nodes"]}
+    leaf = {node for node in order if kinds[node] in ("input", "parameter")}
+    assert [n for n in order if n not in leaf] == [n for n in engine_order if n not in leaf]  # ops: the engine's order
+    for k, node in enumerate(order):  # each leaf's step right after the last op that sent it a gradient
+        if node in leaf:
+            senders = [j for j, s in enumerate(page.data["steps"]) if j < k and s["node"] not in leaf and any(
+                e["source"] == node and e["target"] == s["node"] and s["grad_inputs"][e["input_index"]] is not None
+                for e in page.data["edges"])]
+            assert senders and all(order[j] in leaf for j in range(senders[-1] + 1, k)), node
     # each node after every op that used it: its gradient is complete when backward reaches it
     position = {node: k for k, node in enumerate(order)}
     for e in page.data["edges"]:
@@ -205,3 +214,59 @@ def test_an_ops_backward_rule_is_embedded_where_it_states_one(monkeypatch):
     (step,) = [st for st in page.data["steps"] if st["op"] == "softmax"]
     assert step["rule"] == "dx = y ⊙ (dy − Σ dy ⊙ y)"
     assert "dx = y ⊙ (dy − Σ dy ⊙ y)" in page.html  # in the embedded data, for the panel to show
+
+
+def test_the_page_states_its_loss_in_words_and_formula():
+    page, s = page_of("attention", d_model=8, heads=2, seq_len=3)
+    loss = page.data["loss"]
+    out, target = s.output.numpy().astype(np.float64), s.target.numpy().astype(np.float64)
+    assert loss["value"] == pytest.approx(np.mean((out - target) ** 2), rel=1e-5)  # what the words say it is
+    assert loss["formula"] == specimens.MEAN_SQUARED and "random target" in loss["words"]
+    nodes = {n["id"]: n for n in page.data["nodes"]}
+    assert nodes[loss["node"]]["step"] == 0 and "mean squared error" in nodes[loss["node"]]["role"]
+    assert any(n["kind"] == "constant" and n["title"] == "target" for n in nodes.values())
+
+
+def test_a_checkpoint_sentences_loss_is_against_its_own_translation(copy_run):
+    s = specimens.checkpoint_specimen("transformer", copy_run, sentence="3 1 4")
+    page = explorer.build(s, specimens.loss_of(s), collapse=2, check=False)
+    loss = page.data["loss"]
+    assert "own greedy translation" in loss["words"] and loss["formula"] == specimens.CROSS_ENTROPY
+    nodes = {n["id"]: n for n in page.data["nodes"]}
+    targets = [e["source"] for e in page.data["edges"] if e["target"] == loss["node"] and e["input_index"] == 1]
+    assert [nodes[t]["title"] for t in targets] == ["target"]  # the node the words point at
+    itos = load_translator(copy_run, "cpu").tgt_vocab.itos
+    assert [itos[i] for i in s.target.numpy()[0]] == [step["token"] for step in page.data["decoding"]]
+    logits = s.output.numpy()[0].astype(np.float64)
+    log_probs = logits - logits.max(-1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
+    ids = s.target.numpy()[0]
+    assert loss["value"] == pytest.approx(-log_probs[np.arange(len(ids)), ids].mean(), rel=1e-5)
+
+
+def test_unknown_words_are_labelled_and_warned(copy_run):
+    s = specimens.checkpoint_specimen("attention", copy_run, sentence="3 zebra okapi 4")
+    page = explorer.build(s, specimens.loss_of(s), check=False)
+    assert page.data["tokens"]["src"] == ["3", "<unk> (zebra)", "<unk> (okapi)", "4", "<eos>"]
+    assert len(page.data["warnings"]) == 1 and "zebra, okapi" in page.data["warnings"][0]
+
+
+def test_forward_steps_are_the_models_own_values_in_forward_order():
+    page, s = page_of("attention", d_model=8, heads=2, seq_len=3)
+    data = page.data
+    nodes = {n["id"]: n for n in data["nodes"]}
+    forward = data["forward"]
+    assert sorted(forward) == sorted(n["id"] for n in data["nodes"] if n["kind"] == "op")
+    made = {}
+    for k, node in enumerate(forward):  # every op after the ops it reads: the forward pass's own order
+        assert all(made[e["source"]] < k for e in data["edges"]
+                   if e["target"] == node and nodes[e["source"]]["kind"] == "op"), node
+        made[node] = k
+    attn = s.root.self_attn
+    weights = next(n for n in forward if nodes[n]["role"] == "attention weights")
+    np.testing.assert_allclose(nested(nodes[weights]["value"]), attn.attention_weights.numpy(), rtol=1e-4, atol=1e-6)
+    q = next(n for n in forward if nodes[n]["role"] == "Q")
+    x = next(n for n in data["nodes"] if n["kind"] == "input")
+    expected_q = nested(x["value"]) @ attn.q_proj.weight.numpy().T + attn.q_proj.bias.numpy()
+    np.testing.assert_allclose(nested(nodes[q]["value"]), expected_q, rtol=5e-4, atol=2e-4)  # 5 significant digits embedded
+    assert nodes[forward[-1]]["value"] == pytest.approx(data["loss"]["value"], rel=1e-5)  # it ends at the loss

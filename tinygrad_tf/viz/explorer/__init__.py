@@ -19,7 +19,12 @@ SVG, each drawn node carrying `data-node-id`), the style, one script
                 backward edge appears at step `sent_at`); clusters: {element id: path}
     drawn_as    {node id: element id drawing it}
     axes        on attention-weights nodes: {rows, cols} labels of the query and key axes
-    tokens, decoding, title, loss, model: what the page says about the model
+    tokens, decoding, title, model: what the page says about the model
+    loss        {op, value, words, formula, node}: the loss walked from, stated in words and as a formula
+    warnings    sentences the page shows first (a sentence the model cannot read)
+    concept     on a node playing one of the tour's concepts: {title, caption, file, href} of its picture
+    forward     the op nodes in the order the forward pass computed them (the page steps through
+                them before the backward pass: step -1 is "forward done", steps below it the forward)
 The page exposes `window.explorer` (step(n), next(), prev(), current(), ...).
 """
 import contextlib
@@ -31,8 +36,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .. import graph
-from ..description import VALUE_LIMIT, GraphDescription
+from ..description import OP, VALUE_LIMIT, GraphDescription
 from ..layout import MODULE
+from ..records import LEAF_OP
 
 DATA_ID = "tinygrad-tf-graph"
 ATTENTION_ROLE = "attention weights"
@@ -56,7 +62,8 @@ class Page:
         return path
 
 
-def build(specimen, loss, collapse=None, value_limit=VALUE_LIMIT, check=True, check_elements=200, title=None):
+def build(specimen, loss, collapse=None, value_limit=VALUE_LIMIT, check=True, check_elements=200, title=None,
+          concept=None):
     """Walk backward from `loss` through `specimen`'s graph and build the explorer page.
 
     Args:
@@ -67,6 +74,8 @@ def build(specimen, loss, collapse=None, value_limit=VALUE_LIMIT, check=True, ch
         check: compare every op step with central differences of its op alone.
         check_elements: at most this many elements per input in each check.
         title: the page's heading (default: the specimen's title).
+        concept: a function (role, module) -> {title, caption, file, href} or None: the tour picture the side
+            panel shows beside a node playing one of the tour's concepts (`tour.concepts.concept_finder`).
 
     Leaves every parameter's `.grad` as `loss.backward()` would.
     """
@@ -74,7 +83,7 @@ def build(specimen, loss, collapse=None, value_limit=VALUE_LIMIT, check=True, ch
     with _grads_hidden(description.leaves):  # the picture is the forward pass; the page adds the gradients
         picture = graph.drawing(description, collapse=collapse, show_backward=description.steps, show_values=False,
                                 legend=True, ids=True)
-    data = page_data(description, picture, specimen, value_limit)
+    data = page_data(description, picture, specimen, value_limit, concept)
     data["title"] = title or specimen.title
     data["collapse"] = collapse
     return Page(data, page_html(data, svg_of(picture, data)))
@@ -93,9 +102,10 @@ def _grads_hidden(tensors):
             t.grad = grad
 
 
-def page_data(description, picture, specimen, value_limit=VALUE_LIMIT):
+def page_data(description, picture, specimen, value_limit=VALUE_LIMIT, concept=None):
     """The embedded JSON (see the module docstring) as a dict."""
     data = description.to_dict(value_limit)
+    data["steps"] = leaves_after_their_last_sender(data["steps"], data["edges"])
     step_of = {}
     for step in data["steps"]:
         step_of.setdefault(step["node"], step["index"])
@@ -110,12 +120,46 @@ def page_data(description, picture, specimen, value_limit=VALUE_LIMIT):
     for node in data["nodes"]:
         node["step"] = step_of.get(node["id"])
         node["axes"] = _axes(specimen, node) if node["role"] == ATTENTION_ROLE else None
+        node["concept"] = concept(node["role"], node["module"]) if concept and node["role"] else None
     data["tokens"] = specimen.tokens or None
     data["decoding"] = specimen.decoding
     data["model"] = specimen.name
+    words, formula = specimen.loss or (None, None)
+    root_node = description.node_of(description.root)
     data["loss"] = dict(op=description.root._ctx.name if description.root._ctx else None,
-                        value=float(description.root.item()))
+                        value=float(description.root.item()), words=words, formula=formula, node=root_node.id)
+    data["warnings"] = list(specimen.warnings)
+    data["forward"] = [n["id"] for n in data["nodes"] if n["kind"] == OP]  # the order the forward pass made them
     return data
+
+
+def leaves_after_their_last_sender(steps, edges):
+    """The steps with each leaf's "added into .grad" step moved right after the last op step that sent it a
+    gradient (where its .grad becomes complete), instead of all leaves at the end as the engine runs them.
+
+    Ops keep the engine's order; each step's "index" becomes its place on the page ("engine_index" keeps
+    the engine's).
+    """
+    senders = {}  # leaf node id -> the op steps sending it a gradient
+    inputs = {}
+    for e in edges:
+        inputs.setdefault(e["target"], []).append(e)
+    ops, leaves = [], {}
+    for step in steps:
+        if step["op"] == LEAF_OP:
+            leaves[step["node"]] = step
+            continue
+        ops.append(step)
+        for e in inputs.get(step["node"], ()):
+            if step["grad_inputs"][e["input_index"]] is not None:
+                senders.setdefault(e["source"], []).append(step["index"])
+    after = {}
+    for node, step in leaves.items():
+        after.setdefault(max(senders.get(node, [-1])), []).append(step)
+    ordered = after.get(-1, [])  # a leaf no op sent to (the loss itself, when it is a leaf) comes first
+    for step in ops:
+        ordered += [step] + after.get(step["index"], [])
+    return [dict(step, index=k, engine_index=step["index"]) for k, step in enumerate(ordered)]
 
 
 def _axes(specimen, node):

@@ -13,6 +13,20 @@ const EDGES = DATA.drawing.edges; // element id -> {source, target, uses, backwa
 const MAX_SLICES = 8; // heatmaps shown per tensor (its leading indices), the rest summarised
 const PLAY_MS = 650;
 const state = { step: -1, selected: null, timer: null, zoom: 1, collapsed: new Set() };
+// The forward pass comes first on the same timeline: steps -F-1 .. -2 compute the ops one by one (F of them),
+// step -1 is "forward done, backward not started", steps 0 .. B-1 are backward's.
+const FORWARD = DATA.forward || [];
+const FIRST = -FORWARD.length - 1;
+const forwardAt = new Map(FORWARD.map((id, k) => [id, k])); // op node id -> its forward step (0-based)
+
+function computed() {
+  // how many ops the forward pass has computed at the current step
+  return state.step >= -1 ? FORWARD.length : state.step - FIRST;
+}
+
+function isComputed(nodeId) {
+  return !forwardAt.has(nodeId) || forwardAt.get(nodeId) < computed();
+}
 
 const nodeElements = new Map(
   [...SVG.querySelectorAll("g.node[data-node-id]")].map((g) => [g.dataset.nodeId, g]));

@@ -7,19 +7,24 @@ function stepOf(nodeId) {
 }
 
 function current() {
-  return state.step >= 0 ? DATA.steps[state.step].node : null;
+  if (state.step >= 0) return DATA.steps[state.step].node;
+  if (state.step < -1 && computed() > 0) return FORWARD[computed() - 1];
+  return null;
 }
 
 function markOf(nodeIds) {
   const here = current();
+  if (state.step < -1) { // the forward pass: the op computed now, and the ones not computed yet
+    if (here !== null && nodeIds.includes(here)) return "computing";
+    return nodeIds.every((id) => !isComputed(id)) ? "unborn" : null;
+  }
   if (here !== null && nodeIds.includes(here)) return "current";
   if (nodeIds.some((id) => stepOf(id) !== null && stepOf(id) < state.step)) return "visited";
   return null;
 }
 
 function setMark(g, mark) {
-  g.classList.toggle("current", mark === "current");
-  g.classList.toggle("visited", mark === "visited");
+  ["current", "visited", "computing", "unborn"].forEach((m) => g.classList.toggle(m, mark === m));
 }
 
 function markNodes() {
@@ -30,18 +35,25 @@ function markNodes() {
 function markEdges() {
   edgeElements.forEach((g, id) => {
     const e = EDGES[id];
+    const target = DRAWN[e.target];
+    g.classList.toggle("unborn", !e.backward && target !== undefined && target.nodes.every((n) => !isComputed(n)));
     if (!e.backward) return;
     g.classList.toggle("pending", e.sent_at === null || e.sent_at > state.step);
     g.classList.toggle("fresh", e.sent_at === state.step);
   });
 }
 
+const READABLE_PX = 36; // a node drawn smaller than this on screen is zoomed to this height when backward reaches it
+
 function scrollToCurrent() {
   const id = current();
   if (id === null) return;
   let g = nodeElements.get(DATA.drawn_as[id]);
-  if (!g || g.classList.contains("hidden")) g = SVG.querySelector("g.collapsed-box.current");
-  if (g) g.scrollIntoView({ block: "center", inline: "center" });
+  if (!g || g.classList.contains("hidden")) g = SVG.querySelector("g.collapsed-box.current .label");
+  if (!g) return;
+  const height = g.getBoundingClientRect().height;
+  if (height > 0 && height < READABLE_PX) zoom(state.zoom * READABLE_PX / height);
+  g.scrollIntoView({ block: "center", inline: "center" });
 }
 
 // ---- collapsing clusters in place -------------------------------------------------------------
@@ -69,28 +81,39 @@ function applyCollapse() {
 }
 
 function drawBox(path, members) {
+  // The folded module: its area stays (faint, so the layout does not jump) and a box sized to its label
+  // sits in the middle of it.
   const cluster = clusterElements.get(path);
-  const box = cluster.getBBox();
+  const area = cluster.getBBox();
   const ns = "http://www.w3.org/2000/svg";
   const g = document.createElementNS(ns, "g");
   g.setAttribute("class", "collapsed-box");
   g.dataset.nodeIds = members.join(" ");
   g.dataset.cluster = path;
-  const rect = document.createElementNS(ns, "rect");
-  Object.entries({ x: box.x, y: box.y, width: box.width, height: box.height, rx: 6 }).forEach(([k, v]) => rect.setAttribute(k, v));
+  const rect = (cls, box) => {
+    const r = document.createElementNS(ns, "rect");
+    r.setAttribute("class", cls);
+    Object.entries({ x: box.x, y: box.y, width: box.width, height: box.height, rx: 6 }).forEach(([k, v]) => r.setAttribute(k, v));
+    return r;
+  };
+  const title = document.createElementNS(ns, "title");
+  title.textContent = `${path} collapsed: click to expand`;
+  const label = rect("label", area);
+  g.append(title, rect("fold-area", area), label);
   const lines = [path, `${members.length} nodes`, "click to expand"].map((line, k) => {
     const text = document.createElementNS(ns, "text");
-    text.setAttribute("x", box.x + box.width / 2);
-    text.setAttribute("y", box.y + Math.min(box.height / 2 - 14, 24) + 15 * k);
+    text.setAttribute("x", area.x + area.width / 2);
+    text.setAttribute("y", area.y + area.height / 2 + 16 * (k - 1) + 5);
     text.setAttribute("text-anchor", "middle");
     text.textContent = line;
     return text;
   });
-  const title = document.createElementNS(ns, "title");
-  title.textContent = `${path} collapsed: click to expand`;
-  g.append(title, rect, ...lines);
+  g.append(...lines);
   g.addEventListener("click", () => toggleCluster(path));
   cluster.parentNode.append(g);
+  const width = Math.max(...lines.map((t) => t.getComputedTextLength())) + 20;
+  Object.entries({ x: area.x + (area.width - width) / 2, y: area.y + area.height / 2 - 28, width, height: 52 })
+    .forEach(([k, v]) => label.setAttribute(k, v));
 }
 
 function toggleCluster(path) {

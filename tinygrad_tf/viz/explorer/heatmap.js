@@ -18,13 +18,13 @@ function slices(values, shape) {
   return values.flatMap((sub, i) => slices(sub, shape.slice(1)).map((s) => ({ index: [i, ...s.index], rows: s.rows })));
 }
 
-function heatmaps(values, shape, axes) {
+function heatmaps(values, shape, axes, forward) {
   const wrap = el("div", { class: "heatmaps" });
   const flat = flatten(values, []);
   const isBool = flat.length > 0 && typeof flat[0] === "boolean";
   const scale = flat.reduce((m, v) => (Number.isFinite(num(v)) ? Math.max(m, Math.abs(num(v))) : m), 0);
   const all = slices(values, shape);
-  all.slice(0, MAX_SLICES).forEach((s) => wrap.append(heatmap(s, shape, scale, isBool, axes)));
+  all.slice(0, MAX_SLICES).forEach((s) => wrap.append(heatmap(s, shape, scale, isBool, axes, forward)));
   const scaleText = isBool ? "green = True" : `colour: blue −${fmt(scale)} … white 0 … red +${fmt(scale)}` +
     (flat.some((v) => typeof v === "string") ? "; grey: ±inf / nan" : "");
   const notes = [scaleText];
@@ -32,7 +32,7 @@ function heatmaps(values, shape, axes) {
   return el("div", {}, wrap, el("div", { class: "muted" }, notes.join("; ")));
 }
 
-function heatmap(slice, shape, scale, isBool, axes) {
+function heatmap(slice, shape, scale, isBool, axes, forward) {
   const rows = slice.rows.length, cols = slice.rows[0].length;
   const cell = Math.max(3, Math.min(26, Math.floor(380 / Math.max(cols, 1)), Math.floor(300 / Math.max(rows, 1))));
   const ctx0 = document.createElement("canvas").getContext("2d");
@@ -50,7 +50,7 @@ function heatmap(slice, shape, scale, isBool, axes) {
   }));
   ctx.strokeStyle = "#c5ccd6";
   ctx.strokeRect(left + 0.5, top + 0.5, cols * cell - 1, rows * cell - 1);
-  canvas.addEventListener("mousemove", (ev) => hoverCell(ev, slice, shape, axes, left, top, cell));
+  canvas.addEventListener("mousemove", (ev) => hoverCell(ev, slice, shape, axes, left, top, cell, forward));
   canvas.addEventListener("mouseleave", hideTooltip);
   const caption = slice.index.length ? `[${slice.index.join(", ")}, :, :]` + sliceNames(shape) : "";
   return el("div", { class: "heatmap" }, caption ? el("div", { class: "caption" }, caption) : null, canvas);
@@ -71,13 +71,21 @@ function drawAxes(ctx, axes, left, top, cell) {
   ctx.restore();
 }
 
-function hoverCell(ev, slice, shape, axes, left, top, cell) {
+function at(values, index) {
+  return index.reduce((v, i) => (Array.isArray(v) ? v[i] : v), values);
+}
+
+function hoverCell(ev, slice, shape, axes, left, top, cell, forward) {
   const r = ev.target.getBoundingClientRect();
   const j = Math.floor((ev.clientX - r.left - left) / cell), i = Math.floor((ev.clientY - r.top - top) / cell);
   if (i < 0 || j < 0 || i >= slice.rows.length || j >= slice.rows[0].length) return hideTooltip();
   const index = shape.length === 0 ? [] : shape.length === 1 ? [j] : [...slice.index, i, j];
   let text = `[${index.join(", ")}] = ${fmt(slice.rows[i][j])}`;
   if (axes) text += `\nquery "${axes.rows[i]}" → key "${axes.cols[j]}"`;
+  if (forward !== undefined && forward !== null) {
+    const g = fmt(slice.rows[i][j]);
+    text += `\nvalue ${fmt(at(forward, index))}, gradient ${g}: raising the value by ε changes the loss by about ${g}·ε`;
+  }
   const tip = document.getElementById("tooltip");
   tip.textContent = text;
   tip.style.display = "block";
@@ -89,7 +97,7 @@ function hideTooltip() {
   document.getElementById("tooltip").style.display = "none";
 }
 
-function tensorView(values, summary, shape, axes) {
+function tensorView(values, summary, shape, axes, forward) {
   const count = shape.reduce((a, b) => a * b, 1);
   const parts = [el("div", { class: "summary" }, summaryText(summary))];
   if (values === null) {
@@ -98,7 +106,7 @@ function tensorView(values, summary, shape, axes) {
   } else if (shape.length === 0) {
     parts.push(el("div", { class: "summary" }, `value ${fmt(values)}`));
   } else {
-    parts.push(heatmaps(values, shape, axes));
+    parts.push(heatmaps(values, shape, axes, forward));
   }
   return parts;
 }

@@ -2,7 +2,7 @@
 
 // ---- stepping -------------------------------------------------------------------------------
 function go(n) {
-  state.step = Math.max(-1, Math.min(DATA.steps.length - 1, n));
+  state.step = Math.max(FIRST, Math.min(DATA.steps.length - 1, n));
   markNodes();
   markEdges();
   stepInfo();
@@ -13,7 +13,7 @@ function go(n) {
 
 function play() {
   if (state.timer) return pause();
-  if (state.step >= DATA.steps.length - 1) go(-1);
+  if (state.step >= DATA.steps.length - 1) go(FIRST);
   document.getElementById("btn-play").classList.add("on");
   state.timer = setInterval(() => {
     if (state.step >= DATA.steps.length - 1) pause();
@@ -33,12 +33,14 @@ function wire() {
   on("btn-next", () => { pause(); go(state.step + 1); });
   on("btn-prev", () => { pause(); go(state.step - 1); });
   on("btn-reset", () => { pause(); go(-1); });
+  on("btn-forward", () => { pause(); go(FIRST); });
   on("btn-play", play);
   on("btn-zoom-in", () => zoom(state.zoom * 1.25));
   on("btn-zoom-out", () => zoom(state.zoom / 1.25));
   on("btn-zoom-fit", fitWidth);
   const slider = document.getElementById("step-slider");
   slider.max = String(DATA.steps.length - 1);
+  slider.min = String(FIRST);
   slider.addEventListener("input", () => { pause(); go(Number(slider.value)); });
   document.addEventListener("keydown", onKey);
   nodeElements.forEach((g, id) => g.addEventListener("click", (ev) => {
@@ -60,6 +62,7 @@ function onKey(ev) {
 }
 
 wire();
+lossStatement();
 decodingView();
 helpView();
 go(-1);
@@ -72,6 +75,7 @@ window.explorer = {
   next: () => go(state.step + 1),
   prev: () => go(state.step - 1),
   reset: () => go(-1),
+  forwardStart: () => go(FIRST),
   current,
   index: () => state.step,
   play,

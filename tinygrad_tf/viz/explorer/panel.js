@@ -22,10 +22,12 @@ function stepInfo() {
   const box = document.getElementById("step-info");
   box.replaceChildren();
   const total = DATA.steps.length;
-  document.getElementById("step-count").textContent = `step ${state.step + 1} / ${total}`;
+  document.getElementById("step-count").textContent = state.step < -1 ?
+    `forward ${computed()} / ${FORWARD.length}` : `step ${state.step + 1} / ${total}`;
   document.getElementById("step-slider").value = String(state.step);
+  if (state.step < -1) return forwardInfo(box);
   if (state.step < 0) {
-    box.append(`Forward pass done: loss = ${fmt(DATA.loss.value)} (${DATA.loss.op || "output"}). ` +
+    box.append(`Forward pass done: loss L = ${fmt(DATA.loss.value)} (${DATA.loss.op || "output"}, stated above). ` +
       `Press → (or next) to walk backward from the loss, one node at a time; click a node for its values.`);
     return;
   }
@@ -43,6 +45,38 @@ function stepInfo() {
   box.append(checkBadge(s.check, s.op === "accumulate_grad"));
 }
 
+function forwardInfo(box) {
+  const here = current();
+  if (here === null) {
+    box.append("Before the forward pass: only the inputs, parameters and constants exist. Press → to compute " +
+      "the ops one by one (each lights up green with its value), then on to the backward pass.");
+    return;
+  }
+  const n = NODES.get(here);
+  box.append(el("span", { class: "where" }, `forward: ${nodeName(n)}${n.module ? " in " + n.module : ""}`),
+    ` computes ${shapeText(n.shape)} from `, ...inputsOf(here).flatMap((e, k) => [k ? ", " : "", nodeLink(e.source)]));
+  box.append(el("br"), n.value !== null && n.shape.length === 0 ? `value ${fmt(n.value)}` :
+    `value: ${summaryText(n.summary)}`);
+}
+
+// ---- what the page walks from, and what to know first ----------------------------------------
+function lossStatement() {
+  const L = DATA.loss;
+  const box = document.getElementById("loss-statement");
+  box.replaceChildren(el("b", {}, "loss: "), L.words || `the output of ${L.op || "the graph"}`,
+    L.formula ? el("div", { class: "formula" }, L.formula) : null,
+    el("div", {}, `value after the forward pass: ${fmt(L.value)}`));
+  const warnings = document.getElementById("warnings");
+  warnings.replaceChildren(...(DATA.warnings || []).map((w) => el("div", { class: "warning" }, "warning: " + w)));
+}
+
+function lossView(n) {
+  if (n.id !== DATA.loss.node) return [];
+  return [el("h3", {}, "this is the loss"), el("div", {}, DATA.loss.words || ""),
+    DATA.loss.formula ? el("div", { class: "formula" }, DATA.loss.formula) : null,
+    el("div", { class: "muted" }, "backward starts here with gradient 1: dL/dL = 1.")];
+}
+
 // ---- the side panel --------------------------------------------------------------------------
 function facts(rows) {
   return el("table", { class: "facts" },
@@ -57,18 +91,60 @@ function showNode(id) {
   const stepLink = step === null ? "never (no gradient flows here)" :
     el("a", { class: "node-link", onclick: () => go(step) }, `step ${step + 1}`);
   panel.replaceChildren(
-    el("h2", {}, n.title, " ", n.role ? el("span", { class: "role" }, n.role) : null),
+    el("h2", {}, n.title, " ", n.role ? el("span", { class: "role" }, n.role) : null), ...lossView(n),
+    ...conceptView(n),
     facts([["kind", n.kind], ["op", n.op], ["role", n.role], ["module", n.module || "(outside every module)"],
       ["name", n.name], ["shape", `${shapeText(n.shape)} ${n.dtype}`], ["backward", stepLink], ["id", n.id]]),
-    el("h3", {}, "forward value"), ...tensorView(n.value, n.summary, n.shape, n.axes),
+    el("h3", {}, "forward value"), ...(isComputed(id) ? tensorView(n.value, n.summary, n.shape, n.axes) :
+      [el("div", { class: "muted" }, `not computed yet: the forward pass reaches it at forward step ` +
+        `${forwardAt.get(id) + 1}`)]),
     el("h3", {}, "gradient (of the loss with respect to this tensor)"), ...gradientView(n, step, reached),
     ...ruleView(n), ...stepView(n, step, reached), ...inputsView(n));
+}
+
+function conceptView(n) {
+  // The tour's picture of the concept this node plays (Q, K, V, the scores, the mask, ...).
+  const c = n.concept;
+  if (!c) return [];
+  const picture = c.href ? el("a", { href: c.href, target: "_blank", title: "open at full size" },
+    el("img", { class: "concept", src: c.href, alt: c.title })) :
+    el("div", { class: "muted" }, `(tinygrad-tf tour --out DIR, then explore --tour DIR, shows ${c.file} here)`);
+  return [el("details", { class: "concept", open: "" }, el("summary", {}, `In the tour: ${c.title}`),
+    el("div", { class: "explain" }, c.caption), picture)];
 }
 
 function gradientView(n, step, reached) {
   if (step === null) return [el("div", { class: "muted" }, "none: no gradient flows to this tensor")];
   if (!reached) return [el("div", { class: "muted" }, `not yet: backward reaches it at step ${step + 1}`)];
-  return tensorView(n.grad, n.grad_summary, n.shape, n.axes);
+  return [el("div", { class: "explain" }, "Each cell is ∂L/∂(that value): raising the value by a small ε changes " +
+    "the loss L by about (the cell's number)·ε. Hover a cell for both numbers."),
+    ...gradientNotes(n).map((t) => el("div", { class: "explain note" }, t)),
+    ...tensorView(n.grad, n.grad_summary, n.shape, n.axes, n.value)];
+}
+
+const TINY = 1e-6; // a gradient norm below this is float32 rounding around a true 0
+
+function gradientNotes(n) {
+  // Why some gradients are exactly 0 or tiny, said where the learner meets them.
+  const notes = [];
+  const s = n.grad_summary;
+  if (n.value !== null && n.grad !== null) {
+    const values = flatten(n.value, []).map(num), grads = flatten(n.grad, []).map(num);
+    const zeroWeights = values.filter((v, k) => v === 0 && grads[k] !== 0).length;
+    if (n.role === "attention weights" && zeroWeights) notes.push(`${zeroWeights} weights are exactly 0 (masked ` +
+      "positions). They still get a gradient here, but softmax sends nothing back through them: its backward " +
+      "multiplies by the weight, which is 0, so the scores behind them get exactly 0.");
+    const masked = values.filter((v, k) => v === -Infinity && grads[k] === 0).length;
+    if (masked) notes.push(`The ${masked} −∞ entries (masked) get a gradient of exactly 0: after the softmax ` +
+      "their weight is 0 whatever their score, so the loss does not depend on them.");
+  }
+  if (s && s.norm === 0) notes.push("This gradient is exactly 0 everywhere: no path from here changes the loss.");
+  else if (s && s.norm < TINY) {
+    notes.push(`This gradient is tiny (norm ${fmt(s.norm)}): rounding noise around a true 0.`);
+    if (n.name && n.name.endsWith("k_proj.bias")) notes.push("K's bias adds the same number q·b to every score " +
+      "in a query's row, and softmax ignores a constant added to a whole row, so the loss cannot depend on it.");
+  }
+  return notes;
 }
 
 function ruleView(n) {
@@ -132,7 +208,9 @@ function decodingView() {
 function helpView() {
   const key = (c) => el("span", { class: "key", style: `background:${c}` });
   document.getElementById("help-panel").append(el("h3", {}, "how to read it"), el("div", { class: "muted" },
-    key("#ffa726"), "where backward is now", key("#b9dcf0"), "already visited", el("br"),
+    key("#a5d6a7"), "computed now (forward pass)", key("#ffa726"), "where backward is now",
+    key("#b9dcf0"), "already visited", el("br"),
+    "◀◀ forward walks the forward pass first, op by op (ops not computed yet are faint); then backward. ",
     "red dashed arrows: gradients sent back so far, labelled with their norm. ",
     "Keys: → next, ← previous, space play/pause, Home reset. Click a node for its values, ",
     "a module's background to collapse it (click the box to expand)."));
