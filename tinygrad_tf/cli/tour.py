@@ -69,24 +69,26 @@ def _write_whole(out, overwrite, write):
     `out` as it was: an older tour there is replaced only by a complete one.
     Returns the paths in `out`, in the order `write` returned them.
     """
+    from ..tour.pictures import FILES
     from ..tour.write import INDEX
 
     if os.path.exists(out) and not os.path.isdir(out):
         raise click.ClickException(f"--out {out} exists and is not a directory")
     if os.path.exists(os.path.join(out, INDEX)) and not overwrite:
         raise click.ClickException(f"{out} already holds a tour ({INDEX}); choose another --out or pass --overwrite")
+    for name in FILES + (INDEX,):  # before drawing: a device or folder in the way is refused at once
+        outputs.check(os.path.join(out, name))
     parent = os.path.dirname(os.path.abspath(out))
     os.makedirs(parent, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out))}.tmp-", dir=parent)
     try:
         written = write(scratch)
         os.makedirs(out, exist_ok=True)
-        paths = []
-        for path in written:
-            target = os.path.join(out, os.path.basename(path))
+        paths = [os.path.join(out, os.path.basename(path)) for path in written]
+        for target in paths:  # again, all before any is replaced: something may have appeared while drawing
             outputs.check(target)
+        for path, target in zip(written, paths):
             os.replace(path, target)
-            paths.append(target)
         return paths
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
