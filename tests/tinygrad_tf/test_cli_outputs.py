@@ -121,6 +121,15 @@ def test_a_tour_that_fails_halfway_leaves_the_older_tour(workdir, monkeypatch):
     assert sorted(os.listdir(workdir)) == ["device", "device.html", "run", "tour"]  # no scratch folder left
 
 
+def test_a_tour_never_replaces_a_device_in_its_folder(workdir):
+    pytest.importorskip("matplotlib")
+    tour = workdir / "tour"
+    tour.mkdir()
+    os.mkfifo(tour / "index.html")
+    assert_clean_error(run_cli("tour", "--out", "tour", "--overwrite"), "index.html", "FIFO")
+    assert _still_a_fifo(tour / "index.html") and os.listdir(tour) == ["index.html"]
+
+
 def test_the_tour_refuses_a_sentence_that_is_not_utf8(workdir):
     pytest.importorskip("matplotlib")
     assert_clean_error(run_cli("tour", "--out", "t", "--sentence", "it \udcff was"), "--sentence", "UTF-8")

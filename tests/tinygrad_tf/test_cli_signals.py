@@ -90,10 +90,15 @@ def test_signal_then_resume_equals_an_uninterrupted_run(uninterrupted, tmp_path,
 def test_progress_lines_when_not_a_terminal(uninterrupted, tmp_path):
     done = _cli("train", *TINY[:-1], "0", "--steps", "4", "--eval-every", "2", "--out", str(tmp_path / "run"))
     assert done.returncode == 0, done.stderr
-    progress = [line for line in done.stdout.splitlines() if line.startswith("training copy: step")]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("training copy: step")]
+    progress = [line for line in lines if "evaluating" not in line]
     assert [line.split()[3] for line in progress] == ["1/4", "2/4", "3/4", "4/4"]
     for line in progress:
-        assert " loss " in line and " tok/s" in line and line.endswith(" left")
+        assert " loss " in line and " tok/s" in line and line.endswith((" left", " left + evaluations"))
+    assert progress[0].endswith(" left + evaluations")  # no evaluation timed yet: the estimate says it leaves them out
+    evaluations = [line for line in lines if "evaluating" in line]
+    assert [line.split()[3] for line in evaluations] == ["2/4", "4/4"]
+    assert lines.index(evaluations[0]) == lines.index(progress[1]) + 1  # right after the step it follows
 
 
 def test_output_closed_mid_run_saves_and_resumes_like_a_signal(uninterrupted, tmp_path):

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from .. import outputs
 from ..checkpoint import CheckpointError
 from ..config import LIMITS
 from ..rundir import RunDirError
@@ -129,9 +130,6 @@ class OutputFile(Path):
             names = [f".{e}" for e in self.extensions]
             listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
             self.fail(f"{value} should end in {listed}", param, ctx)
-        from .. import outputs
-        from ..rundir import RunDirError
-
         try:
             outputs.check(value)  # a device named without an extension is refused too, not written beside
             outputs.check(self.written_as(value))

@@ -86,12 +86,15 @@ def _write_whole(out, overwrite, write):
     `out` as it was: an older tour there is replaced only by a complete one.
     Returns the paths in `out` of what `write` returned, in its order.
     """
+    from ..tour.pictures import FILES
     from ..tour.write import INDEX
 
     if os.path.exists(out) and not os.path.isdir(out):
         raise click.ClickException(f"--out {out} exists and is not a directory")
     if os.path.exists(os.path.join(out, INDEX)) and not overwrite:
         raise click.ClickException(f"{out} already holds a tour ({INDEX}); choose another --out or pass --overwrite")
+    for name in FILES + (INDEX,):  # before drawing: a device or folder in the way is refused at once
+        outputs.check(os.path.join(out, name))
     parent = os.path.dirname(os.path.abspath(out))
     os.makedirs(parent, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out))}.tmp-", dir=parent)
@@ -99,7 +102,7 @@ def _write_whole(out, overwrite, write):
         written = write(scratch)
         names = sorted(os.listdir(scratch))  # the pictures, their numbers pages and index.html
         os.makedirs(out, exist_ok=True)
-        for name in names:  # every target checked before any is replaced
+        for name in names:  # again, all before any is replaced: something may have appeared while drawing
             outputs.check(os.path.join(out, name))
         for name in names:
             os.replace(os.path.join(scratch, name), os.path.join(out, name))

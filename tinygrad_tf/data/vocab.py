@@ -2,6 +2,8 @@
 import collections
 import json
 
+from .. import outputs
+
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)
 
@@ -63,9 +65,8 @@ class Vocab:
         return cls(json.loads(text)["tokens"])
 
     def save(self, path):
-        from ..outputs import write_text  # the run-directory machinery only when a vocabulary is saved
-
-        write_text(path, self.to_json())
+        """Write the vocabulary to `path` as JSON, whole or not at all."""
+        outputs.write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path):
