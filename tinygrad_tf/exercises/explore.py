@@ -51,9 +51,9 @@ def write_page(exercise, learner, first_wrong, path):
         logits, loss = models.loss(model, batch, **loss_arguments)
         page = explorer.build(Specimen("transformer", title, model, logits, target=batch.target), loss,
                               title=title)  # each step checked by finite differences: the wrong one shows
-    if first_wrong is not None:
-        node = page.data["steps"][first_wrong.step]["node"]
-        page.html = page.html.replace("</body>", opening_script(first_wrong.step, node) + "\n</body>", 1)
+    if first_wrong is not None:  # the page moves leaf steps, so its step is found by the engine's index
+        step = next(s for s in page.data["steps"] if s.get("engine_index", s["index"]) == first_wrong.step)
+        page.html = page.html.replace("</body>", opening_script(step["index"], step["node"]) + "\n</body>", 1)
     return page.write(path), None
 
 
