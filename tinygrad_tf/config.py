@@ -5,6 +5,7 @@ import math
 from autograd import backend
 
 from .data import TASKS, TOKENIZER_KINDS
+from .optim import DECAYS
 
 # Architecture fields: a checkpoint's values win over the command line when resuming.
 MODEL_FIELDS = ("d_model", "heads", "layers", "d_ff", "dropout", "norm_first", "max_len",
@@ -18,7 +19,8 @@ class TrainConfig:
     `steps` counts optimizer updates; `epochs`, when given, stops earlier
     after that many passes over the training pairs, and `max_minutes` after
     that much wall time (then the run ends with an evaluation and a checkpoint). `lr` is the factor of the
-    Noam schedule (the paper's is 1.0 with warmup 4000).
+    Noam schedule (the paper's is 1.0 with warmup 4000); `decay` is how the rate falls after warm-up:
+    "inverse_sqrt" (the paper's) or "linear" (to nearly zero at the last of `steps`; see `optim.NoamSchedule`).
 
     `tokenizer` is "word" (words and punctuation, lower-cased; `min_freq`
     prunes rare words) or "bpe" (subwords learned on the training split,
@@ -42,6 +44,7 @@ class TrainConfig:
     batch_tokens: int = 1600
     warmup: int = 500
     lr: float = 1.0
+    decay: str = "inverse_sqrt"
     clip: float = 1.0
     label_smoothing: float = 0.1
     seed: int = 0
@@ -69,6 +72,8 @@ class TrainConfig:
             self.device = backend.check_device(self.device)  # "cuda:0" is "cuda", as everywhere
         except ValueError:
             raise ValueError(f"device: expected one of {', '.join(backend.DEVICES)}, got {self.device!r}") from None
+        if self.decay not in DECAYS:
+            raise ValueError(f"decay: expected one of {', '.join(DECAYS)}, got {self.decay!r}")
         if self.tokenizer not in TOKENIZER_KINDS:
             raise ValueError(f"tokenizer: expected one of {', '.join(TOKENIZER_KINDS)}, got {self.tokenizer!r}")
         if self.vocab_size < 16:

@@ -170,20 +170,39 @@ class Adam(Optimizer):
         return buffer[:size]
 
 
+# How the rate falls after warm-up: the paper's 1/sqrt(step), or a straight line to (almost) zero at the last step.
+DECAYS = ("inverse_sqrt", "linear")
+
+
 class NoamSchedule:
     """The paper's rate: factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5).
 
-    It rises linearly for `warmup` steps, then decays as 1/sqrt(step). Call
-    `step()` before each optimizer step; it sets `optimizer.lr`.
+    It rises linearly for `warmup` steps to its peak, factor * (d_model *
+    warmup)^-0.5, then decays as 1/sqrt(step) (`decay="inverse_sqrt"`, the
+    paper's). With `decay="linear"` it falls instead in a straight line from
+    the peak to peak / (total_steps - warmup + 1) at step `total_steps` (the
+    last update is still a small one); beyond `total_steps` it stays there.
+    A short run ends with small, careful updates that way, where 1/sqrt(step)
+    would still be at about half its peak. Call `step()` before each
+    optimizer step; it sets `optimizer.lr`.
     """
 
-    def __init__(self, optimizer, d_model, warmup=4000, factor=1.0):
+    def __init__(self, optimizer, d_model, warmup=4000, factor=1.0, decay="inverse_sqrt", total_steps=None):
+        if decay not in DECAYS:
+            raise ValueError(f"decay: expected one of {', '.join(DECAYS)}, got {decay!r}")
+        if decay == "linear" and total_steps is None:
+            raise ValueError("decay='linear' needs total_steps: the step at which the line ends")
         self.optimizer, self.d_model, self.warmup, self.factor = optimizer, d_model, warmup, factor
+        self.decay, self.total_steps = decay, total_steps
         self.steps = 0
 
     def rate(self, step):
         step = max(step, 1)
-        return self.factor * self.d_model**-0.5 * min(step**-0.5, step * self.warmup**-1.5)
+        scale = self.factor * self.d_model**-0.5
+        if step <= self.warmup or self.decay == "inverse_sqrt":
+            return scale * min(step**-0.5, step * self.warmup**-1.5)
+        remaining = max(self.total_steps - step + 1, 1)  # updates left, this one included
+        return scale * self.warmup**-0.5 * min(remaining / max(self.total_steps - self.warmup + 1, 1), 1.0)
 
     def step(self):
         self.steps += 1
@@ -191,10 +210,14 @@ class NoamSchedule:
         return self.optimizer.lr
 
     def state_dict(self):
-        return {"steps": self.steps, "d_model": self.d_model, "warmup": self.warmup, "factor": self.factor}
+        return {"steps": self.steps, "d_model": self.d_model, "warmup": self.warmup, "factor": self.factor,
+                "decay": self.decay, "total_steps": self.total_steps}
 
     def load_state_dict(self, state):
         self.steps, self.d_model, self.warmup, self.factor = state["steps"], state["d_model"], state["warmup"], state["factor"]
+        # saved before the decay could be chosen: the paper's; a run resumed with more steps stretches its line
+        self.decay = state.get("decay", "inverse_sqrt")
+        self.total_steps = self.total_steps if self.total_steps is not None else state.get("total_steps")
 
 
 def clip_grad_norm(params, max_norm):

@@ -59,7 +59,7 @@ class Trainer:
                                            f"max_len={config.max_len})")
         self.model = build_model(config, len(self.src_vocab), len(self.tgt_vocab)).to(config.device)
         self.optimizer = Adam(self.model.parameters(), lr=0.0, betas=(0.9, 0.98), eps=1e-9)
-        self.schedule = NoamSchedule(self.optimizer, config.d_model, config.warmup, config.lr)
+        self.schedule = NoamSchedule(self.optimizer, config.d_model, config.warmup, config.lr, config.decay, config.steps)
         self.step, self.epoch, self.batch_index = 0, 0, 0
         self.window = [0.0, 0]  # (sum of loss x tokens, tokens) since the last log row: its train_loss
 
@@ -300,7 +300,7 @@ def _read_run(directory):
     """(config, (src_tokenizer, tgt_tokenizer), arrays, meta) of the checkpoint in `directory`."""
     arrays, meta = checkpoint.load(directory)
     try:
-        config = TrainConfig.from_dict(meta["config"])
+        config = TrainConfig.from_dict(_with_old_defaults(meta["config"]))
         tokenizers = tokenizers_from_meta(meta)
     except (KeyError, TypeError, ValueError) as e:
         raise checkpoint.CheckpointError(f"checkpoint {os.path.join(directory, checkpoint.META)} is missing or has bad fields ({e})") from None
@@ -316,6 +316,13 @@ def _count(state, name):
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"state.{name} is {value!r}, not a whole number from 0 up")
     return value
+
+
+def _with_old_defaults(values):
+    """A saved config's fields, with the values that runs saved before a field existed were trained with."""
+    values = dict(values)
+    values.setdefault("decay", "inverse_sqrt")  # the only schedule there was, whatever the default is now
+    return values
 
 
 def _prefixed(arrays, prefix):

@@ -128,6 +128,21 @@ def test_checkpoint_with_a_config_of_the_wrong_type(run_dir, tmp_path):
     assert_clean_error(run_cli("train", "--resume", edited), meta_path, "d_model")
 
 
+def test_train_takes_the_decay_of_the_rate(tmp_path):
+    out = str(tmp_path / "linear")
+    result = run_cli("train", *tiny_copy_training(steps=6, max_pairs=60, batch_tokens=120, eval_every=6, warmup=2),
+                     "--decay", "linear", "--out", out)
+    assert result.exit_code == 0, result.output
+    with open(os.path.join(out, "checkpoint.json"), encoding="utf-8") as f:
+        meta = json.load(f)
+    assert meta["config"]["decay"] == meta["state"]["schedule"]["decay"] == "linear"
+    assert meta["state"]["schedule"]["total_steps"] == 6
+    with open(os.path.join(out, "log.jsonl"), encoding="utf-8") as f:
+        last_rate = json.loads(f.readlines()[-1])["lr"]
+    peak = 16 ** -0.5 * 2 ** -0.5  # d_model 16, warmup 2: the line ends at peak / (6 - 2 + 1)
+    assert last_rate == pytest.approx(peak / 5, rel=1e-9)
+
+
 def test_unknown_task(tmp_path):
     result = run_cli("train", "--task", "klingon", "--out", str(tmp_path / "x"))
     assert result.exit_code == 2
@@ -139,6 +154,7 @@ def test_unknown_task(tmp_path):
     (["train", "--task", "copy", "--steps", "many"], "--steps"),
     (["train", "--task", "copy", "--dropout", "lots"], "--dropout"),
     (["train", "--task", "copy", "--device", "tpu"], "--device"),
+    (["train", "--task", "copy", "--decay", "cosine"], "--decay"),
     (["translate", "--checkpoint", ".", "--beam", "0", "x"], "--beam"),
     (["evaluate", "--checkpoint", ".", "--split", "train"], "--split"),
 ])

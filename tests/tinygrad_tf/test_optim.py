@@ -335,6 +335,51 @@ def test_noam_state_dict_round_trip():
     assert b_opt.lr == pytest.approx(_paper_rate(8, 64, 10, 2.0), rel=1e-12)
 
 
+@pytest.mark.parametrize("warmup, total", [(300, 900), (5, 6), (10, 40)])
+def test_linear_decay_falls_in_a_straight_line_from_the_peak(warmup, total):
+    d_model, factor = 128, 1.5
+    schedule = NoamSchedule(SGD(_params(), lr=0.0), d_model, warmup=warmup, factor=factor, decay="linear",
+                            total_steps=total)
+    rates = np.array([schedule.step() for _ in range(total + 5)])
+    peak = _paper_rate(warmup, d_model, warmup, factor)
+    for step in range(1, warmup + 1):  # the warm-up is the paper's
+        assert rates[step - 1] == pytest.approx(_paper_rate(step, d_model, warmup, factor), rel=1e-12)
+    after = rates[warmup:total]  # steps warmup+1 .. total
+    expected = peak * np.arange(total - warmup, 0, -1) / (total - warmup + 1)
+    np.testing.assert_allclose(after, expected, rtol=1e-12)
+    assert rates[total - 1] == pytest.approx(peak / (total - warmup + 1), rel=1e-12)  # the last update still moves
+    np.testing.assert_allclose(rates[total:], rates[total - 1], rtol=1e-12)  # beyond the end it stays there
+    assert int(np.argmax(rates)) + 1 == warmup
+
+
+def test_linear_decay_with_the_warmup_past_the_end_never_divides_by_zero():
+    schedule = NoamSchedule(SGD(_params(), lr=0.0), 64, warmup=10, decay="linear", total_steps=4)
+    rates = [schedule.step() for _ in range(12)]
+    assert all(math.isfinite(r) and r > 0 for r in rates)
+    assert rates[10] == rates[11] == pytest.approx(_paper_rate(10, 64, 10, 1.0) / 1, rel=1e-12)
+
+
+def test_schedule_refuses_an_unknown_decay_or_a_line_without_an_end():
+    with pytest.raises(ValueError, match="decay: expected one of inverse_sqrt, linear"):
+        NoamSchedule(SGD(_params(), lr=0.0), 64, decay="cosine")
+    with pytest.raises(ValueError, match="total_steps"):
+        NoamSchedule(SGD(_params(), lr=0.0), 64, decay="linear")
+
+
+def test_linear_decay_state_round_trip_and_older_states_decay_as_the_paper():
+    a = NoamSchedule(SGD(_params(), lr=0.0), 64, warmup=10, factor=2.0, decay="linear", total_steps=30)
+    for _ in range(17):
+        a.step()
+    b = NoamSchedule(SGD(_params(), lr=0.0), 1, warmup=1)
+    b.load_state_dict(a.state_dict())
+    assert [b.step() for _ in range(15)] == [a.step() for _ in range(15)]
+    older = {k: v for k, v in a.state_dict().items() if k not in ("decay", "total_steps")}
+    c = NoamSchedule(SGD(_params(), lr=0.0), 1, warmup=1)
+    c.load_state_dict(older)
+    assert c.decay == "inverse_sqrt"
+    assert c.step() == pytest.approx(_paper_rate(a.steps + 1, 64, 10, 2.0), rel=1e-12)
+
+
 # ---- clipping ----------------------------------------------------------------------
 
 

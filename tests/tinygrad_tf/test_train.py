@@ -328,6 +328,36 @@ def test_no_training_data_is_an_error_not_a_hang():
     assert info.value.field == "max_pairs"
 
 
+def test_a_run_saved_before_the_decay_could_be_chosen_resumes_with_the_papers(tmp_path):
+    out = str(tmp_path / "run")
+    Trainer(TrainConfig.for_task("copy", steps=6, **dict(TINY, decay="linear")), out=out, log=_quiet).fit(progress=False)
+
+    def as_older_runs_saved(meta):
+        del meta["config"]["decay"]
+        for key in ("decay", "total_steps"):
+            del meta["state"]["schedule"][key]
+
+    edit_checkpoint_meta(out, as_older_runs_saved)
+    resumed = Trainer.resume(out, log=_quiet, steps=9)
+    assert resumed.config.decay == resumed.schedule.decay == "inverse_sqrt"
+    assert TINY["warmup"] < 7  # past the warm-up: 1/sqrt(step 7), where the line would be lower
+    assert resumed.schedule.step() == pytest.approx(TINY["d_model"] ** -0.5 * 7 ** -0.5, rel=1e-12)
+
+
+def test_the_linear_decay_ends_at_the_runs_last_step_also_when_resumed_for_longer(tmp_path):
+    out = str(tmp_path / "run")
+    trainer = Trainer(TrainConfig.for_task("copy", steps=8, **dict(TINY, decay="linear")), out=out, log=_quiet)
+    assert trainer.schedule.total_steps == 8
+    trainer.fit(progress=False)
+    resumed = Trainer.resume(out, log=_quiet, steps=20)
+    assert resumed.schedule.total_steps == 20 and resumed.schedule.steps == 8
+
+
+def test_config_refuses_an_unknown_decay():
+    with pytest.raises(ValueError, match="decay: expected one of inverse_sqrt, linear, got 'cosine'"):
+        TrainConfig.for_task("copy", decay="cosine")
+
+
 @pytest.mark.parametrize("field, value", [("steps", 0), ("warmup", 0), ("lr", float("nan")), ("dropout", 1.0),
                                           ("heads", 3), ("max_minutes", -1.0), ("seed", -1)])
 def test_config_refuses_values_out_of_range(field, value):

@@ -11,6 +11,7 @@ from .. import checkpoint, rundir
 from ..config import TASK_DEFAULTS, TrainConfig
 from ..data import TASKS, TOKENIZER_KINDS, NoDataError
 from ..interrupt import Interrupted
+from ..optim import DECAYS
 from ..train import Trainer
 from .common import (
     FiniteFloatRange, Path, fail_cleanly, field_type, one_line, refuse_options, require_device, require_divisible,
@@ -59,6 +60,9 @@ def _option(field, help, **kwargs):
 @_option("batch_tokens", "Token budget of one batch (padded).")
 @_option("warmup", "Warm-up steps of the Noam schedule.")
 @_option("lr", "Factor of the Noam schedule.")
+@click.option("--decay", type=click.Choice(DECAYS), default=None,
+              help="How the rate falls after warm-up: linear (to nearly zero at the last step) or inverse_sqrt "
+                   "(the paper's 1/sqrt(step))." + _default("decay"))
 @_option("label_smoothing", "Label smoothing of the loss.")
 @_option("seed", "Seed of the split, initial weights, batch order and dropout.")
 @_option("max_pairs", "Use at most this many sentence pairs (copy/reverse: training pairs; none: all).")
