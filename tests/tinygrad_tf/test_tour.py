@@ -340,3 +340,24 @@ def test_head_search_ranks_every_head_by_the_modules_own_weights(subject, target
 def test_head_search_names_a_bad_target(subject):
     with pytest.raises(ValueError, match="--target 'zebra' is not a token"):
         tour.head_search(subject, "it", target="zebra")
+
+
+def test_each_attention_step_links_the_picture_of_its_own_kind_and_names_the_layer_drawn(subject):
+    from tinygrad_tf.tour import concepts
+
+    paths = [name for name, _ in subject.model.named_modules()]
+    decoder_self = [p for p in paths if p.startswith("decoder") and p.endswith("self_attn")]
+    cross = [p for p in paths if p.endswith("cross_attn")]
+    encoder_self = [p for p in paths if p.startswith("encoder") and p.endswith("self_attn")]
+    assert decoder_self and cross and encoder_self
+    for role in ("attention weights", "scores QKᵀ"):
+        assert {concepts.picture_of(role, p).file for p in decoder_self} == {"11-causal-mask.png"}
+        assert {concepts.picture_of(role, p).file for p in cross} == {"10-cross-attention.png"}
+        assert concepts.picture_of(role, encoder_self[0]).file != "11-causal-mask.png"
+    for file, (path, _) in concepts.SHOWN.items():
+        assert path is None or path in paths  # each picture's layer is one the model has
+    find = concepts.concept_finder(None, "page.html")
+    assert "this node is in" not in find("attention weights", decoder_self[0])["caption"]  # layer 0: the one drawn
+    if len(decoder_self) > 1:
+        assert f"this node is in {decoder_self[-1]}" in find("attention weights", decoder_self[-1])["caption"]
+    assert "head search picked" in find("attention weights", encoder_self[0])["caption"]
