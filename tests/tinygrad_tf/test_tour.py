@@ -391,3 +391,47 @@ def test_each_attention_step_links_the_picture_of_its_own_kind_and_names_the_lay
     if len(decoder_self) > 1:
         assert f"this node is in {decoder_self[-1]}" in find("attention weights", decoder_self[-1])["caption"]
     assert "head search picked" in find("attention weights", encoder_self[0])["caption"]
+
+
+def test_decoding_picture_with_a_large_vocabulary_ranks_words_and_keeps_its_text_readable():
+    from tinygrad_tf.tour.data import DecodingStep
+    from tinygrad_tf.tour.legibility import fit_text
+
+    rng = np.random.default_rng(0)
+    vocab, prefix = 7829, ["<bos>"] + ["probablemente", "no", "lo", "sé", "todavía"] * 3
+    steps = []
+    for r in range(2):
+        logits = rng.normal(size=vocab) * 2.0
+        logits[rng.integers(0, 300, 5)] += 9.0  # the likeliest words among the first ids, as in a real vocabulary
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        top = [int(i) for i in np.argsort(-probs)[:5]]
+        steps.append(DecodingStep(prefix[: 6 + 5 * r], [f"w{i}" for i in top], probs[top], f"w{top[0]}",
+                                  hidden=rng.normal(size=16), logits=logits, probs=probs, top_ids=top))
+    fig = tour.draw_decoding(steps)
+    fit_text(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    plots = [ax for ax in fig.axes if any(line.get_gid() == "top-word" for line in ax.lines)]
+    assert len(plots) == 2 * len(steps)
+    for ax in plots:
+        marks = [line for line in ax.lines if line.get_gid() == "top-word"]
+        xs = [float(line.get_xdata()[0]) for line in marks]
+        assert xs == [1, 2, 3, 4, 5]  # drawn at their ranks, not piled up at their ids
+        (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+        assert all(left < x < right and bottom < float(m.get_ydata()[0]) < top for x, m in zip(xs, marks))
+    lists = [t for t in fig.findobj(lambda o: getattr(o, "get_gid", lambda: None)() == "top-list")]
+    assert len(lists) == len(steps)
+    for text, step in zip(lists, steps):
+        box = text.get_window_extent(renderer)
+        assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in plots)  # off the data
+        rows = [line.split() for line in text.get_text().splitlines()[1:]]
+        probs = [float(row[-1]) for row in rows]
+        np.testing.assert_allclose(probs, step.probs[step.top_ids], rtol=5e-3)  # 3 significant figures, no 0.00
+        assert all(p > 0 for p in probs)
+    for ax in fig.axes:
+        title = ax.get_title()
+        if "reads:" in title:
+            words = title.split("reads: ")[1].split()
+            assert all(w in prefix or w == "…" for w in words)  # whole words only
+            assert ax.title.get_window_extent(renderer).x0 >= 0  # not spilling past the figure's left edge
