@@ -289,3 +289,16 @@ def test_an_op_inside_a_box_drawn_by_collapse_is_shown_in_the_panel(browser, pag
     title = next(n["title"] for n in data["nodes"] if n["id"] == folded["node"])
     assert panel.startswith(title) and "Drawn inside the box" in panel
     assert "click the box to expand" not in browser.find_element(By.ID, "help-panel").text
+
+
+def test_a_parameter_panel_prints_no_null_and_an_all_zero_tensor_says_so(browser, pages):
+    path, data = pages["transformer"]
+    open_page(browser, path)
+    params = [n for n in data["nodes"] if n["kind"] == "parameter"]
+    zero = next(n for n in params if n["summary"] and n["summary"]["norm"] == 0)  # a bias starts at 0
+    for node in params:
+        browser.execute_script(f"explorer.select('{node['id']}')")
+        lines = browser.find_element(By.ID, "node-panel").text.splitlines()
+        assert "null" not in lines and not any("−0 …" in line for line in lines), node["title"]
+        if node is zero:
+            assert "all zero (white)" in lines[lines.index("forward value") + 1:]

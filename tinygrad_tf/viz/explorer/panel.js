@@ -90,7 +90,7 @@ function showNode(id) {
   const reached = step !== null && step <= state.step;
   const stepLink = step === null ? "never (no gradient flows here)" :
     el("a", { class: "node-link", onclick: () => go(step) }, `step ${step + 1}`);
-  panel.replaceChildren(
+  panel.replaceChildren(...[ // views list null for a part they leave out; replaceChildren would print it as "null"
     el("h2", {}, n.title, " ", n.role ? el("span", { class: "role" }, n.role) : null), ...foldedNote(id),
     ...lossView(n),
     ...conceptView(n),
@@ -100,7 +100,7 @@ function showNode(id) {
       [el("div", { class: "muted" }, `not computed yet: the forward pass reaches it at forward step ` +
         `${forwardAt.get(id) + 1}`)]),
     el("h3", {}, "gradient (of the loss with respect to this tensor)"), ...gradientView(n, step, reached),
-    ...ruleView(n), ...stepView(n, step, reached), ...inputsView(n));
+    ...ruleView(n), ...stepView(n, step, reached), ...inputsView(n)].filter((part) => part !== null));
 }
 
 function conceptView(n) {
