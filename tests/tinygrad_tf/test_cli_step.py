@@ -160,7 +160,8 @@ def test_interactive_graph_files_stay_where_the_learner_finds_them(tmp_path, mon
     result = _run("mlp", "-i", input="g\nq\n")
     assert result.exit_code == 0, result.output
     (path,) = _written(result.output)
-    assert os.path.abspath(path) == str(tmp_path / "step-graphs" / "backward-step-000.svg")
+    assert path == str(tmp_path / "step-graphs" / "backward-step-000.svg")  # printed whole: found from anywhere
+    assert "type a key, then Enter" in result.output and "key + Enter > " in result.output
     assert os.path.exists(path) and "stays there after you quit" in result.output  # kept after the session
 
 

@@ -1,4 +1,5 @@
 """The tour (tinygrad_tf.tour): each picture's numbers against the model's own tensors, the PNGs, the CLI."""
+import dataclasses
 import math
 import os
 import re
@@ -302,41 +303,135 @@ def test_cli_warns_when_the_checkpoint_reads_the_other_language(eng_spa_run, tmp
 
 
 # ---- the head search ----------------------------------------------------------------------------
-def _module_rows(subject, i):
-    """{(layer, head): word i's attention row} from the modules' own `.attention_weights` after a forward."""
+def _module_matrices(subject):
+    """{(layer, head): the (query, key) attention weights} from the modules' own `.attention_weights`."""
     _forward(subject)
-    return {(l, h): layer.self_attn.attention_weights.numpy()[0, h, i]
+    return {(l, h): layer.self_attn.attention_weights.numpy()[0, h]
             for l, layer in enumerate(subject.model.encoder.layers) for h in range(layer.self_attn.num_heads)}
 
 
 @pytest.mark.parametrize("target", ["animal", "street", None])
-def test_head_search_ranks_every_head_by_the_modules_own_weights(subject, target):
+def test_head_search_ranks_every_head_by_the_words_weight_above_the_other_words(subject, target):
     search = tour.head_search(subject, "it", target=target)
     i = subject.src_words.index("it")
-    rows = _module_rows(subject, i)
+    matrices = _module_matrices(subject)
+    baselines = {k: np.delete(m, i, axis=0).mean(axis=0) for k, m in matrices.items()}  # other words' mean per key
+    lifts = {k: m[i] - baselines[k] for k, m in matrices.items()}
     if target is None:
-        others = {k: np.where(np.arange(len(r)) == i, -1.0, r) for k, r in rows.items()}
-        expected = {k: float(r.max()) for k, r in others.items()}
-        keys = {k: subject.src_tokens[int(r.argmax())] for k, r in others.items()}
+        keys = {k: int(np.where(np.arange(len(r)) == i, -np.inf, r).argmax()) for k, r in lifts.items()}
     else:
-        j = subject.src_words.index(target)
-        expected = {k: float(r[j]) for k, r in rows.items()}
-        keys = {k: target for k in rows}
+        keys = {k: subject.src_words.index(target) for k in matrices}
+    expected = {k: float(lifts[k][keys[k]]) for k in matrices}
     order = sorted(expected, key=lambda k: (-expected[k], k))
     assert [(m.layer, m.head) for m in search.ranking] == order and len(order) == search.grid.size
-    np.testing.assert_allclose([m.weight for m in search.ranking], [expected[k] for k in order], atol=1e-6)
-    assert [m.key_token for m in search.ranking] == [keys[k] for k in order]
+    np.testing.assert_allclose([m.lift for m in search.ranking], [expected[k] for k in order], atol=1e-6)
+    np.testing.assert_allclose([m.weight for m in search.ranking], [matrices[k][i, keys[k]] for k in order], atol=1e-6)
+    np.testing.assert_allclose([m.baseline for m in search.ranking], [baselines[k][keys[k]] for k in order], atol=1e-6)
+    assert [m.key_token for m in search.ranking] == [subject.src_tokens[keys[k]] for k in order]
     best = order[0]
     layer, head = tour.pictures.followed_head(subject, tour.Choice(word="it", target=target), search)
-    assert (layer, head) == best  # picture 07 follows the strongest head
+    assert (layer, head) == best  # picture 07 follows the best head
+    statement = search.statement()
+    assert f"{search.best.weight:.2f}; other words {search.best.baseline:.2f} on average" in statement  # both numbers
     if target is not None:
-        row = np.where(np.arange(len(rows[best])) == i, -1.0, rows[best])
-        learned = subject.src_tokens[int(row.argmax())] == target
-        assert ("learned to link" in search.statement()) == learned
-        assert ("did not learn" in search.statement()) == (not learned)
-    assert "random" in search.statement()  # the random model's links mean nothing, and the page says so
+        row = np.where(np.arange(len(matrices[best])) == i, -1.0, matrices[best][i])
+        habit = baselines[best][keys[best]] >= 0.5 * matrices[best][i, keys[best]]
+        learned = subject.src_tokens[int(row.argmax())] == target and not habit
+        assert ("learned to link" in statement) == learned
+        assert ("did not learn" in statement) == (not learned)
+    assert "random" in statement  # the random model's links mean nothing, and the page says so
+
+
+def test_a_head_where_every_word_looks_at_the_first_token_is_no_link(subject, monkeypatch):
+    from tinygrad_tf.tour import capture
+
+    real = capture.encoder_self_attention
+
+    def every_word_on_the_first(subject_, layer):
+        parts = real(subject_, layer)
+        weights = np.array(parts.weights, copy=True)
+        weights[0] = 0.0
+        weights[0, :, 0] = 0.9  # head 0: every query puts 0.9 on token 0 and spreads the rest
+        weights[0, :, 1:] = 0.1 / (weights.shape[-1] - 1)
+        return dataclasses.replace(parts, weights=weights)
+
+    monkeypatch.setattr(capture, "encoder_self_attention", every_word_on_the_first)
+    first = subject.src_tokens[0]
+    search = tour.head_search(subject, "it", target=first)
+    habit = next(m for m in search.ranking if m.head == 0)
+    assert habit.weight == pytest.approx(0.9) and habit.baseline == pytest.approx(0.9) and abs(habit.lift) < 1e-6
+    assert habit.same_from_every_word
+    if search.best is habit:
+        assert "did not learn" in search.statement() and "from any word" in search.statement()
+    else:
+        assert search.ranking.index(habit) > 0  # a head with a word-specific link ranks above it
 
 
 def test_head_search_names_a_bad_target(subject):
     with pytest.raises(ValueError, match="--target 'zebra' is not a token"):
         tour.head_search(subject, "it", target="zebra")
+
+
+def test_each_attention_step_links_the_picture_of_its_own_kind_and_names_the_layer_drawn(subject):
+    from tinygrad_tf.tour import concepts
+
+    paths = [name for name, _ in subject.model.named_modules()]
+    decoder_self = [p for p in paths if p.startswith("decoder") and p.endswith("self_attn")]
+    cross = [p for p in paths if p.endswith("cross_attn")]
+    encoder_self = [p for p in paths if p.startswith("encoder") and p.endswith("self_attn")]
+    assert decoder_self and cross and encoder_self
+    for role in ("attention weights", "scores QKᵀ"):
+        assert {concepts.picture_of(role, p).file for p in decoder_self} == {"11-causal-mask.png"}
+        assert {concepts.picture_of(role, p).file for p in cross} == {"10-cross-attention.png"}
+        assert concepts.picture_of(role, encoder_self[0]).file != "11-causal-mask.png"
+    for file, (path, _) in concepts.SHOWN.items():
+        assert path is None or path in paths  # each picture's layer is one the model has
+    find = concepts.concept_finder(None, "page.html")
+    assert "this node is in" not in find("attention weights", decoder_self[0])["caption"]  # layer 0: the one drawn
+    if len(decoder_self) > 1:
+        assert f"this node is in {decoder_self[-1]}" in find("attention weights", decoder_self[-1])["caption"]
+    assert "head search picked" in find("attention weights", encoder_self[0])["caption"]
+
+
+def test_decoding_picture_with_a_large_vocabulary_ranks_words_and_keeps_its_text_readable():
+    from tinygrad_tf.tour.data import DecodingStep
+    from tinygrad_tf.tour.legibility import fit_text
+
+    rng = np.random.default_rng(0)
+    vocab, prefix = 7829, ["<bos>"] + ["probablemente", "no", "lo", "sé", "todavía"] * 3
+    steps = []
+    for r in range(2):
+        logits = rng.normal(size=vocab) * 2.0
+        logits[rng.integers(0, 300, 5)] += 9.0  # the likeliest words among the first ids, as in a real vocabulary
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        top = [int(i) for i in np.argsort(-probs)[:5]]
+        steps.append(DecodingStep(prefix[: 6 + 5 * r], [f"w{i}" for i in top], probs[top], f"w{top[0]}",
+                                  hidden=rng.normal(size=16), logits=logits, probs=probs, top_ids=top))
+    fig = tour.draw_decoding(steps)
+    fit_text(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    plots = [ax for ax in fig.axes if any(line.get_gid() == "top-word" for line in ax.lines)]
+    assert len(plots) == 2 * len(steps)
+    for ax in plots:
+        marks = [line for line in ax.lines if line.get_gid() == "top-word"]
+        xs = [float(line.get_xdata()[0]) for line in marks]
+        assert xs == [1, 2, 3, 4, 5]  # drawn at their ranks, not piled up at their ids
+        (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+        assert all(left < x < right and bottom < float(m.get_ydata()[0]) < top for x, m in zip(xs, marks))
+    lists = [t for t in fig.findobj(lambda o: getattr(o, "get_gid", lambda: None)() == "top-list")]
+    assert len(lists) == len(steps)
+    for text, step in zip(lists, steps):
+        box = text.get_window_extent(renderer)
+        assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in plots)  # off the data
+        rows = [line.split() for line in text.get_text().splitlines()[1:]]
+        probs = [float(row[-1]) for row in rows]
+        np.testing.assert_allclose(probs, step.probs[step.top_ids], rtol=5e-3)  # 3 significant figures, no 0.00
+        assert all(p > 0 for p in probs)
+    for ax in fig.axes:
+        title = ax.get_title()
+        if "reads:" in title:
+            words = title.split("reads: ")[1].split()
+            assert all(w in prefix or w == "…" for w in words)  # whole words only
+            assert ax.title.get_window_extent(renderer).x0 >= 0  # not spilling past the figure's left edge

@@ -108,3 +108,44 @@ def test_at_1280_px_every_text_is_10px_and_every_picture_opens_at_full_size(svg_
     for src, width, natural, parent, href in shown:
         assert natural > 0 and parent == "A" and href == src  # loaded, and a click opens it at full size
         assert _shown_px(svg_fonts[src], width) >= MIN_PX, (src, width)
+
+
+def _cell_numbers(ax):
+    from tinygrad_tf.tour.draw_common import CELL_GID
+
+    return [t for t in ax.texts if t.get_gid() == CELL_GID]
+
+
+def test_a_heatmap_shows_all_its_cell_numbers_or_none_and_says_where_they_are():
+    import numpy as np
+
+    from tinygrad_tf.tour.draw_common import figure, heatmap
+    from tinygrad_tf.tour.legibility import CELL_ROOM, HIDDEN_NOTE
+
+    fig = figure((6.0, 2.0))
+    wide, narrow = fig.subplots(1, 2)
+    heatmap(wide, np.array([[-1234.56, 0.5] * 3]), annotate=True, fmt="{:.2f}")  # only the negatives overflow
+    heatmap(narrow, np.array([[0.5, -0.5]]), annotate=True, fmt="{:.1f}")
+    fit_text(fig)
+    renderer = fig.canvas.get_renderer()
+    texts = _cell_numbers(wide)
+    (x0, _), (x1, _) = wide.transData.transform([(0, 0), (1, 1)])
+    assert not any(t.get_visible() for t in texts) and HIDDEN_NOTE in wide.get_xlabel().replace("\n", " ")
+    for text in texts:
+        text.set_visible(True)  # a hidden text measures nothing
+    fits = [t.get_window_extent(renderer).width <= CELL_ROOM * abs(x1 - x0) for t in texts]
+    assert any(fits) and not all(fits)  # the case where numbers went one cell at a time
+    assert all(t.get_visible() for t in _cell_numbers(narrow)) and HIDDEN_NOTE not in narrow.get_xlabel()
+
+
+def test_every_pictures_heatmap_shows_all_or_none_and_no_negative_zero(subject):
+    from tinygrad_tf.tour.draw_common import cell_text
+
+    assert cell_text(-0.04, "{:.1f}") == "0.0" and cell_text(-0.06, "{:.1f}") == "-0.1"
+    for picture in tour.PICTURES:
+        figure = picture.make(subject, tour.Choice())
+        fit_text(figure)
+        for ax in figure.axes:
+            shown = {t.get_visible() for t in _cell_numbers(ax)}
+            assert len(shown) <= 1, picture.file
+            assert not any(re.fullmatch(r"[-−]0\.0+", t.get_text()) for t in _cell_numbers(ax)), picture.file

@@ -20,7 +20,8 @@ from .common import GIF, Path, fail_cleanly, refuse_sizes_the_model_lacks, requi
 
 MODELS = ("attention", "mlp", "encoder-layer")
 LOSSES = ("mse", "cross-entropy")
-_HELP_KEYS = "[Enter] next  p: print arrays  g: draw the backward so far  q: quit"
+_HELP_KEYS = ("type a key, then Enter: Enter alone: next  p: print arrays  g: draw the backward so far  "
+              "q: quit")
 GRAPHS_DIR = "step-graphs"  # where `g` keeps its pictures without --frames (in the current directory)
 
 
@@ -181,7 +182,7 @@ def _render_graph(picture, directory, index):
     if not backward_frames.dot_available():
         click.echo(f"  g: {backward_frames.DOT_MISSING}")
         return
-    path = os.path.join(directory(), f"backward-step-{index:03d}.svg")
+    path = os.path.abspath(os.path.join(directory(), f"backward-step-{index:03d}.svg"))
     try:
         with outputs.writing(path) as tmp:
             picture.write(tmp)
@@ -336,7 +337,7 @@ def _write_frame(picture, path):
 def _wait(s, picture, directory):
     """Read commands for step `s` from stdin; False when the user quits."""
     while True:
-        click.echo("  > ", nl=False)
+        click.echo("  key + Enter > ", nl=False)
         line = sys.stdin.readline() if sys.stdin is not None else ""  # `<&-`: no input at all
         if line == "":  # end of input: stop waiting, finish the walk
             click.echo("")

@@ -17,14 +17,40 @@ ROLE_PICTURES = {
 }
 MASK_PICTURES = (("mask (causal", "11-causal-mask.png"), ("mask", "05-matrix-form.png"))  # by the role's start
 CROSS_ATTENTION = "10-cross-attention.png"  # an attention step inside a cross_attn module
+DECODER_SELF_ATTENTION = "11-causal-mask.png"  # the scores and weights of a decoder's masked self-attention
+ATTENTION_STEPS = ("05-matrix-form.png", "07-attention.png")  # the pictures of scores and weights
+# Which layer and head each picture draws: (the module path it shows, or None when that varies; in words).
+SHOWN = {
+    "03-qkv.png": ("encoder.layers.0.self_attn", "encoder layer 0's self-attention"),
+    "04-scores.png": ("encoder.layers.0.self_attn", "encoder layer 0's self-attention"),
+    "05-matrix-form.png": ("encoder.layers.0.self_attn", "encoder layer 0's self-attention"),
+    "06-heads.png": ("encoder.layers.0.self_attn", "encoder layer 0's self-attention"),
+    "07-attention.png": (None, "the encoder layer and head the head search picked (named in its title)"),
+    "09-residual-norm.png": ("encoder.layers.0", "encoder layer 0's self-attention sublayer"),
+    "10-cross-attention.png": (None, "the last decoder layer's cross-attention (its first head unless --head)"),
+    "11-causal-mask.png": ("decoder.layers.0.self_attn",
+                           "decoder layer 0's masked self-attention (its first head unless --head)"),
+}
 
 
 def picture_of(role, module=None):
     """The tour picture (a `pictures.Picture`) of a node's role, or None when the tour has none."""
     file = ROLE_PICTURES.get(role) or next((f for start, f in MASK_PICTURES if (role or "").startswith(start)), None)
-    if file in ("05-matrix-form.png", "07-attention.png") and module and "cross_attn" in module:
+    if file in ATTENTION_STEPS and module and "cross_attn" in module:
         file = CROSS_ATTENTION
+    elif file in ATTENTION_STEPS and module and module.startswith("decoder") and "self_attn" in module:
+        file = DECODER_SELF_ATTENTION
     return next((p for p in PICTURES if p.file == file), None)
+
+
+def shown_elsewhere(file, module):
+    """A sentence naming the layer and head picture `file` draws when it is not `module`'s, else ""."""
+    if file not in SHOWN or not module:
+        return ""
+    path, words = SHOWN[file]
+    if path is not None and (module == path or module.startswith(path + ".")):
+        return ""
+    return f"This picture shows {words}; this node is in {module}."
 
 
 def concept_finder(tour_dir, page_path):
@@ -41,6 +67,7 @@ def concept_finder(tour_dir, page_path):
         if tour_dir is not None and os.path.exists(os.path.join(tour_dir, picture.file)):
             page_dir = os.path.dirname(os.path.abspath(page_path))
             href = os.path.relpath(os.path.abspath(os.path.join(tour_dir, picture.file)), page_dir).replace(os.sep, "/")
-        return dict(title=picture.title, caption=picture.caption, file=picture.file, href=href)
+        caption = " ".join(filter(None, (picture.caption, shown_elsewhere(picture.file, module))))
+        return dict(title=picture.title, caption=caption, file=picture.file, href=href)
 
     return find

@@ -151,7 +151,7 @@ def draw_word_attention(data, note="", search=None):
     p, h, i = data.parts, data.head, data.word
     n, word = len(data.keys), data.queries[data.word]
     fig = figure((18.0, 3.4 + 0.42 * n))
-    ratios = [1.2, 1, 1] + ([0.9] if search is not None else [])
+    ratios = [1.2, 1, 1] + ([1.8] if search is not None else [])  # the grid's cells hold three short lines
     axes = fig.subplots(1, len(ratios), gridspec_kw=dict(width_ratios=ratios))
     heatmap(axes[0], p.weights[h], f"head {h}: every word's weights", rows=data.queries, cols=data.keys,
             cmap="viridis", vmin=0, vmax=float(p.weights.max()), colorbar=True, fontsize=9)
@@ -175,19 +175,23 @@ def draw_word_attention(data, note="", search=None):
 
 
 def _search_grid(ax, search, layer, head):
-    """The head search: a (layers, heads) grid of weights, each cell with its number and word; the drawn head boxed."""
+    """The head search: a (layers, heads) grid of how much more the word looks at the key than other words do,
+    each cell with the word's weight, the other words' mean and the key; the drawn head boxed."""
     from matplotlib.patches import Rectangle
 
     word = search.tokens[search.word]
-    what = f"on '{search.tokens[search.target]}'" if search.target is not None else "on the word it looks at most"
+    what = f"'{search.tokens[search.target]}'" if search.target is not None else "each head's key (in its cell)"
     layers, heads = search.grid.shape
-    heatmap(ax, search.grid, f"head search: weight of '{word}'\n{what}", rows=[f"layer {l}" for l in range(layers)],
-            cols=[f"head {k}" for k in range(heads)], cmap="viridis", vmin=0, vmax=1, fontsize=9)
+    bound = max(0.05, float(np.abs(search.grid).max()))
+    heatmap(ax, search.grid, f"head search: '{word}' → {what}\nits weight minus other words' mean (a vs b)",
+            rows=[f"layer {l}" for l in range(layers)], cols=[f"head {k}" for k in range(heads)], cmap="RdBu_r",
+            vmin=-bound, vmax=bound, fontsize=9)
     for match in search.ranking:
-        light = match.weight > 0.6
-        label = f"{match.weight:.2f}" + ("" if search.target is not None else f"\n{cut([match.key_token])[0]}")
+        strong = abs(match.lift) > 0.6 * bound
+        label = f"{match.lift:+.2f}\n{match.weight:.2f} vs {match.baseline:.2f}"  # ranked by, then both numbers
+        label += "" if search.target is not None else f"\n{cut([match.key_token])[0]}"
         ax.text(match.head, match.layer, label, ha="center", va="center", fontsize=8,
-                color="black" if light else "white", gid=CELL_GID)
+                color="white" if strong else "black", gid=CELL_GID)
     ax.add_patch(Rectangle((head - 0.5, layer - 0.5), 1, 1, fill=False, edgecolor="tab:red", linewidth=2.5))
     ax.set_xticks(range(heads), [f"head {k}" for k in range(heads)], rotation=0, fontsize=8)
 

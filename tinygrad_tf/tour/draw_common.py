@@ -44,6 +44,12 @@ def cut(tokens):
     return [t if len(t) <= MAX_LABEL else t[: MAX_LABEL - 1] + "…" for t in tokens]
 
 
+def cell_text(value, fmt="{:.2f}"):
+    """`value` written with `fmt`, never as a negative zero ("-0.0" is 0 rounded: it prints "0.0")."""
+    text = fmt.format(value)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def annotate_cells(ax, values, fmt="{:.2f}", fontsize=7, skip=None):
     """Write each cell's value on a heatmap (text dark or light against the cell colour)."""
     image = ax.images[-1]
@@ -52,7 +58,7 @@ def annotate_cells(ax, values, fmt="{:.2f}", fontsize=7, skip=None):
             continue
         rgba = image.cmap(image.norm(value)) if np.isfinite(value) else (1, 1, 1, 1)
         light = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] > 0.55
-        text = fmt.format(value) if np.isfinite(value) else ("−∞" if value < 0 else "∞")
+        text = cell_text(value, fmt) if np.isfinite(value) else ("−∞" if value < 0 else "∞")
         ax.text(c, r, text, ha="center", va="center", fontsize=fontsize, color="black" if light else "white",
                 gid=CELL_GID)
 

@@ -59,21 +59,54 @@ def draw_causal_mask(data, note=""):
     return fig
 
 
-def _vocabulary_plot(ax, values, step, title, fmt):
-    """Every word of the vocabulary as one point (x: its id); the top words marked by rank and listed."""
-    ax.plot(np.arange(len(values)), values, color="tab:blue", linewidth=0.6)
-    lines = []
-    for rank, (token_id, token) in enumerate(zip(step.top_ids, step.top_tokens), 1):
-        colour = "tab:orange" if rank == 1 else "tab:red"
-        ax.plot(token_id, values[token_id], "o", color=colour, markersize=5)
-        ax.annotate(str(rank), (token_id, values[token_id]), xytext=(4, 2), textcoords="offset points",
-                    fontsize=8, color=colour)
-        lines.append(f"{rank} {cut([token])[0]} {fmt.format(values[token_id])}")
-    ax.text(0.99, 0.95, "\n".join(lines), transform=ax.transAxes, ha="right", va="top", fontsize=9,
-            family="monospace", bbox=dict(facecolor="white", edgecolor="#bbbbbb", alpha=0.9))
-    ax.set_xlim(-0.5, len(values) - 0.5)
+ROW_TITLE_CHARS = 32  # the longest "step N reads: ..." above a row that stays over its column (whole words kept)
+
+
+def significant(value, digits=3):
+    """`value` to `digits` significant figures: a probability of 0.0023 stays 0.00230, not 0.00."""
+    return f"{value:#.{digits}g}".rstrip(".") if np.isfinite(value) else str(value)
+
+
+def last_words(tokens, limit):
+    """The latest of `tokens` that fit in `limit` characters, whole words only, with "… " where some were left."""
+    kept, length = [], 0
+    for token in reversed(cut(tokens)):
+        if kept and length + 1 + len(token) > limit:
+            return "… " + " ".join(reversed(kept))
+        kept.append(token)
+        length += len(token) + (1 if length else 0)
+    return " ".join(reversed(kept))
+
+
+def _rank(values, token_id):
+    """The word's rank in `values`, 1 for the largest."""
+    return 1 + int(np.sum(values > values[token_id]))
+
+
+def _top_list(step):
+    """The top words as lines: rank, word, logit, probability (3 significant figures)."""
+    rows = [("rank", "word", "logit", "prob.")] + [
+        (str(_rank(step.logits, i)), cut([t])[0], significant(step.logits[i]), significant(step.probs[i]))
+        for i, t in zip(step.top_ids, step.top_tokens)]
+    widths = [max(len(row[c]) for row in rows) for c in range(4)]
+    return "\n".join(" ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _vocabulary_plot(ax, values, step, title):
+    """Every word of the vocabulary as one point, sorted by rank (log axis, 1 = likeliest); the top words marked
+    (their list is beside the row, off the data)."""
+    ranked = np.sort(values[np.isfinite(values)])[::-1]
+    ranks = np.arange(1, len(ranked) + 1)
+    ax.plot(ranks, ranked, color="tab:blue", linewidth=0.8)
+    ax.set_xscale("log")
+    for k, token_id in enumerate(step.top_ids, 1):
+        colour = "tab:orange" if k == 1 else "tab:red"
+        ax.plot(_rank(values, token_id), values[token_id], "o", color=colour, markersize=5, gid="top-word")
+    ax.set_xlim(0.7, len(ranked) * 1.4)  # room around rank 1 and the last rank, so no marker sits on the axis
+    low, high = float(ranked[-1]), float(ranked[0])
+    ax.set_ylim(low - 0.05 * (high - low), high + 0.12 * (high - low))
     ax.set_title(title, fontsize=9, loc="left")
-    ax.set_xlabel("word id in the target vocabulary", fontsize=8)
+    ax.set_xlabel("rank of the word (1 = likeliest, log scale)", fontsize=8)
     ax.tick_params(labelsize=8)
 
 
@@ -87,21 +120,25 @@ def draw_decoding(steps, note=""):
     for r, step in enumerate(steps):
         first = r == 0
         hidden_ax = fig.add_subplot(grid[r, 0])
-        heatmap(hidden_ax, step.hidden[None], ("decoder output at the last position\n" if first else "")
-                + f"step {r + 1} reads: " + " ".join(cut(step.prefix))[-34:], fontsize=8)
+        reads = f"step {r + 1} reads: "
+        reads += last_words(step.prefix, ROW_TITLE_CHARS - len(reads))
+        heatmap(hidden_ax, step.hidden[None], ("decoder output at the last position\n" if first else "") + reads,
+                fontsize=8)
         hidden_ax.set_xlabel(f"d_model = {len(step.hidden)}", fontsize=8)
         _vocabulary_plot(fig.add_subplot(grid[r, 1]), step.logits, step,
                          ("× W + b (the generator) = a logit for each of the " if first else "logits, ")
-                         + f"{vocab} words", "{:.1f}")
+                         + f"{vocab} words, by rank")
         _vocabulary_plot(fig.add_subplot(grid[r, 2]), step.probs, step,
-                         "softmax = probabilities (they sum to 1)" if first else "probabilities", "{:.2f}")
+                         "softmax = probabilities (they sum to 1), by rank" if first else "probabilities")
         word_ax = fig.add_subplot(grid[r, 3])
         word_ax.axis("off")
         became = ""
         if step.chosen == "<unk>":
             became = f"\n<unk>: the translation puts\nthe source word '{step.became}' here" if step.became else ""
-        word_ax.text(0.0, 0.5, f"→ '{step.chosen}' ({step.top_probs[0]:.2f}){became}", fontsize=11,
-                     va="center", color="tab:orange", fontweight="bold")
+        word_ax.text(0.0, 1.0, f"→ '{step.chosen}' ({significant(step.top_probs[0])}){became}", fontsize=11,
+                     va="top", color="tab:orange", fontweight="bold")
+        word_ax.text(0.0, 0.62 if became else 0.78, _top_list(step), fontsize=9, va="top", family="monospace",
+                     gid="top-list")
     words = " ".join(s.chosen for s in steps)
     _title(fig, f"Greedy decoding: at each step the generator scores every word of the vocabulary; the likeliest "
                 f"(orange) is appended until <eos>.\nOutput: {words}", note)

@@ -93,9 +93,10 @@ PICTURES = (
             _first_layer(draw_heads)),
     Picture("07-attention.png", "Where one word looks",
             "The chosen word's attention weights over the sentence, as a heatmap row (red box) and as lines whose "
-            "thickness is the weight. The grid (right) is the head search: every encoder layer and head, with the "
-            "weight from the word to the target word (or to the word it looks at most); the picture follows the "
-            "strongest head unless --layer/--head choose one.",
+            "thickness is the weight. The grid (right) is the head search: every encoder layer and head, ranked by "
+            "the weight from the word to the target word (or to the word it stands out on most) minus the mean "
+            "weight the other words put there, with both numbers: a head where every word looks at the same token "
+            "is no link of this word's. The picture follows the best head unless --layer/--head choose one.",
             _word_attention, _word_attention_caption),
     Picture("08-positional.png", "Positional encoding",
             "The table added to the embeddings: one row per position, sines and cosines of decreasing frequency. The "

@@ -123,7 +123,8 @@ def test_the_side_panel_links_the_tours_picture_of_each_concept(tmp_path):
     assert result.exit_code == 0, result.output
     concepts = {(n["role"], n["module"]): n["concept"] for n in _data(out)["nodes"] if n["role"]}
     by_role = {role: c for (role, module), c in concepts.items() if "cross_attn" not in (module or "")}
-    assert by_role["Q"]["file"] == "03-qkv.png" and by_role["mask"]["file"] == "05-matrix-form.png"
+    # a decoder layer: its self-attention's mask and weights are the causal mask picture's
+    assert by_role["Q"]["file"] == "03-qkv.png" and by_role["mask"]["file"] == "11-causal-mask.png"
     cross = [c for (role, module), c in concepts.items() if role == "attention weights" and "cross_attn" in module]
     assert cross and all(c["file"] == "10-cross-attention.png" for c in cross)
     for c in (c for c in concepts.values() if c):  # each link leads from the page to the picture

@@ -252,8 +252,53 @@ def test_a_folded_module_is_a_box_its_label_fits_and_steps_zoom_to_a_readable_no
     label_w, label_h, area_w, area_h, text_w = sizes
     assert text_w < label_w <= text_w + 24 and label_h < area_h  # sized to its label, not to the module's area
     browser.execute_script("explorer.toggleCluster('self_attn.q_proj'); explorer.zoom(0.2)")
-    browser.execute_script("explorer.step(3)")
-    node = data["drawn_as"][data["steps"][3]["node"]]
-    height = browser.execute_script(
-        f"return document.querySelector('g.node[data-node-id=\"{node}\"]').getBoundingClientRect().height")
-    assert height >= 35  # zoomed in so the current node can be read
+    for step in (3, len(data["steps"]) // 2):
+        browser.execute_script(f"explorer.step({step})")
+        node = data["drawn_as"][data["steps"][step]["node"]]
+        height = browser.execute_script(
+            f"return document.querySelector('g.node[data-node-id=\"{node}\"] text').getBoundingClientRect().height")
+        assert height >= 12  # zoomed in until one line of the current node's text can be read
+
+
+def test_stepping_into_a_folded_module_opens_it_and_leaving_folds_it_back(browser, pages):
+    path, data = pages["transformer"]
+    open_page(browser, path)
+    drawing = data["drawing"]["nodes"]
+    cluster_of = {s["index"]: drawing[data["drawn_as"][s["node"]]]["cluster"] or "" for s in data["steps"]}
+    inner = next(k for k, c in cluster_of.items() if c.startswith("encoder"))
+    outer = next(k for k, c in cluster_of.items() if k > inner and not c.startswith("encoder"))
+    browser.execute_script(f"explorer.step({outer}); explorer.toggleCluster('encoder')")
+    assert browser.find_elements(By.CSS_SELECTOR, "g.collapsed-box")
+    browser.execute_script(f"explorer.step({inner})")
+    assert not browser.find_elements(By.CSS_SELECTOR, "g.collapsed-box")  # opened: the current op is drawn
+    element = data["drawn_as"][data["steps"][inner]["node"]]
+    marked = browser.find_element(By.CSS_SELECTOR, f'g.node[data-node-id="{element}"]')
+    assert marked.is_displayed() and "current" in marked.get_attribute("class")
+    browser.execute_script(f"explorer.step({outer})")
+    (box,) = browser.find_elements(By.CSS_SELECTOR, "g.collapsed-box")  # folded back on leaving
+    assert box.get_attribute("data-cluster") == "encoder"
+
+
+def test_an_op_inside_a_box_drawn_by_collapse_is_shown_in_the_panel(browser, pages):
+    path, data = pages["transformer"]
+    open_page(browser, path)
+    folded = next(s for s in data["steps"] if data["drawn_as"][s["node"]] != s["node"]
+                  and len(data["drawing"]["nodes"][data["drawn_as"][s["node"]]]["nodes"]) > 1)
+    browser.execute_script(f"explorer.step({folded['index']})")
+    panel = browser.find_element(By.ID, "node-panel").text
+    title = next(n["title"] for n in data["nodes"] if n["id"] == folded["node"])
+    assert panel.startswith(title) and "Drawn inside the box" in panel
+    assert "click the box to expand" not in browser.find_element(By.ID, "help-panel").text
+
+
+def test_a_parameter_panel_prints_no_null_and_an_all_zero_tensor_says_so(browser, pages):
+    path, data = pages["transformer"]
+    open_page(browser, path)
+    params = [n for n in data["nodes"] if n["kind"] == "parameter"]
+    zero = next(n for n in params if n["summary"] and n["summary"]["norm"] == 0)  # a bias starts at 0
+    for node in params:
+        browser.execute_script(f"explorer.select('{node['id']}')")
+        lines = browser.find_element(By.ID, "node-panel").text.splitlines()
+        assert "null" not in lines and not any("−0 …" in line for line in lines), node["title"]
+        if node is zero:
+            assert "all zero (white)" in lines[lines.index("forward value") + 1:]

@@ -12,7 +12,8 @@ const DRAWN = DATA.drawing.nodes; // element id -> {nodes, kind, cluster, module
 const EDGES = DATA.drawing.edges; // element id -> {source, target, uses, backward, sent_at}
 const MAX_SLICES = 8; // heatmaps shown per tensor (its leading indices), the rest summarised
 const PLAY_MS = 650;
-const state = { step: -1, selected: null, timer: null, zoom: 1, collapsed: new Set() };
+const state = { step: -1, selected: null, timer: null, zoom: 1, collapsed: new Set(),
+  opened: new Set() }; // opened: folded modules opened because the current step is inside
 // The forward pass comes first on the same timeline: steps -F-1 .. -2 compute the ops one by one (F of them),
 // step -1 is "forward done, backward not started", steps 0 .. B-1 are backward's.
 const FORWARD = DATA.forward || [];

@@ -43,7 +43,7 @@ function markEdges() {
   });
 }
 
-const READABLE_PX = 36; // a node drawn smaller than this on screen is zoomed to this height when backward reaches it
+const READABLE_TEXT_PX = 12; // when backward reaches a node, zoom in until one line of its text is this tall on screen
 
 function scrollToCurrent() {
   const id = current();
@@ -51,9 +51,38 @@ function scrollToCurrent() {
   let g = nodeElements.get(DATA.drawn_as[id]);
   if (!g || g.classList.contains("hidden")) g = SVG.querySelector("g.collapsed-box.current .label");
   if (!g) return;
-  const height = g.getBoundingClientRect().height;
-  if (height > 0 && height < READABLE_PX) zoom(state.zoom * READABLE_PX / height);
+  const line = g.querySelector("text") || g.parentNode.querySelector("text");
+  // measured again after each zoom: the browser's smallest font size makes tiny text measure taller than it scales
+  for (let tries = 0; line && tries < 4; tries++) {
+    const height = line.getBoundingClientRect().height;
+    if (!(height > 0 && height < READABLE_TEXT_PX) || state.zoom >= MAX_ZOOM) break;
+    zoom(state.zoom * Math.max(1.05, READABLE_TEXT_PX / height));
+  }
   g.scrollIntoView({ block: "center", inline: "center" });
+}
+
+// ---- stepping into a folded module opens it, leaving folds it back -----------------------------
+function clusterOf(nodeId) {
+  const drawn = DRAWN[DATA.drawn_as[nodeId]];
+  return drawn ? drawn.cluster : null;
+}
+
+function openAroundCurrent() {
+  // A module the learner folded opens while the current op is inside it, and folds back once the step leaves.
+  const here = current();
+  const cluster = here === null ? null : clusterOf(here);
+  const refold = [...state.opened].filter((p) => !inside(cluster, p));
+  const open = [...state.collapsed].filter((p) => inside(cluster, p));
+  if (!refold.length && !open.length) return;
+  refold.forEach((p) => { state.opened.delete(p); state.collapsed.add(p); });
+  open.forEach((p) => { state.collapsed.delete(p); state.opened.add(p); });
+  applyCollapse();
+}
+
+function foldedBox(nodeId) {
+  // The element id of the module box (drawn folded by --collapse) holding this op, or null.
+  const box = DATA.drawn_as[nodeId];
+  return box !== undefined && box !== nodeId && DRAWN[box] && DRAWN[box].nodes.length > 1 ? box : null;
 }
 
 // ---- collapsing clusters in place -------------------------------------------------------------
@@ -118,6 +147,7 @@ function drawBox(path, members) {
 
 function toggleCluster(path) {
   if (!clusterElements.has(path)) throw new Error(`no module cluster ${path}`);
+  state.opened.delete(path);
   if (state.collapsed.has(path)) state.collapsed.delete(path);
   else state.collapsed.add(path);
   applyCollapse();
@@ -126,8 +156,10 @@ function toggleCluster(path) {
 // ---- zoom --------------------------------------------------------------------------------------
 const natural = { width: parseFloat(SVG.getAttribute("width")), height: parseFloat(SVG.getAttribute("height")) };
 
+const MAX_ZOOM = 4;
+
 function zoom(factor) {
-  state.zoom = Math.max(0.2, Math.min(4, factor));
+  state.zoom = Math.max(0.2, Math.min(MAX_ZOOM, factor));
   SVG.setAttribute("width", `${natural.width * state.zoom}pt`);
   SVG.setAttribute("height", `${natural.height * state.zoom}pt`);
 }

@@ -25,7 +25,8 @@ function heatmaps(values, shape, axes, forward) {
   const scale = flat.reduce((m, v) => (Number.isFinite(num(v)) ? Math.max(m, Math.abs(num(v))) : m), 0);
   const all = slices(values, shape);
   all.slice(0, MAX_SLICES).forEach((s) => wrap.append(heatmap(s, shape, scale, isBool, axes, forward)));
-  const scaleText = isBool ? "green = True" : `colour: blue −${fmt(scale)} … white 0 … red +${fmt(scale)}` +
+  const scaleText = isBool ? "green = True" : (scale === 0 ? "all zero (white)" :
+    `colour: blue −${fmt(scale)} … white 0 … red +${fmt(scale)}`) +
     (flat.some((v) => typeof v === "string") ? "; grey: ±inf / nan" : "");
   const notes = [scaleText];
   if (all.length > MAX_SLICES) notes.push(`first ${MAX_SLICES} of ${all.length} slices shown`);

@@ -3,10 +3,13 @@
 // ---- stepping -------------------------------------------------------------------------------
 function go(n) {
   state.step = Math.max(FIRST, Math.min(DATA.steps.length - 1, n));
+  openAroundCurrent();
   markNodes();
   markEdges();
   stepInfo();
-  if (state.selected !== null && NODES.has(state.selected)) showNode(state.selected);
+  const here = current();
+  if (here !== null && foldedBox(here) !== null) select(here); // its box shows nothing of it: the panel does
+  else if (state.selected !== null && NODES.has(state.selected)) showNode(state.selected);
   scrollToCurrent();
   return current();
 }

@@ -90,8 +90,9 @@ function showNode(id) {
   const reached = step !== null && step <= state.step;
   const stepLink = step === null ? "never (no gradient flows here)" :
     el("a", { class: "node-link", onclick: () => go(step) }, `step ${step + 1}`);
-  panel.replaceChildren(
-    el("h2", {}, n.title, " ", n.role ? el("span", { class: "role" }, n.role) : null), ...lossView(n),
+  panel.replaceChildren(...[ // views list null for a part they leave out; replaceChildren would print it as "null"
+    el("h2", {}, n.title, " ", n.role ? el("span", { class: "role" }, n.role) : null), ...foldedNote(id),
+    ...lossView(n),
     ...conceptView(n),
     facts([["kind", n.kind], ["op", n.op], ["role", n.role], ["module", n.module || "(outside every module)"],
       ["name", n.name], ["shape", `${shapeText(n.shape)} ${n.dtype}`], ["backward", stepLink], ["id", n.id]]),
@@ -99,7 +100,7 @@ function showNode(id) {
       [el("div", { class: "muted" }, `not computed yet: the forward pass reaches it at forward step ` +
         `${forwardAt.get(id) + 1}`)]),
     el("h3", {}, "gradient (of the loss with respect to this tensor)"), ...gradientView(n, step, reached),
-    ...ruleView(n), ...stepView(n, step, reached), ...inputsView(n));
+    ...ruleView(n), ...stepView(n, step, reached), ...inputsView(n)].filter((part) => part !== null));
 }
 
 function conceptView(n) {
@@ -173,11 +174,20 @@ function inputsView(n) {
     users.length ? el("div", {}, "used by: ", ...users.flatMap((e, k) => [k ? ", " : "", nodeLink(e.target)])) : null];
 }
 
+function foldedNote(id) {
+  const box = foldedBox(id);
+  if (box === null) return [];
+  return [el("div", { class: "explain note" }, `Drawn inside the box ${DRAWN[box].module}: this page draws ` +
+    `modules deeper than ${DATA.collapse} levels as one box, so this op has no mark of its own. ` +
+    "explore --collapse 9 draws every op.")];
+}
+
 function showBox(elementId) {
   const info = DRAWN[elementId];
   const panel = document.getElementById("node-panel");
   panel.replaceChildren(el("h2", {}, info.module, " ", el("span", { class: "role" }, "module (collapsed)")),
-    el("div", { class: "muted" }, `${info.nodes.length} nodes drawn as one box; click one for its values:`),
+    el("div", { class: "muted" }, `${info.nodes.length} nodes drawn as one box (this page was made with --collapse ${DATA.collapse}; ` +
+      "explore --collapse 9 draws each of them). Click one for its values:"),
     el("ol", { class: "members" }, info.nodes.map((id) => el("li", {}, nodeLink(id),
       ` ${shapeText(NODES.get(id).shape)}`))));
 }
@@ -213,7 +223,8 @@ function helpView() {
     "◀◀ forward walks the forward pass first, op by op (ops not computed yet are faint); then backward. ",
     "red dashed arrows: gradients sent back so far, labelled with their norm. ",
     "Keys: → next, ← previous, space play/pause, Home reset. Click a node for its values, ",
-    "a module's background to collapse it (click the box to expand)."));
+    "a module's background to fold it (click the folded box to open it again; stepping into a folded module ",
+    "opens it until the step leaves). A purple box is a module the page itself draws as one: click it for its ops."));
   if (!state.selected) document.getElementById("node-panel").append(el("div", { class: "muted" },
     "Click a node of the graph to see its op, role, shape, forward value and gradient."));
 }
