@@ -73,9 +73,9 @@ def _say_search(search, shown=5):
     """The head search's best heads and its finding, in the terminal."""
     word = search.tokens[search.word]
     click.echo(f"head search for '{word}'" + (f" → '{search.tokens[search.target]}'" if search.target is not None else "")
-               + f" (all {search.grid.size} encoder heads, strongest first):")
+               + f" (all {search.grid.size} encoder heads, by the weight above the other words' mean):")
     for match in search.ranking[:shown]:
-        click.echo(f"  layer {match.layer} head {match.head}: {match.weight:.3f} on '{match.key_token}'")
+        click.echo(f"  layer {match.layer} head {match.head}: {match.numbers()} on '{match.key_token}'")
     click.echo(f"  {search.statement()}")
 
 
