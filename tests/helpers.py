@@ -230,6 +230,14 @@ def run_cli(*args, input=None):
     return CliRunner().invoke(main, [str(a) for a in args], input=input)
 
 
+def train_tiny_run(tmp_path_factory, prefix, options, folder="run"):
+    """Train a run with `options` (`tiny_copy_training`'s) into a fresh folder; returns the run's path."""
+    out = str(tmp_path_factory.mktemp(prefix) / folder)
+    result = run_cli("train", *options, "--out", out)
+    assert result.exit_code == 0 and "done" in result.output, result.output
+    return out
+
+
 def tiny_copy_training(*, steps, max_pairs, batch_tokens, eval_every, warmup=10, seed=None):
     """`tinygrad-tf train` options, as typed, for a copy-task model small enough to train in a test.
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import assert_clean_error, edit_checkpoint_meta, run_cli, tiny_copy_training
+from helpers import assert_clean_error, edit_checkpoint_meta, run_cli, tiny_copy_training, train_tiny_run
 
 from tinygrad_tf import Trainer, translate
 
@@ -18,11 +18,7 @@ TINY = tiny_copy_training(steps=24, max_pairs=200, batch_tokens=200, eval_every=
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("cli") / "copy")
-    result = run_cli("train", *TINY, "--out", out)
-    assert result.exit_code == 0, result.output
-    assert "done" in result.output
-    return out
+    return train_tiny_run(tmp_path_factory, "cli", TINY, folder="copy")
 
 
 def test_train_writes_checkpoint_and_log(run_dir):

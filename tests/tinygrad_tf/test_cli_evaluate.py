@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 import sacrebleu
-from helpers import assert_clean_error, run_cli, tiny_copy_training
+from helpers import assert_clean_error, run_cli, tiny_copy_training, train_tiny_run
 
 from tinygrad_tf import Trainer
 from tinygrad_tf.data import detokenize
@@ -16,10 +16,7 @@ TINY = tiny_copy_training(steps=40, max_pairs=200, batch_tokens=200, eval_every=
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("evaluate") / "copy")
-    result = run_cli("train", *TINY, "--out", out)
-    assert result.exit_code == 0, result.output
-    return out
+    return train_tiny_run(tmp_path_factory, "evaluate", TINY, folder="copy")
 
 
 def _log(run_dir):

@@ -8,7 +8,7 @@ import shutil
 import stat
 
 import pytest
-from helpers import assert_clean_error, run_cli, tiny_copy_training
+from helpers import assert_clean_error, run_cli, tiny_copy_training, train_tiny_run
 
 from tinygrad_tf import atomic, checkpoint, rundir
 
@@ -17,10 +17,7 @@ TINY = tiny_copy_training(steps=4, max_pairs=60, batch_tokens=200, eval_every=4,
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("outputs") / "run")
-    result = run_cli("train", *TINY, "--out", out)
-    assert result.exit_code == 0, result.output
-    return out
+    return train_tiny_run(tmp_path_factory, "outputs", TINY)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import os
 import shutil
 
 import pytest
-from helpers import assert_clean_error, edit_checkpoint_meta, run_cli, tiny_copy_training
+from helpers import assert_clean_error, edit_checkpoint_meta, run_cli, tiny_copy_training, train_tiny_run
 
 from tinygrad_tf import atomic, checkpoint, rundir
 
@@ -16,10 +16,7 @@ TINY = tiny_copy_training(steps=4, max_pairs=60, batch_tokens=200, eval_every=2,
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("resume") / "run")
-    result = run_cli("train", *TINY, "--out", out)
-    assert result.exit_code == 0, result.output
-    return out
+    return train_tiny_run(tmp_path_factory, "resume", TINY)
 
 
 @pytest.fixture

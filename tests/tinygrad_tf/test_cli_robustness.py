@@ -13,7 +13,7 @@ import sys
 
 import click
 import pytest
-from helpers import assert_clean_error, run_cli, tiny_copy_training
+from helpers import assert_clean_error, run_cli, tiny_copy_training, train_tiny_run
 
 import autograd
 from tinygrad_tf import checkpoint
@@ -24,10 +24,7 @@ TINY = tiny_copy_training(steps=6, max_pairs=120, batch_tokens=200, eval_every=3
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("trained") / "run")
-    result = run_cli("train", *TINY, "--out", out)
-    assert result.exit_code == 0, result.output
-    return out
+    return train_tiny_run(tmp_path_factory, "trained", TINY)
 
 
 @pytest.fixture
