@@ -14,7 +14,7 @@ with grad mode off unless create_graph.
 """
 import contextlib
 
-from . import anomaly, backend, grad_mode
+from . import anomaly, backend, grad_mode, lifting
 
 
 def as_tensor(value, tensor_type):
@@ -78,5 +78,4 @@ def _saved_as_tensor(ctx, value, tensor_type):
             return inp
     if ctx._output is not None and ctx._output._data is value:
         return ctx._output
-    is_array = hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__")
-    return tensor_type._wrap(ctx.xp.asarray(value)) if is_array else value
+    return tensor_type._wrap(ctx.xp.asarray(value)) if lifting.is_array(value) else value
