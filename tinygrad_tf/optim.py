@@ -230,8 +230,19 @@ def clip_grad_norm(params, max_norm):
     if not params:
         return 0.0
     xp = backend.xp_for(params[0].device)
-    total = xp.sqrt(sum((p.grad.data.astype(np.promote_types(p.grad.dtype, np.float32)) ** 2).sum() for p in params))
+    total = xp.sqrt(sum(_squared_norm(xp, p.grad.data) for p in params))
     scale = xp.minimum(1.0, max_norm / (total + 1e-6))
+    if xp is np and scale >= 1.0:  # nothing to scale (on a GPU, asking would wait for it)
+        return total
     for p in params:  # new arrays: one gradient array may be shared by several tensors
         p.grad = Tensor._wrap(p.grad.data * scale.astype(p.grad.dtype))
     return total
+
+
+def _squared_norm(xp, g):
+    """The sum of g's squares, at least in float32: for NumPy float32/float64 one BLAS dot, no temporaries."""
+    if xp is np and g.dtype in (np.float32, np.float64):
+        flat = g.reshape(-1)
+        return np.dot(flat, flat)
+    g = g.astype(np.promote_types(g.dtype, np.float32), copy=False)
+    return (g * g).sum()

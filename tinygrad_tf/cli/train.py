@@ -67,6 +67,7 @@ def _option(field, help, **kwargs):
 @_option("seed", "Seed of the split, initial weights, batch order and dropout.")
 @_option("max_pairs", "Use at most this many sentence pairs (copy/reverse: training pairs; none: all).")
 @_option("max_len", "Drop pairs longer than this many tokens (copy/reverse: the longest sequence).")
+@_option("min_freq", "Keep words seen at least this often in the training split (bpe: the least count of a merged pair).")
 @click.option("--tokenizer", type=click.Choice(TOKENIZER_KINDS), default=None,
               help="word: words and punctuation, lower-cased. bpe: subwords learned on the training split "
                    "(the paper's byte-pair encoding), case kept.  [default: word]")
