@@ -139,6 +139,21 @@ def test_train_takes_the_decay_of_the_rate(tmp_path):
     assert last_rate == pytest.approx(peak / 5, rel=1e-9)
 
 
+def test_train_min_freq_keeps_only_words_seen_that_often(tmp_path):
+    vocabularies = {}
+    for min_freq in ("1", "1000000"):  # every digit, then none: only the four special entries are left
+        out = str(tmp_path / min_freq)
+        result = run_cli("train", *tiny_copy_training(steps=2, max_pairs=60, batch_tokens=120, eval_every=2),
+                         "--min-freq", min_freq, "--out", out)
+        assert result.exit_code == 0, result.output
+        with open(os.path.join(out, "checkpoint.json"), encoding="utf-8") as f:
+            meta = json.load(f)
+        assert meta["config"]["min_freq"] == int(min_freq)
+        vocabularies[min_freq] = meta["src_vocab"]
+    assert vocabularies["1000000"] == ["<pad>", "<bos>", "<eos>", "<unk>"]
+    assert set(vocabularies["1"]) > set(vocabularies["1000000"]) and "7" in vocabularies["1"]
+
+
 def test_unknown_task(tmp_path):
     result = run_cli("train", "--task", "klingon", "--out", str(tmp_path / "x"))
     assert result.exit_code == 2

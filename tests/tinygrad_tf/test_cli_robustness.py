@@ -64,6 +64,7 @@ BAD = [
     (["train", "--task", "copy", "--d-ff", "-1"], "--d-ff"),
     (["train", "--task", "copy", "--batch-tokens", "0"], "--batch-tokens"),
     (["train", "--task", "copy", "--max-len", "0"], "--max-len"),
+    (["train", "--task", "copy", "--min-freq", "0"], "--min-freq"),
     (["train", "--task", "copy", "--max-pairs", "0"], "--max-pairs"),
     (["train", "--task", "copy", "--max-minutes", "0"], "--max-minutes"),
     (["train", "--task", "copy", "--max-minutes", "nan"], "--max-minutes"),
