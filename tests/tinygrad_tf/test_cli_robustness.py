@@ -174,7 +174,7 @@ def test_every_option_has_help_and_every_help_runs():
 
 def test_train_help_shows_the_defaults():
     text = "".join(run_cli("train", "--help").output.split())  # without the line wrapping
-    assert "[default:spa-eng/eng-spa1800,copy/reverse1500]" in text
+    assert "[default:spa-eng2100,eng-spa1800,copy/reverse1500]" in text
     assert "--progress-every" in text and "[default:10.0;" in text
 
 

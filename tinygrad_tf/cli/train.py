@@ -153,8 +153,9 @@ def _new(task, out, overwrite, options):
         trainer = Trainer(config, out=out, log=click.echo)
     except NoDataError as e:
         raise click.BadParameter(str(e), param_hint=f"'--{e.field.replace('_', '-')}'") from None
-    click.echo(f"{config.task}: {len(trainer.train_pairs)} training pairs, vocab {len(trainer.src_vocab)} -> "
-               f"{len(trainer.tgt_vocab)}, {trainer.model.num_parameters():,} parameters, device {config.device}")
+    click.echo(f"{config.task}: {len(trainer.train_pairs):,} training pairs, vocabularies of {len(trainer.src_vocab):,} "
+               f"source and {len(trainer.tgt_vocab):,} target tokens, {trainer.model.num_parameters():,} parameters, "
+               f"device {config.device}")
     return trainer
 
 
