@@ -11,6 +11,7 @@ ratio to the first recipe's (the work column of `main_job_recipes.md`):
 
 Run it on an idle machine (`/proc/pressure/cpu` near 0).
 """
+import dataclasses
 import time
 
 import click
@@ -25,15 +26,18 @@ MAIN_JOB = "batch_tokens=800,min_freq=4,dropout=0.0,decay=linear,steps=2100"
 
 
 def parse_recipe(text):
-    """ "name=value,..." -> TrainConfig overrides, each value typed as the field's default."""
-    defaults = TrainConfig().to_dict()
+    """ "name=value,..." -> TrainConfig overrides, each value of its field's declared type."""
+    kinds = {field.name: field.type for field in dataclasses.fields(TrainConfig)}
     overrides = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, value = item.partition("=")
-        if name not in defaults or not value:
+        if name not in kinds or not value:
             raise click.BadParameter(f"{item!r}: expected FIELD=VALUE with a TrainConfig field")
-        kind = type(defaults[name]) if defaults[name] is not None else int
-        overrides[name] = value if kind is str else float(value) if kind is float else int(value)
+        kind = kinds[name]
+        try:
+            overrides[name] = {"True": True, "False": False}[value] if kind is bool else kind(value)
+        except (KeyError, ValueError):
+            raise click.BadParameter(f"{item!r}: {name} takes a value of type {kind.__name__}") from None
     return overrides
 
 

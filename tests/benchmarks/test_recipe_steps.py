@@ -19,15 +19,22 @@ def recipe_steps():
 
 
 def test_a_recipe_is_read_with_each_fields_type(recipe_steps):
-    overrides = recipe_steps.parse_recipe(" batch_tokens=800, dropout=0, decay=linear,max_pairs=50,")
-    assert overrides == {"batch_tokens": 800, "dropout": 0.0, "decay": "linear", "max_pairs": 50}
+    overrides = recipe_steps.parse_recipe(" batch_tokens=800, dropout=0, decay=linear,max_pairs=50,max_minutes=1.5,")
+    assert overrides == {"batch_tokens": 800, "dropout": 0.0, "decay": "linear", "max_pairs": 50, "max_minutes": 1.5}
     assert isinstance(overrides["dropout"], float) and isinstance(overrides["batch_tokens"], int)
     TrainConfig.for_task("spa-eng", **overrides)  # a valid config
+    assert recipe_steps.parse_recipe("norm_first=True") == {"norm_first": True}
 
 
 @pytest.mark.parametrize("recipe", ["layers", "bogus=1", "dropout="])
 def test_a_recipe_that_is_not_field_equals_value_is_refused_by_name(recipe_steps, recipe):
     with pytest.raises(click.BadParameter, match="FIELD=VALUE"):
+        recipe_steps.parse_recipe(recipe)
+
+
+@pytest.mark.parametrize("recipe", ["steps=many", "dropout=0.1.2", "max_pairs=1.5", "norm_first=yes"])
+def test_a_value_of_the_wrong_type_is_refused_by_field(recipe_steps, recipe):
+    with pytest.raises(click.BadParameter, match="takes a value of type"):
         recipe_steps.parse_recipe(recipe)
 
 
