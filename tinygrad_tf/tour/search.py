@@ -72,11 +72,14 @@ class HeadSearch:
     target: object
     tokens: list
     weights: np.ndarray
-    grid: np.ndarray
     weight_grid: np.ndarray
     baseline_grid: np.ndarray
     ranking: list
     trained: bool
+
+    @property
+    def grid(self):
+        return self.weight_grid - self.baseline_grid
 
     @property
     def best(self):
@@ -153,4 +156,4 @@ def head_search(subject, word=None, target=None):
     order = sorted(np.ndindex(grid.shape), key=lambda lh: (-grid[lh], lh))
     ranking = [HeadMatch(int(l), int(h), float(weight_grid[l, h]), int(keys[l, h]), subject.src_tokens[keys[l, h]],
                          float(baseline_grid[l, h])) for l, h in order]
-    return HeadSearch(i, j, subject.src_tokens, weights, grid, weight_grid, baseline_grid, ranking, subject.trained)
+    return HeadSearch(i, j, subject.src_tokens, weights, weight_grid, baseline_grid, ranking, subject.trained)
